@@ -1,0 +1,72 @@
+//! Shared helpers for the criterion benches: seeds-derived corpora and in-memory I/O.
+
+use pipeline_core::{Document, Sink, SinkError, Source, SourceError};
+
+/// The seed documents of the repository (`seeds/*.txt`), as text.
+pub fn seed_texts() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .collect()
+}
+
+/// `n` documents of about `size` bytes each, built from seed paragraphs in a varying order.
+pub fn corpus(n: usize, size: usize) -> Vec<Document> {
+    let paras: Vec<String> = seed_texts()
+        .iter()
+        .flat_map(|t| {
+            t.split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    (0..n)
+        .map(|i| {
+            let mut text = format!("Dokument {i}\n\n");
+            while text.len() < size && !paras.is_empty() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(&paras[(state % paras.len() as u64) as usize]);
+                text.push_str("\n\n");
+            }
+            Document::from_bytes(format!("doc{i:06}"), text.into_bytes())
+        })
+        .collect()
+}
+
+/// Replays documents from memory.
+pub struct MemSource(pub std::vec::IntoIter<Document>);
+
+impl Source for MemSource {
+    fn next_doc(&mut self) -> Option<Result<Document, SourceError>> {
+        self.0.next().map(Ok)
+    }
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+}
+
+/// Counts documents and drops them.
+pub struct NullSink(pub u64);
+
+impl Sink for NullSink {
+    fn write(&mut self, _doc: &Document) -> Result<(), SinkError> {
+        self.0 += 1;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "null".into()
+    }
+}

@@ -1,0 +1,109 @@
+//! The `textpipe` command line.
+
+mod commands;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  textpipe run configs/default.toml                  run the default pipeline on seeds/
+  textpipe run configs/default.toml --input corpus/ --output out.jsonl
+  textpipe run configs/default.toml --set stage.summarise.sentences=2
+  textpipe check configs/default.toml                validate and print the resolved pipeline
+  textpipe stages                                    list stage, source and sink kinds
+
+Relative paths inside a config file resolve against the config file's directory;
+paths given on the command line resolve against the current directory.
+Logs go to stderr (RUST_LOG or -v to control them); data goes to stdout or files.";
+
+/// textpipe: turn raw web and news documents into clean, segmented, tagged and summarised
+/// text, through a pipeline of stages described in TOML.
+#[derive(Parser)]
+#[command(name = "textpipe", version, about, after_help = EXAMPLES)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// No progress bar and no report table.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(clap::Args, Clone)]
+struct ConfigArgs {
+    /// The pipeline config (TOML).
+    config: PathBuf,
+    /// Override a config value: stage.NAME.KEY=VALUE, pipeline.KEY=VALUE, source.KEY=VALUE, sink.KEY=VALUE.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Read documents from this path instead of the config's source path (file, directory, glob or -).
+    #[arg(long, value_name = "PATH")]
+    input: Option<String>,
+    /// Write output to this path instead of the config's sink path (- for stdout).
+    #[arg(long, value_name = "PATH")]
+    output: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a pipeline.
+    Run {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Write the run's metrics (per-stage counts, timings, failures) as JSON to FILE.
+        #[arg(long, value_name = "FILE")]
+        metrics_json: Option<PathBuf>,
+    },
+    /// Validate a config and print the resolved pipeline, without reading any document.
+    Check {
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// List every stage, source and sink kind with its options and defaults.
+    Stages {
+        /// Only this kind.
+        kind: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.cmd {
+        Cmd::Run {
+            config,
+            metrics_json,
+        } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
+        Cmd::Check { config } => commands::check(&config),
+        Cmd::Stages { kind } => commands::stages(kind.as_deref()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,169 @@
+//! `files`: one document per file (raw bytes), from a file, directory, glob or stdin.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use pipeline_core::{
+    stage::options_to_table, BuildContext, Document, OptionDoc, OptionsError, Source, SourceError,
+    SourceFactory, StageOptions,
+};
+use serde::{Deserialize, Serialize};
+
+/// Options of the `files` source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesOptions {
+    /// A file, a directory, a glob (`data/**/*.html`), or `-` for stdin as one document.
+    pub path: String,
+    /// Descend into sub-directories.
+    pub recursive: bool,
+    /// Only files with these extensions (empty: all).
+    pub extensions: Vec<String>,
+}
+
+impl Default for FilesOptions {
+    fn default() -> Self {
+        FilesOptions {
+            path: String::new(),
+            recursive: true,
+            extensions: Vec::new(),
+        }
+    }
+}
+
+impl StageOptions for FilesOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc { name: "path", help: "file, directory, glob pattern, or \"-\" for stdin (relative to the config file)" },
+            OptionDoc { name: "recursive", help: "descend into sub-directories" },
+            OptionDoc { name: "extensions", help: "only files with these extensions, e.g. [\"txt\", \"html\"] (empty: all)" },
+        ]
+    }
+}
+
+pub(crate) struct FilesFactory;
+
+impl SourceFactory for FilesFactory {
+    fn kind(&self) -> &str {
+        "files"
+    }
+    fn about(&self) -> &str {
+        "one document per file, raw bytes; id = path relative to the input without extension"
+    }
+    fn default_options(&self) -> toml::Table {
+        options_to_table(&FilesOptions::default())
+    }
+    fn option_docs(&self) -> &[OptionDoc] {
+        FilesOptions::docs()
+    }
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Source>, OptionsError> {
+        let o: FilesOptions = pipeline_core::parse_options(options)?;
+        if o.path.is_empty() {
+            return Err(
+                OptionsError::at("", "the files source needs `path`").with_help(
+                    "e.g. path = \"../seeds\" (relative to the config file) or \"-\" for stdin",
+                ),
+            );
+        }
+        if o.path == "-" {
+            return Ok(Box::new(StdinOnce { done: false }));
+        }
+        let files = crate::expand_paths(&o.path, ctx, "path", o.recursive, &o.extensions)?;
+        let root = ctx.resolve(&o.path);
+        let root = if root.is_dir() {
+            root
+        } else {
+            root.parent().map(PathBuf::from).unwrap_or_default()
+        };
+        let total = files
+            .iter()
+            .filter_map(|f| f.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        Ok(Box::new(FilesSource {
+            root,
+            files: files.into_iter(),
+            total,
+            desc: o.path,
+        }))
+    }
+}
+
+struct FilesSource {
+    root: PathBuf,
+    files: std::vec::IntoIter<PathBuf>,
+    total: u64,
+    desc: String,
+}
+
+/// Document id for a file: its path below `root`, without extension, `/`-separated.
+pub(crate) fn file_id(root: &std::path::Path, path: &std::path::Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let rel = rel.with_extension("");
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl Source for FilesSource {
+    fn next_doc(&mut self) -> Option<Result<Document, SourceError>> {
+        let path = self.files.next()?;
+        let id = file_id(&self.root, &path);
+        Some(match std::fs::read(&path) {
+            Ok(bytes) => {
+                let mut d = Document::from_bytes(id, bytes);
+                d.source = Some(path.display().to_string());
+                Ok(d)
+            }
+            Err(e) => Err(SourceError {
+                id,
+                message: format!("cannot read {}: {e}", path.display()),
+                raw: Vec::new(),
+            }),
+        })
+    }
+    fn total_bytes(&self) -> Option<u64> {
+        Some(self.total)
+    }
+    fn describe(&self) -> String {
+        format!(
+            "files {} ({} files, {} bytes)",
+            self.desc,
+            self.files.len(),
+            self.total
+        )
+    }
+}
+
+struct StdinOnce {
+    done: bool,
+}
+
+impl Source for StdinOnce {
+    fn next_doc(&mut self) -> Option<Result<Document, SourceError>> {
+        if std::mem::replace(&mut self.done, true) {
+            return None;
+        }
+        let mut buf = Vec::new();
+        Some(match std::io::stdin().lock().read_to_end(&mut buf) {
+            Ok(_) => {
+                let mut d = Document::from_bytes("stdin", buf);
+                d.source = Some("-".into());
+                Ok(d)
+            }
+            Err(e) => Err(SourceError {
+                id: "stdin".into(),
+                message: format!("cannot read stdin: {e}"),
+                raw: buf,
+            }),
+        })
+    }
+    fn describe(&self) -> String {
+        "stdin as one document".into()
+    }
+}

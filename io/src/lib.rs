@@ -1,0 +1,98 @@
+//! Concrete sources and sinks for textpipe, registered by [`register`].
+//!
+//! Sources: `files` (a file, a directory, a glob, or `-` for stdin as one document) and `jsonl`
+//! (one JSON object per line, from a file, a glob or `-` for stdin). Sinks: `jsonl` (a file or
+//! `-` for stdout, with field selection) and `txt-dir` (one `.txt` file per document).
+#![warn(missing_docs)]
+
+mod files;
+mod jsonl;
+mod sinks;
+
+pub use files::FilesOptions;
+pub use jsonl::JsonlOptions;
+pub use sinks::{JsonlSinkOptions, TxtDirOptions};
+
+use pipeline_core::{BuildContext, OptionsError, Registry};
+
+/// Registers every source and sink kind of this crate.
+pub fn register(reg: &mut Registry) {
+    reg.add_source(files::FilesFactory);
+    reg.add_source(jsonl::JsonlFactory);
+    reg.add_sink(sinks::JsonlSinkFactory);
+    reg.add_sink(sinks::TxtDirFactory);
+}
+
+/// Expands `path` (a file, a directory, or a glob pattern) into a sorted list of files.
+/// `field` names the option for error messages.
+pub(crate) fn expand_paths(
+    path: &str,
+    ctx: &BuildContext,
+    field: &str,
+    recursive: bool,
+    extensions: &[String],
+) -> Result<Vec<std::path::PathBuf>, OptionsError> {
+    let resolved = ctx.resolve(path);
+    let wanted = |p: &std::path::Path| {
+        extensions.is_empty()
+            || p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| extensions.iter().any(|x| x.trim_start_matches('.') == e))
+    };
+    let mut files = Vec::new();
+    if path.contains(['*', '?', '[']) {
+        let pattern = resolved.to_string_lossy().into_owned();
+        let entries = glob::glob(&pattern)
+            .map_err(|e| OptionsError::at(field, format!("bad glob pattern: {e}")))?;
+        for e in entries.flatten() {
+            if e.is_file() && wanted(&e) {
+                files.push(e);
+            }
+        }
+        if files.is_empty() {
+            return Err(OptionsError::at(
+                field,
+                format!("no file matches `{}`", resolved.display()),
+            ));
+        }
+    } else if resolved.is_dir() {
+        walk(&resolved, recursive, &mut files).map_err(|e| {
+            OptionsError::at(field, format!("cannot list `{}`: {e}", resolved.display()))
+        })?;
+        files.retain(|p| wanted(p));
+    } else if resolved.is_file() {
+        files.push(resolved);
+    } else {
+        return Err(OptionsError::at(
+            field,
+            format!("no such file or directory: `{}`", resolved.display()),
+        )
+        .with_help("relative paths in a config are resolved against the config file's directory"));
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn walk(
+    dir: &std::path::Path,
+    recursive: bool,
+    out: &mut Vec<std::path::PathBuf>,
+) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let p = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            if recursive {
+                walk(&p, recursive, out)?;
+            }
+        } else if ft.is_file() || (ft.is_symlink() && p.is_file()) {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,308 @@
+//! Sinks: `jsonl` (file or stdout) and `txt-dir` (one `.txt` per document). Files are atomic.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use pipeline_core::atomic::AtomicFile;
+use pipeline_core::{
+    stage::options_to_table, BuildContext, Document, OptionDoc, OptionsError, Sink, SinkError,
+    SinkFactory, StageOptions,
+};
+use serde::{Deserialize, Serialize};
+
+/// Options of the `jsonl` sink.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JsonlSinkOptions {
+    /// Output file, or `-` for stdout.
+    pub path: String,
+    /// Top-level fields to keep, e.g. `["id", "text", "summary"]` (empty: all).
+    pub fields: Vec<String>,
+    /// Include the raw input bytes (`raw` / `raw_base64`).
+    pub include_raw: bool,
+}
+
+impl Default for JsonlSinkOptions {
+    fn default() -> Self {
+        JsonlSinkOptions {
+            path: "-".into(),
+            fields: Vec::new(),
+            include_raw: false,
+        }
+    }
+}
+
+impl StageOptions for JsonlSinkOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc {
+                name: "path",
+                help: "output file (written atomically), or \"-\" for stdout",
+            },
+            OptionDoc {
+                name: "fields",
+                help: "top-level fields to keep, e.g. [\"id\", \"text\", \"summary\"] (empty: all)",
+            },
+            OptionDoc {
+                name: "include_raw",
+                help: "also write the raw input bytes",
+            },
+        ]
+    }
+}
+
+pub(crate) struct JsonlSinkFactory;
+
+impl SinkFactory for JsonlSinkFactory {
+    fn kind(&self) -> &str {
+        "jsonl"
+    }
+    fn about(&self) -> &str {
+        "one JSON object per document, to a file (atomic) or stdout"
+    }
+    fn default_options(&self) -> toml::Table {
+        options_to_table(&JsonlSinkOptions::default())
+    }
+    fn option_docs(&self) -> &[OptionDoc] {
+        JsonlSinkOptions::docs()
+    }
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>, OptionsError> {
+        let o: JsonlSinkOptions = pipeline_core::parse_options(options)?;
+        let (out, desc) = if o.path == "-" {
+            (
+                Out::Stdout(std::io::BufWriter::with_capacity(
+                    1 << 16,
+                    std::io::stdout(),
+                )),
+                "stdout".to_string(),
+            )
+        } else {
+            let p = ctx.resolve(&o.path);
+            let f = AtomicFile::create(&p).map_err(|e| {
+                OptionsError::at("path", format!("cannot create `{}`: {e}", p.display()))
+            })?;
+            (Out::File(Some(f)), p.display().to_string())
+        };
+        Ok(Box::new(JsonlSink {
+            o,
+            out,
+            desc,
+            buf: Vec::new(),
+        }))
+    }
+}
+
+enum Out {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File(Option<AtomicFile>),
+}
+
+struct JsonlSink {
+    o: JsonlSinkOptions,
+    out: Out,
+    desc: String,
+    buf: Vec<u8>,
+}
+
+impl Sink for JsonlSink {
+    fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
+        self.buf.clear();
+        if self.o.fields.is_empty() && !self.o.include_raw {
+            // Fast path: serialise directly, skipping raw bytes.
+            serde_json::to_writer(&mut self.buf, &WithoutRaw(doc))
+                .map_err(|e| SinkError(e.to_string()))?;
+        } else {
+            let v = doc.to_json(&self.o.fields, self.o.include_raw);
+            serde_json::to_writer(&mut self.buf, &v).map_err(|e| SinkError(e.to_string()))?;
+        }
+        self.buf.push(b'\n');
+        match &mut self.out {
+            Out::Stdout(w) => w.write_all(&self.buf)?,
+            Out::File(Some(f)) => f.write_all(&self.buf)?,
+            Out::File(None) => return Err(SinkError("sink already finished".into())),
+        }
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        match &mut self.out {
+            Out::Stdout(w) => w.flush()?,
+            Out::File(f) => {
+                if let Some(f) = f.take() {
+                    f.commit()?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        let fields = if self.o.fields.is_empty() {
+            "all fields".to_string()
+        } else {
+            self.o.fields.join(", ")
+        };
+        format!("jsonl to {} ({fields})", self.desc)
+    }
+}
+
+/// Serialises a document without its raw bytes, without building an intermediate value.
+struct WithoutRaw<'a>(&'a Document);
+
+impl Serialize for WithoutRaw<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Cloning only the small header is cheaper than a serde_json::Value round trip.
+        let d = self.0;
+        if d.raw.is_empty() {
+            return d.serialize(s);
+        }
+        let shallow = Document {
+            raw: Vec::new(),
+            ..d.clone()
+        };
+        shallow.serialize(s)
+    }
+}
+
+/// Options of the `txt-dir` sink.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TxtDirOptions {
+    /// Output directory (created if missing).
+    pub dir: String,
+    /// What to write: `text` or `summary`.
+    pub field: String,
+    /// File extension.
+    pub extension: String,
+}
+
+impl Default for TxtDirOptions {
+    fn default() -> Self {
+        TxtDirOptions {
+            dir: String::new(),
+            field: "text".into(),
+            extension: "txt".into(),
+        }
+    }
+}
+
+impl StageOptions for TxtDirOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc {
+                name: "dir",
+                help: "output directory (relative to the config file; created if missing)",
+            },
+            OptionDoc {
+                name: "field",
+                help: "what to write: \"text\" or \"summary\"",
+            },
+            OptionDoc {
+                name: "extension",
+                help: "file extension",
+            },
+        ]
+    }
+}
+
+pub(crate) struct TxtDirFactory;
+
+impl SinkFactory for TxtDirFactory {
+    fn kind(&self) -> &str {
+        "txt-dir"
+    }
+    fn about(&self) -> &str {
+        "one text file per document (ID.txt), each written atomically"
+    }
+    fn default_options(&self) -> toml::Table {
+        options_to_table(&TxtDirOptions::default())
+    }
+    fn option_docs(&self) -> &[OptionDoc] {
+        TxtDirOptions::docs()
+    }
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>, OptionsError> {
+        let o: TxtDirOptions = pipeline_core::parse_options(options)?;
+        if o.dir.is_empty() {
+            return Err(OptionsError::at("", "the txt-dir sink needs `dir`"));
+        }
+        if o.field != "text" && o.field != "summary" {
+            return Err(
+                OptionsError::at("field", format!("unknown field `{}`", o.field))
+                    .with_help("use \"text\" or \"summary\""),
+            );
+        }
+        let dir = ctx.resolve(&o.dir);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            OptionsError::at("dir", format!("cannot create `{}`: {e}", dir.display()))
+        })?;
+        Ok(Box::new(TxtDirSink { o, dir }))
+    }
+}
+
+struct TxtDirSink {
+    o: TxtDirOptions,
+    dir: PathBuf,
+}
+
+/// A file name from a document id: path separators and unsafe characters become `_`.
+pub(crate) fn safe_name(id: &str) -> String {
+    let s: String = id
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_start_matches('.');
+    if s.is_empty() {
+        "_".into()
+    } else {
+        s.chars().take(200).collect()
+    }
+}
+
+impl Sink for TxtDirSink {
+    fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
+        let text = match self.o.field.as_str() {
+            "summary" => doc.summary.as_ref().map(|s| s.text.as_str()).unwrap_or(""),
+            _ => doc.text.as_str(),
+        };
+        let path = self
+            .dir
+            .join(format!("{}.{}", safe_name(&doc.id), self.o.extension));
+        let mut f = AtomicFile::create(&path)?;
+        f.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            f.write_all(b"\n")?;
+        }
+        f.commit()?;
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        format!("txt-dir {} ({})", self.dir.display(), self.o.field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("a/b c"), "a_b_c");
+        assert_eq!(safe_name("../x"), "_x");
+        assert_eq!(safe_name(""), "_");
+    }
+}

@@ -1,0 +1,109 @@
+//! Atomic file output: write to a temporary file beside the target, rename on commit.
+//! A crash leaves at most a hidden temporary file, never a half-written file that looks complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The temporary path used while `path` is being written: `.NAME.tmp-PID` in the same directory.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+}
+
+/// A buffered file that appears at its final path only when [`AtomicFile::commit`] succeeds.
+pub struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    w: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    /// Creates the temporary file (and the parent directories).
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = temp_path(path);
+        let f = File::create(&tmp)?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+            w: Some(BufWriter::with_capacity(1 << 16, f)),
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames into place.
+    pub fn commit(mut self) -> std::io::Result<()> {
+        if let Some(mut w) = self.w.take() {
+            w.flush()?;
+            w.get_ref().sync_all()?;
+        }
+        std::fs::rename(&self.tmp, &self.path)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.w {
+            Some(w) => w.write(buf),
+            None => Err(std::io::Error::other("file already committed")),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match &mut self.w {
+            Some(w) => w.write_all(buf),
+            None => Err(std::io::Error::other("file already committed")),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match &mut self.w {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.w.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appears_only_on_commit_and_uncommitted_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/out.jsonl");
+        let mut f = AtomicFile::create(&p).unwrap();
+        f.write_all(b"x\n").unwrap();
+        assert!(!p.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"x\n");
+
+        let q = dir.path().join("other.jsonl");
+        let mut g = AtomicFile::create(&q).unwrap();
+        g.write_all(b"partial").unwrap();
+        drop(g);
+        assert!(!q.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(
+            leftovers.len(),
+            1,
+            "only sub/ remains: no temp file, no other.jsonl"
+        );
+    }
+}

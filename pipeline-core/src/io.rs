@@ -1,0 +1,96 @@
+//! Where documents come from and go to. The engine only knows these traits; concrete
+//! sources and sinks (files, JSONL, stdin, directories) live in the `textpipe-io` crate.
+
+use crate::document::Document;
+use crate::stage::{BuildContext, OptionDoc, OptionsError};
+
+/// A document the source could not produce (unreadable file, malformed JSON line).
+/// The runner reports and counts it like a failed document; it never stops the run.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{id}: {message}")]
+pub struct SourceError {
+    /// Best identifier available (path, `file:line`).
+    pub id: String,
+    /// What went wrong.
+    pub message: String,
+    /// Whatever bytes were read, so a dead-letter file can keep them.
+    pub raw: Vec<u8>,
+}
+
+/// A sink could not write; this is fatal for the run (output would be incomplete).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SinkError(pub String);
+
+impl From<std::io::Error> for SinkError {
+    fn from(e: std::io::Error) -> Self {
+        SinkError(e.to_string())
+    }
+}
+
+/// Produces documents, one at a time, in a deterministic order.
+pub trait Source: Send {
+    /// The next document, an error for one unreadable item, or `None` at the end.
+    fn next_doc(&mut self) -> Option<Result<Document, SourceError>>;
+    /// Total input size in bytes, if known up front (for progress bars).
+    fn total_bytes(&self) -> Option<u64> {
+        None
+    }
+    /// A one-line description for `textpipe check`.
+    fn describe(&self) -> String;
+}
+
+/// Consumes finished documents. Writes must be atomic per file: nothing that looks
+/// complete may exist before [`Sink::finish`] succeeded.
+pub trait Sink: Send {
+    /// Writes one document.
+    fn write(&mut self, doc: &Document) -> Result<(), SinkError>;
+    /// Flushes and commits the output.
+    fn finish(&mut self) -> Result<(), SinkError>;
+    /// A one-line description for `textpipe check`.
+    fn describe(&self) -> String;
+}
+
+/// Builds a [`Source`] from the `[source]` table (minus `kind`).
+pub trait SourceFactory: Send + Sync {
+    /// The `kind` name used in configs.
+    fn kind(&self) -> &str;
+    /// One line saying what it reads.
+    fn about(&self) -> &str;
+    /// Default options.
+    fn default_options(&self) -> toml::Table {
+        toml::Table::new()
+    }
+    /// Per-option documentation.
+    fn option_docs(&self) -> &[OptionDoc] {
+        &[]
+    }
+    /// Validates options (paths must exist) and opens the source.
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Source>, OptionsError>;
+}
+
+/// Builds a [`Sink`] from the `[sink]` table (minus `kind`).
+pub trait SinkFactory: Send + Sync {
+    /// The `kind` name used in configs.
+    fn kind(&self) -> &str;
+    /// One line saying what it writes.
+    fn about(&self) -> &str;
+    /// Default options.
+    fn default_options(&self) -> toml::Table {
+        toml::Table::new()
+    }
+    /// Per-option documentation.
+    fn option_docs(&self) -> &[OptionDoc] {
+        &[]
+    }
+    /// Validates options and opens the sink.
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn Sink>, OptionsError>;
+}

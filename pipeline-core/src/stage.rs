@@ -1,0 +1,330 @@
+//! The stage contract: a [`StageFactory`] turns TOML options into a [`PreparedStage`]
+//! (validated once), which builds one [`Stage`] per worker thread.
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::document::Document;
+
+/// What a stage decided about a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Pass the document on.
+    Keep,
+    /// Remove the document from the output, deliberately (duplicate, too short…). Counted, never silent.
+    Drop {
+        /// Short machine-readable reason, e.g. `duplicate`.
+        reason: String,
+    },
+}
+
+/// A stage failed on one document. The runner applies the stage's `on_error` policy.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct StageError {
+    /// What went wrong.
+    pub message: String,
+}
+
+impl StageError {
+    /// An error with a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        StageError {
+            message: message.into(),
+        }
+    }
+}
+
+/// A processing step. One instance per worker thread; it may keep per-thread scratch state.
+pub trait Stage: Send {
+    /// Processes one document in place.
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError>;
+
+    /// Processes several documents; the default calls [`Stage::process`] for each.
+    /// Results are returned in the same order as the documents.
+    fn process_batch(&mut self, docs: &mut [Document]) -> Vec<Result<Outcome, StageError>> {
+        docs.iter_mut().map(|d| self.process(d)).collect()
+    }
+}
+
+/// A stage whose options were validated, ready to build worker instances.
+pub trait PreparedStage: Send + Sync {
+    /// Builds one instance for one worker thread.
+    fn instantiate(&self) -> Result<Box<dyn Stage>, StageError>;
+}
+
+/// Anything that can build a stage instance: lets `Fn() -> Stage` closures be prepared stages.
+impl<F> PreparedStage for F
+where
+    F: Fn() -> Result<Box<dyn Stage>, StageError> + Send + Sync,
+{
+    fn instantiate(&self) -> Result<Box<dyn Stage>, StageError> {
+        self()
+    }
+}
+
+/// An error in a stage's (or source's, or sink's) options, with the path of the offending field.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct OptionsError {
+    /// Field path inside the options table, e.g. `["stopwords", "de"]`. Empty: the table itself.
+    pub path: Vec<String>,
+    /// What is wrong.
+    pub message: String,
+    /// A hint on how to fix it.
+    pub help: Option<String>,
+}
+
+impl OptionsError {
+    /// An error about the field at `path` (a dotted path, `""` for the whole table).
+    pub fn at(path: &str, message: impl Into<String>) -> Self {
+        OptionsError {
+            path: path
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+            message: message.into(),
+            help: None,
+        }
+    }
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Context given to factories: where the config lives (relative paths resolve against it).
+#[derive(Debug, Clone, Default)]
+pub struct BuildContext {
+    /// Directory of the config file; relative paths in options are resolved against it.
+    pub base_dir: std::path::PathBuf,
+    /// Name the stage has in the config.
+    pub stage_name: String,
+}
+
+impl BuildContext {
+    /// Resolves `p` against the config's directory (absolute paths are kept).
+    pub fn resolve(&self, p: impl AsRef<std::path::Path>) -> std::path::PathBuf {
+        let p = p.as_ref();
+        if p.is_absolute() {
+            normalize(p)
+        } else {
+            normalize(&self.base_dir.join(p))
+        }
+    }
+}
+
+/// Removes `.` and `dir/..` pairs lexically, so messages show `seeds/x` rather than `configs/../seeds/x`.
+fn normalize(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        return std::path::PathBuf::from(".");
+    }
+    out.iter().collect()
+}
+
+/// One documented option of a stage, for `textpipe stages`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionDoc {
+    /// Field name.
+    pub name: &'static str,
+    /// What it does.
+    pub help: &'static str,
+}
+
+/// Typed options of a built-in stage: deserialised with `deny_unknown_fields`, documented defaults.
+pub trait StageOptions: DeserializeOwned + Serialize + Default {
+    /// One line per field: what it does.
+    fn docs() -> &'static [OptionDoc] {
+        &[]
+    }
+}
+
+/// Builds stages of one kind from their TOML options.
+pub trait StageFactory: Send + Sync {
+    /// The `kind` name used in configs.
+    fn kind(&self) -> &str;
+    /// One line saying what the stage does.
+    fn about(&self) -> &str;
+    /// The default options as TOML (for `textpipe stages`).
+    fn default_options(&self) -> toml::Table {
+        toml::Table::new()
+    }
+    /// Per-option documentation.
+    fn option_docs(&self) -> &[OptionDoc] {
+        &[]
+    }
+    /// Validates the options and returns something that builds worker instances.
+    fn prepare(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn PreparedStage>, OptionsError>;
+}
+
+/// Deserialises typed options from a TOML table, reporting the path of the offending field.
+pub fn parse_options<T: DeserializeOwned>(table: toml::Table) -> Result<T, OptionsError> {
+    let value = toml::Value::Table(table);
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+        let mut path: Vec<String> = e
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        let message = e.inner().message().trim().to_string();
+        // serde reports an unknown field on the containing table; point at the key itself.
+        if let Some(field) = message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+        {
+            if path.last().map(String::as_str) != Some(field) {
+                path.push(field.to_string());
+            }
+        }
+        OptionsError {
+            path,
+            message,
+            help: None,
+        }
+    })
+}
+
+/// Serialises default options to a TOML table (empty if they do not serialise as a table).
+pub fn options_to_table<T: Serialize>(opts: &T) -> toml::Table {
+    match toml::Value::try_from(opts) {
+        Ok(toml::Value::Table(t)) => t,
+        _ => toml::Table::new(),
+    }
+}
+
+/// A [`StageFactory`] for a built-in stage with typed options `O`.
+///
+/// `build` turns validated options into a prepared stage; it runs once per pipeline.
+pub struct TypedFactory<O, B> {
+    kind: &'static str,
+    about: &'static str,
+    build: B,
+    _o: std::marker::PhantomData<fn() -> O>,
+}
+
+impl<O, B> TypedFactory<O, B>
+where
+    O: StageOptions,
+    B: Fn(O, &BuildContext) -> Result<Arc<dyn PreparedStage>, OptionsError> + Send + Sync,
+{
+    /// A factory for `kind`, described by `about`, built by `build`.
+    pub fn new(kind: &'static str, about: &'static str, build: B) -> Self {
+        TypedFactory {
+            kind,
+            about,
+            build,
+            _o: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<O, B> StageFactory for TypedFactory<O, B>
+where
+    O: StageOptions,
+    B: Fn(O, &BuildContext) -> Result<Arc<dyn PreparedStage>, OptionsError> + Send + Sync,
+{
+    fn kind(&self) -> &str {
+        self.kind
+    }
+    fn about(&self) -> &str {
+        self.about
+    }
+    fn default_options(&self) -> toml::Table {
+        options_to_table(&O::default())
+    }
+    fn option_docs(&self) -> &[OptionDoc] {
+        O::docs()
+    }
+    fn prepare(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Arc<dyn PreparedStage>, OptionsError> {
+        let opts: O = parse_options(options)?;
+        (self.build)(opts, ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Opts {
+        sentences: usize,
+        inner: Inner,
+    }
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Inner {
+        ratio: f64,
+    }
+
+    fn table(s: &str) -> toml::Table {
+        toml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn unknown_field_path_names_the_key() {
+        let e = parse_options::<Opts>(table("sentense = 3")).unwrap_err();
+        assert_eq!(e.path, vec!["sentense"]);
+        assert!(
+            e.message.contains("unknown field `sentense`"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn wrong_type_path_is_nested() {
+        let e = parse_options::<Opts>(table("[inner]\nratio = \"high\"")).unwrap_err();
+        assert_eq!(e.path, vec!["inner", "ratio"]);
+        assert!(e.message.contains("invalid type"), "{}", e.message);
+    }
+
+    #[test]
+    fn resolve_normalises_relative_paths() {
+        let ctx = BuildContext {
+            base_dir: "configs".into(),
+            stage_name: String::new(),
+        };
+        assert_eq!(ctx.resolve("../seeds"), std::path::PathBuf::from("seeds"));
+        assert_eq!(
+            ctx.resolve("./x/../y"),
+            std::path::PathBuf::from("configs/y")
+        );
+        assert_eq!(ctx.resolve("/abs/./p"), std::path::PathBuf::from("/abs/p"));
+    }
+
+    #[test]
+    fn defaults_fill_missing_fields() {
+        let o = parse_options::<Opts>(table("sentences = 4")).unwrap();
+        assert_eq!(o.sentences, 4);
+        assert_eq!(o.inner.ratio, 0.0);
+    }
+}
