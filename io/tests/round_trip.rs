@@ -1,0 +1,188 @@
+//! Sources and sinks round-trip real documents (the seeds) without loss.
+
+use pipeline_core::{BuildContext, Document, Registry, Sink, Source};
+
+fn reg() -> Registry {
+    let mut r = Registry::new();
+    textpipe_io::register(&mut r);
+    r
+}
+
+fn ctx(dir: &std::path::Path) -> BuildContext {
+    BuildContext {
+        base_dir: dir.to_path_buf(),
+        stage_name: String::new(),
+    }
+}
+
+fn table(s: &str) -> toml::Table {
+    toml::from_str(s).unwrap()
+}
+
+fn drain(mut s: Box<dyn Source>) -> Vec<Result<Document, pipeline_core::SourceError>> {
+    std::iter::from_fn(|| s.next_doc()).collect()
+}
+
+fn seeds_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds")
+}
+
+#[test]
+fn files_to_jsonl_and_back_keeps_every_byte() {
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds_dir();
+    let src = r
+        .source("files")
+        .unwrap()
+        .build(
+            table(&format!("path = {:?}", seeds.display().to_string())),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    let docs: Vec<Document> = drain(src).into_iter().map(Result::unwrap).collect();
+    assert_eq!(docs.len(), 5);
+    assert_eq!(docs[0].id, "000_c5a5ed7731ad6cab");
+    let original = std::fs::read(seeds.join("000_c5a5ed7731ad6cab.txt")).unwrap();
+    assert_eq!(docs[0].raw, original);
+
+    let mut sink = r
+        .sink("jsonl")
+        .unwrap()
+        .build(
+            table("path = \"out/all.jsonl\"\ninclude_raw = true"),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    for d in &docs {
+        sink.write(d).unwrap();
+    }
+    assert!(
+        !dir.path().join("out/all.jsonl").exists(),
+        "nothing visible before finish"
+    );
+    sink.finish().unwrap();
+
+    let back = r
+        .source("jsonl")
+        .unwrap()
+        .build(
+            table("path = \"out/all.jsonl\"\ntext_field = \"raw\""),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    let back: Vec<Document> = drain(back).into_iter().map(Result::unwrap).collect();
+    assert_eq!(back.len(), 5);
+    for (a, b) in docs.iter().zip(&back) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.raw, b.raw);
+    }
+}
+
+#[test]
+fn malformed_jsonl_lines_become_errors_and_the_rest_go_on() {
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        "{\"id\":\"a\",\"text\":\"Hallo\",\"url\":\"https://x.de/a\",\"section\":\"politik\"}\n\
+         {broken\n\
+         \n\
+         {\"text\":\"ohne id\"}\n\
+         {\"id\":\"c\"}\n\
+         [1,2]\n",
+    )
+    .unwrap();
+    let src = r
+        .source("jsonl")
+        .unwrap()
+        .build(
+            table("path = \"in.jsonl\"\nmeta_fields = [\"section\"]"),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    let items = drain(src);
+    assert_eq!(
+        items.len(),
+        5,
+        "blank line skipped, everything else accounted for"
+    );
+    let a = items[0].as_ref().unwrap();
+    assert_eq!(a.raw, b"Hallo");
+    assert_eq!(a.declared.url.as_deref(), Some("https://x.de/a"));
+    assert_eq!(a.meta["section"], "politik");
+    let e = items[1].as_ref().unwrap_err();
+    assert!(e.id.ends_with("in.jsonl:2"), "{}", e.id);
+    assert!(e.message.contains("invalid JSON"));
+    assert_eq!(e.raw, b"{broken");
+    assert!(
+        items[2].as_ref().unwrap().id.ends_with("in.jsonl:4"),
+        "fallback id is FILE:LINE"
+    );
+    assert!(items[3]
+        .as_ref()
+        .unwrap_err()
+        .message
+        .contains("no `text` field"));
+    assert!(items[4]
+        .as_ref()
+        .unwrap_err()
+        .message
+        .contains("not a JSON object"));
+}
+
+#[test]
+fn txt_dir_writes_one_file_per_document_and_field_selection_filters() {
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sink = r
+        .sink("txt-dir")
+        .unwrap()
+        .build(table("dir = \"txt\""), &ctx(dir.path()))
+        .unwrap();
+    let d = Document::from_text("a/b", "Grüße aus Minsk.");
+    sink.write(&d).unwrap();
+    sink.finish().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("txt/a_b.txt")).unwrap(),
+        "Grüße aus Minsk.\n"
+    );
+
+    let mut js = r
+        .sink("jsonl")
+        .unwrap()
+        .build(
+            table("path = \"f.jsonl\"\nfields = [\"id\", \"text\"]"),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    js.write(&d).unwrap();
+    js.finish().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f.jsonl")).unwrap(),
+        "{\"id\":\"a/b\",\"text\":\"Grüße aus Minsk.\"}\n"
+    );
+}
+
+#[test]
+fn glob_and_extension_filters_select_files() {
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds_dir();
+    let pat = format!("{}/00[12]_*.txt", seeds.display());
+    let src = r
+        .source("files")
+        .unwrap()
+        .build(table(&format!("path = {pat:?}")), &ctx(dir.path()))
+        .unwrap();
+    let ids: Vec<String> = drain(src).into_iter().map(|d| d.unwrap().id).collect();
+    assert_eq!(ids, ["001_295cf598dff3781f", "002_8df6c6cd566bb883"]);
+    let none = r.source("files").unwrap().build(
+        table(&format!(
+            "path = {:?}\nextensions = [\"html\"]",
+            seeds.display().to_string()
+        )),
+        &ctx(dir.path()),
+    );
+    assert_eq!(drain(none.unwrap()).len(), 0);
+}
