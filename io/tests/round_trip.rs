@@ -1,6 +1,6 @@
 //! Sources and sinks round-trip real documents (the seeds) without loss.
 
-use pipeline_core::{BuildContext, Document, Registry, Sink, Source};
+use pipeline_core::{BuildContext, Document, Registry, Source};
 
 fn reg() -> Registry {
     let mut r = Registry::new();
