@@ -2,7 +2,11 @@
 //! logic and its tests; [`register`] adds them all to a registry.
 #![warn(missing_docs)]
 
+pub mod decode;
+
 use pipeline_core::Registry;
 
 /// Registers every built-in stage.
-pub fn register(_reg: &mut Registry) {}
+pub fn register(reg: &mut Registry) {
+    reg.add_stage(decode::factory());
+}

@@ -1,0 +1,284 @@
+//! Bytes → text: BOM, valid-UTF-8 fast path, UTF-16 without BOM, declared charsets
+//! (source metadata, `<meta>`, XML declaration), then detection with chardetng.
+
+use encoding_rs::{Encoding, UTF_16BE, UTF_16LE, UTF_8};
+
+/// How the encoding was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A byte-order mark.
+    Bom,
+    /// The bytes are valid UTF-8 (no detection was needed).
+    Utf8Valid,
+    /// Declared by the source (HTTP header, record field).
+    DeclaredBySource,
+    /// Declared in the document (`<meta charset>`, XML declaration).
+    DeclaredInDocument,
+    /// Zero-byte pattern of UTF-16 without a BOM.
+    Utf16Pattern,
+    /// Guessed by chardetng.
+    Detected,
+    /// The configured fallback.
+    Fallback,
+}
+
+impl Source {
+    /// Name recorded in the document's meta.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Bom => "bom",
+            Source::Utf8Valid => "utf8-valid",
+            Source::DeclaredBySource => "declared-source",
+            Source::DeclaredInDocument => "declared-document",
+            Source::Utf16Pattern => "utf16-pattern",
+            Source::Detected => "detected",
+            Source::Fallback => "fallback",
+        }
+    }
+}
+
+/// The decoded text, the encoding used, how it was chosen, and how many bytes were undecodable.
+pub struct Decoded {
+    /// The decoded text.
+    pub text: String,
+    /// The encoding used.
+    pub encoding: &'static Encoding,
+    /// How it was chosen.
+    pub source: Source,
+    /// Undecodable sequences replaced by U+FFFD.
+    pub replaced: usize,
+}
+
+/// Recognises binary formats by their magic bytes.
+pub fn binary_kind(b: &[u8]) -> Option<&'static str> {
+    const MAGIC: &[(&[u8], &str)] = &[
+        (b"%PDF-", "PDF"),
+        (b"\x89PNG\r\n\x1a\n", "PNG image"),
+        (b"\xff\xd8\xff", "JPEG image"),
+        (b"GIF87a", "GIF image"),
+        (b"GIF89a", "GIF image"),
+        (b"PK\x03\x04", "ZIP archive (or DOCX/ODT/EPUB)"),
+        (b"\x1f\x8b", "gzip archive"),
+        (b"BZh", "bzip2 archive"),
+        (b"\xfd7zXZ\x00", "xz archive"),
+        (b"7z\xbc\xaf\x27\x1c", "7z archive"),
+        (b"Rar!\x1a\x07", "RAR archive"),
+        (b"\x28\xb5\x2f\xfd", "zstd archive"),
+        (b"\x7fELF", "ELF executable"),
+        (b"MZ", "Windows executable"),
+        (b"OggS", "Ogg media"),
+        (b"ID3", "MP3 audio"),
+        (b"\x00\x00\x00\x18ftyp", "MP4 media"),
+        (b"\x00\x00\x00\x20ftyp", "MP4 media"),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            "OLE document (DOC/XLS)",
+        ),
+        (b"SQLite format 3\x00", "SQLite database"),
+    ];
+    if b.len() >= 12 && &b[..4] == b"RIFF" {
+        return Some(match &b[8..12] {
+            b"WEBP" => "WebP image",
+            b"WAVE" => "WAV audio",
+            _ => "RIFF media",
+        });
+    }
+    if b.starts_with(b"MZ") && b.len() < 64 {
+        return None; // too short to be an executable; "MZ" can start text
+    }
+    MAGIC
+        .iter()
+        .find(|(m, _)| b.starts_with(m))
+        .map(|(_, name)| *name)
+}
+
+/// UTF-16 without BOM: many zero bytes at even (BE) or odd (LE) positions, few at the other.
+fn utf16_pattern(b: &[u8]) -> Option<&'static Encoding> {
+    let n = b.len().min(4096) / 2;
+    if n < 4 {
+        return None;
+    }
+    let (mut even, mut odd) = (0usize, 0usize);
+    for pair in b[..n * 2].chunks_exact(2) {
+        even += usize::from(pair[0] == 0);
+        odd += usize::from(pair[1] == 0);
+    }
+    if odd * 10 >= n * 3 && even * 20 <= n {
+        Some(UTF_16LE)
+    } else if even * 10 >= n * 3 && odd * 20 <= n {
+        Some(UTF_16BE)
+    } else {
+        None
+    }
+}
+
+/// Finds `charset=` in `<meta>` tags or `encoding=` in an XML declaration near the start.
+pub fn sniff_declared(b: &[u8]) -> Option<&'static Encoding> {
+    let head = &b[..b.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    if lower.starts_with(b"<?xml") {
+        if let Some(end) = memchr::memmem::find(&lower, b"?>") {
+            if let Some(v) = attr_value(&lower[..end], b"encoding") {
+                if let Some(e) = Encoding::for_label(v) {
+                    return Some(e);
+                }
+            }
+        }
+    }
+    let mut pos = 0;
+    while let Some(i) = memchr::memmem::find(&lower[pos..], b"<meta") {
+        let start = pos + i;
+        let end = memchr::memchr(b'>', &lower[start..]).map_or(lower.len(), |e| start + e);
+        let tag = &lower[start..end];
+        if let Some(at) = memchr::memmem::find(tag, b"charset") {
+            let rest = &tag[at + 7..];
+            let rest = rest.trim_ascii_start();
+            if let Some(rest) = rest.strip_prefix(b"=") {
+                let rest = rest.trim_ascii_start();
+                let rest = rest
+                    .strip_prefix(b"\"")
+                    .or_else(|| rest.strip_prefix(b"'"))
+                    .unwrap_or(rest);
+                let len = rest
+                    .iter()
+                    .position(|c| matches!(c, b'"' | b'\'' | b';' | b' ' | b'/' | b'>'))
+                    .unwrap_or(rest.len());
+                if let Some(e) = Encoding::for_label(&rest[..len]) {
+                    return Some(e);
+                }
+            }
+        }
+        pos = end;
+    }
+    None
+}
+
+fn attr_value<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let at = memchr::memmem::find(tag, name)?;
+    let rest = tag[at + name.len()..]
+        .trim_ascii_start()
+        .strip_prefix(b"=")?
+        .trim_ascii_start();
+    let q = *rest.first()?;
+    if q == b'"' || q == b'\'' {
+        let end = memchr::memchr(q, &rest[1..])?;
+        Some(&rest[1..1 + end])
+    } else {
+        None
+    }
+}
+
+/// The top-level domain of a URL, lower-cased (`https://www.example.de/x` → `de`).
+fn tld(url: &str) -> Option<String> {
+    let after = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = after.split(['/', '?', '#', ':']).next()?;
+    let last = host.rsplit('.').next()?;
+    (!last.is_empty() && last.chars().all(|c| c.is_ascii_alphabetic()))
+        .then(|| last.to_ascii_lowercase())
+}
+
+/// Decodes `bytes` to text, choosing the encoding as described in the module docs.
+pub fn decode(
+    bytes: &[u8],
+    declared: Option<&str>,
+    url: Option<&str>,
+    fallback: Option<&'static Encoding>,
+    detect: bool,
+) -> Decoded {
+    // BOM.
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        return run(enc, &bytes[bom_len..], Source::Bom);
+    }
+    // Fast path: valid UTF-8 costs one validation pass and one copy.
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Decoded {
+            text: s.to_owned(),
+            encoding: UTF_8,
+            source: Source::Utf8Valid,
+            replaced: 0,
+        };
+    }
+    if let Some(enc) = utf16_pattern(bytes) {
+        return run(enc, bytes, Source::Utf16Pattern);
+    }
+    if let Some(enc) = declared.and_then(|l| Encoding::for_label(l.trim().as_bytes())) {
+        return run(enc, bytes, Source::DeclaredBySource);
+    }
+    if let Some(enc) = sniff_declared(bytes) {
+        // A document that declares UTF-8 but is not valid UTF-8 is better served by detection.
+        if enc != UTF_8 {
+            return run(enc, bytes, Source::DeclaredInDocument);
+        }
+    }
+    if detect {
+        let mut det = chardetng::EncodingDetector::new();
+        det.feed(bytes, true);
+        let t = url.and_then(tld);
+        let enc = det.guess(t.as_deref().map(str::as_bytes), true);
+        return run(enc, bytes, Source::Detected);
+    }
+    run(
+        fallback.unwrap_or(encoding_rs::WINDOWS_1252),
+        bytes,
+        Source::Fallback,
+    )
+}
+
+fn run(enc: &'static Encoding, bytes: &[u8], source: Source) -> Decoded {
+    let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+    let replaced = if had_errors {
+        text.matches('\u{FFFD}').count()
+    } else {
+        0
+    };
+    Decoded {
+        text: text.into_owned(),
+        encoding: enc,
+        source,
+        replaced,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_meta_and_xml() {
+        assert_eq!(
+            sniff_declared(b"<html><head><meta charset=\"iso-8859-2\">"),
+            Some(encoding_rs::ISO_8859_2)
+        );
+        assert_eq!(
+            sniff_declared(
+                b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\">"
+            ),
+            Some(encoding_rs::WINDOWS_1251)
+        );
+        assert_eq!(
+            sniff_declared(b"<?xml version=\"1.0\" encoding=\"ISO-8859-15\"?><rss>"),
+            Some(encoding_rs::ISO_8859_15)
+        );
+        assert_eq!(sniff_declared(b"<p>no declaration</p>"), None);
+    }
+
+    #[test]
+    fn tld_of_url() {
+        assert_eq!(
+            tld("https://www.belta.by/politics/x").as_deref(),
+            Some("by")
+        );
+        assert_eq!(tld("http://example.de:8080/").as_deref(), Some("de"));
+        assert_eq!(tld("http://127.0.0.1/"), None);
+    }
+
+    #[test]
+    fn binary_magic() {
+        assert_eq!(binary_kind(b"%PDF-1.7\n"), Some("PDF"));
+        assert_eq!(
+            binary_kind(b"PK\x03\x04rest"),
+            Some("ZIP archive (or DOCX/ODT/EPUB)")
+        );
+        assert_eq!(binary_kind(b"Mzungu ist ein Wort"), None);
+    }
+}

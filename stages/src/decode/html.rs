@@ -1,0 +1,397 @@
+//! HTML → blocks (with tag, heading level, list membership, link ratio and ancestor hints)
+//! and page metadata, via scraper (html5ever).
+
+use std::sync::OnceLock;
+
+use pipeline_core::Block;
+use scraper::{node::Node, ElementRef, Html, Selector};
+
+/// Metadata found in the page head.
+#[derive(Debug, Default)]
+pub struct PageMeta {
+    /// `<title>` or `og:title`.
+    pub title: Option<String>,
+    /// Meta description.
+    pub description: Option<String>,
+    /// Author meta tag.
+    pub author: Option<String>,
+    /// Publication date (meta or `<time datetime>`).
+    pub date: Option<String>,
+    /// `<html lang>`.
+    pub lang: Option<String>,
+}
+
+/// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
+pub fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.starts_with("<?xml") && head.contains("<html")
+    {
+        return true;
+    }
+    let tags = [
+        "<p>", "<p ", "<div", "<br", "<body", "<head", "<span", "<a href", "<meta ", "<title>",
+        "<li>", "<table",
+    ];
+    tags.iter().filter(|t| head.contains(*t)).count() >= 2
+}
+
+const SKIP: &[&str] = &[
+    "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
+    "head", "select", "option", "textarea", "input", "math", "map", "audio", "video", "source",
+    "picture",
+];
+
+const BLOCK: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "tbody",
+    "thead",
+    "tfoot",
+    "tr",
+    "td",
+    "th",
+    "ul",
+    "caption",
+    "summary",
+    "center",
+    "legend",
+    "menu",
+    "html",
+];
+
+/// Ancestor tags worth recording as hints.
+const HINT_TAGS: &[&str] = &[
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "figure",
+    "figcaption",
+    "table",
+    "blockquote",
+    "article",
+    "main",
+    "menu",
+    "button",
+    "label",
+    "time",
+];
+
+struct Builder {
+    blocks: Vec<Block>,
+    buf: String,
+    link_chars: usize,
+    tag: String,
+    heading: Option<u8>,
+    in_list: bool,
+    hints: Vec<String>,
+    pre: bool,
+}
+
+impl Builder {
+    fn push_text(&mut self, t: &str, in_link: bool) {
+        let before = self.buf.len();
+        if self.pre {
+            self.buf.push_str(t);
+        } else {
+            for word in t.split_whitespace() {
+                if !self.buf.is_empty() && !self.buf.ends_with(' ') {
+                    self.buf.push(' ');
+                }
+                self.buf.push_str(word);
+            }
+            if t.ends_with(char::is_whitespace) && !self.buf.is_empty() && !self.buf.ends_with(' ')
+            {
+                self.buf.push(' ');
+            }
+        }
+        if in_link {
+            self.link_chars += self.buf[before..].trim().chars().count();
+        }
+    }
+
+    fn flush(&mut self) {
+        let text = if self.pre {
+            self.buf.trim_matches('\n').to_string()
+        } else {
+            self.buf.trim().to_string()
+        };
+        if !text.is_empty() {
+            let n = text.chars().count().max(1);
+            self.blocks.push(Block {
+                link_ratio: (self.link_chars as f32 / n as f32).min(1.0),
+                text,
+                tag: self.tag.clone(),
+                heading: self.heading,
+                in_list: self.in_list,
+                hints: self.hints.clone(),
+            });
+        }
+        self.buf.clear();
+        self.link_chars = 0;
+    }
+}
+
+fn add_hints(el: &scraper::node::Element, hints: &mut Vec<String>) {
+    let name = el.name();
+    if HINT_TAGS.contains(&name) && !hints.iter().any(|h| h == name) {
+        hints.push(name.to_string());
+    }
+    if let Some(role) = el.attr("role") {
+        let r = role.to_ascii_lowercase();
+        if !hints.contains(&r) {
+            hints.push(r);
+        }
+    }
+    let classes = el.attr("class").unwrap_or("");
+    let id = el.attr("id").unwrap_or("");
+    for tok in classes.split_whitespace().chain(std::iter::once(id)) {
+        for part in tok.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if part.len() >= 3 && hints.len() < 32 {
+                let p = part.to_ascii_lowercase();
+                if !hints.contains(&p) {
+                    hints.push(p);
+                }
+            }
+        }
+    }
+}
+
+fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
+    for child in el.children() {
+        match child.value() {
+            Node::Text(t) => b.push_text(t, in_link),
+            Node::Element(e) => {
+                let name = e.name();
+                if SKIP.contains(&name) {
+                    continue;
+                }
+                let Some(child_el) = ElementRef::wrap(child) else {
+                    continue;
+                };
+                if name == "br" {
+                    b.flush();
+                    continue;
+                }
+                if BLOCK.contains(&name) {
+                    b.flush();
+                    let saved = (b.tag.clone(), b.heading, b.in_list, b.hints.len(), b.pre);
+                    b.tag = name.to_string();
+                    b.heading = name
+                        .strip_prefix('h')
+                        .and_then(|l| l.parse().ok())
+                        .filter(|l| (1..=6).contains(l));
+                    b.in_list |= matches!(name, "li" | "ul" | "ol" | "dl" | "menu");
+                    b.pre |= name == "pre";
+                    add_hints(e, &mut b.hints);
+                    walk(child_el, b, in_link);
+                    b.flush();
+                    b.tag = saved.0;
+                    b.heading = saved.1;
+                    b.in_list = saved.2;
+                    b.hints.truncate(saved.3);
+                    b.pre = saved.4;
+                } else {
+                    let hint_len = b.hints.len();
+                    if matches!(name, "button" | "label" | "time") {
+                        add_hints(e, &mut b.hints);
+                    }
+                    walk(child_el, b, in_link || name == "a");
+                    b.hints.truncate(hint_len);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn sel(s: &'static str) -> Selector {
+    Selector::parse(s).unwrap_or_else(|_| panic!("static selector {s} parses"))
+}
+
+struct Selectors {
+    title: Selector,
+    meta: Selector,
+    time: Selector,
+    html: Selector,
+}
+
+fn selectors() -> &'static Selectors {
+    static S: OnceLock<Selectors> = OnceLock::new();
+    S.get_or_init(|| Selectors {
+        title: sel("title"),
+        meta: sel("meta"),
+        time: sel("time[datetime]"),
+        html: sel("html"),
+    })
+}
+
+/// Parses HTML into blocks and page metadata.
+pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
+    let doc = Html::parse_document(html);
+    let s = selectors();
+    let mut meta = PageMeta::default();
+    let clean = |t: &str| {
+        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        (!t.is_empty()).then_some(t)
+    };
+    meta.title = doc
+        .select(&s.title)
+        .next()
+        .and_then(|t| clean(&t.text().collect::<String>()));
+    for m in doc.select(&s.meta) {
+        let e = m.value();
+        let key = e
+            .attr("name")
+            .or_else(|| e.attr("property"))
+            .or_else(|| e.attr("itemprop"))
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let Some(content) = e.attr("content").and_then(clean) else {
+            continue;
+        };
+        match key.as_str() {
+            "og:title" | "twitter:title" if meta.title.is_none() => meta.title = Some(content),
+            "description" | "og:description" | "twitter:description"
+                if meta.description.is_none() =>
+            {
+                meta.description = Some(content)
+            }
+            "author" | "article:author" | "dc.creator" | "sailthru.author"
+                if meta.author.is_none() =>
+            {
+                meta.author = Some(content)
+            }
+            "article:published_time"
+            | "date"
+            | "pubdate"
+            | "dc.date"
+            | "dc.date.issued"
+            | "datepublished"
+            | "publish-date"
+            | "og:published_time"
+                if meta.date.is_none() =>
+            {
+                meta.date = Some(content)
+            }
+            _ => {}
+        }
+    }
+    if meta.date.is_none() {
+        meta.date = doc
+            .select(&s.time)
+            .next()
+            .and_then(|t| t.value().attr("datetime"))
+            .and_then(clean);
+    }
+    meta.lang = doc
+        .select(&s.html)
+        .next()
+        .and_then(|h| h.value().attr("lang"))
+        .and_then(clean);
+
+    let mut b = Builder {
+        blocks: Vec::new(),
+        buf: String::new(),
+        link_chars: 0,
+        tag: "body".into(),
+        heading: None,
+        in_list: false,
+        hints: Vec::new(),
+        pre: false,
+    };
+    walk(doc.root_element(), &mut b, false);
+    b.flush();
+    (b.blocks, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_carry_structure_and_hints() {
+        let html = r#"<!DOCTYPE html><html lang="de"><head><title>Titel &amp; mehr</title>
+            <meta name="author" content="A. Autor"><meta property="article:published_time" content="2021-11-04">
+            <script>var x = "<p>no</p>";</script><style>p{}</style></head>
+            <body><nav class="main-nav"><ul><li><a href="/">Start</a></li><li><a href="/p">Politik</a></li></ul></nav>
+            <article><h1>Putin sichert Unterstützung zu</h1><p>Russlands Staatschef <b>Wladimir Putin</b> hat
+            Lukaschenko <a href="/x">Unterstützung</a> zugesichert.</p><pre>a  b
+c</pre></article>
+            <footer id="site-footer"><p>© 2021 Epoch Times</p></footer><noscript>Bitte JS</noscript></body></html>"#;
+        let (blocks, meta) = to_blocks(html);
+        assert_eq!(meta.title.as_deref(), Some("Titel & mehr"));
+        assert_eq!(meta.author.as_deref(), Some("A. Autor"));
+        assert_eq!(meta.date.as_deref(), Some("2021-11-04"));
+        assert_eq!(meta.lang.as_deref(), Some("de"));
+        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Start",
+                "Politik",
+                "Putin sichert Unterstützung zu",
+                "Russlands Staatschef Wladimir Putin hat Lukaschenko Unterstützung zugesichert.",
+                "a  b\nc",
+                "© 2021 Epoch Times"
+            ]
+        );
+        assert!(
+            blocks[0].in_list
+                && blocks[0].hints.contains(&"nav".to_string())
+                && blocks[0].link_ratio == 1.0
+        );
+        assert_eq!(blocks[2].heading, Some(1));
+        assert!(
+            blocks[3].link_ratio > 0.1 && blocks[3].link_ratio < 0.25,
+            "{}",
+            blocks[3].link_ratio
+        );
+        assert!(blocks[5].hints.iter().any(|h| h == "footer"));
+    }
+
+    #[test]
+    fn detects_html() {
+        assert!(looks_like_html("  <!DOCTYPE html><html>"));
+        assert!(looks_like_html("<div class=x><p>Hallo</p></div>"));
+        assert!(!looks_like_html("Am 31. Mai fand <der> Besuch statt."));
+    }
+}

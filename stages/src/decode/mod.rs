@@ -1,0 +1,330 @@
+//! Stage `decode`: raw bytes in any common encoding, plain text or HTML, to correct Unicode
+//! text — BOM, charset detection, HTML → blocks, entities, mojibake repair, normalisation.
+
+pub mod charset;
+pub mod html;
+pub mod mojibake;
+pub mod normalize;
+
+use std::sync::{Arc, OnceLock};
+
+use pipeline_core::{
+    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Severity, Stage,
+    StageError, StageOptions, TypedFactory,
+};
+use serde::{Deserialize, Serialize};
+
+/// When to treat input as HTML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum HtmlMode {
+    /// Detect from the content (or a declared `text/html` type).
+    #[default]
+    Auto,
+    /// Always parse as HTML.
+    Always,
+    /// Never parse as HTML.
+    Never,
+}
+
+/// Options of the `decode` stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodeOptions {
+    /// `auto`, `always` or `never`.
+    pub html: HtmlMode,
+    /// Guess the charset with chardetng when bytes are not UTF-8 and none is declared.
+    pub detect: bool,
+    /// Encoding label used when detection is off and nothing is declared.
+    pub fallback_encoding: String,
+    /// Unescape HTML entities that leaked into plain text (`&amp;`, `&#8222;`).
+    pub unescape_entities: bool,
+    /// Repair mojibake (UTF-8 decoded with a legacy code page, also twice).
+    pub fix_mojibake: bool,
+    /// Normalise to NFC.
+    pub nfc: bool,
+    /// `\r\n`, `\r`, U+2028/2029 → `\n`.
+    pub line_endings: bool,
+    /// Remove control and zero-width characters (except `\n`, `\t`).
+    pub remove_controls: bool,
+    /// Remove soft hyphens.
+    pub remove_soft_hyphens: bool,
+    /// U+00A0 and other space characters → plain space.
+    pub normalize_spaces: bool,
+    /// Keep HTML blocks on the document for `clean`.
+    pub keep_blocks: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            html: HtmlMode::Auto,
+            detect: true,
+            fallback_encoding: "windows-1252".into(),
+            unescape_entities: true,
+            fix_mojibake: true,
+            nfc: true,
+            line_endings: true,
+            remove_controls: true,
+            remove_soft_hyphens: true,
+            normalize_spaces: true,
+            keep_blocks: true,
+        }
+    }
+}
+
+impl StageOptions for DecodeOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc { name: "html", help: "\"auto\" (detect), \"always\" or \"never\" parse the input as HTML" },
+            OptionDoc { name: "detect", help: "guess the charset (chardetng, URL's TLD as hint) when not UTF-8 and none is declared" },
+            OptionDoc { name: "fallback_encoding", help: "encoding used when detection is off and nothing is declared" },
+            OptionDoc { name: "unescape_entities", help: "unescape HTML entities that leaked into plain text" },
+            OptionDoc { name: "fix_mojibake", help: "repair UTF-8 decoded with a legacy code page (\"GrÃ¼ÃŸe\" → \"Grüße\"), also twice" },
+            OptionDoc { name: "nfc", help: "normalise to Unicode NFC" },
+            OptionDoc { name: "line_endings", help: "\\r\\n, \\r, U+2028/2029 → \\n" },
+            OptionDoc { name: "remove_controls", help: "remove control and zero-width characters except \\n and \\t" },
+            OptionDoc { name: "remove_soft_hyphens", help: "remove soft hyphens (U+00AD)" },
+            OptionDoc { name: "normalize_spaces", help: "U+00A0 and other space characters → plain space" },
+            OptionDoc { name: "keep_blocks", help: "keep HTML blocks on the document (the clean stage uses them)" },
+        ]
+    }
+}
+
+/// The `decode` stage factory.
+pub fn factory() -> impl pipeline_core::StageFactory {
+    TypedFactory::new(
+        "decode",
+        "bytes → text: BOM, charset detection, HTML → blocks, entities, mojibake repair, normalisation",
+        |o: DecodeOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            let fallback = encoding_rs::Encoding::for_label(o.fallback_encoding.as_bytes()).ok_or_else(|| {
+                OptionsError::at("fallback_encoding", format!("unknown encoding `{}`", o.fallback_encoding))
+                    .with_help("use a WHATWG label such as \"windows-1252\", \"iso-8859-2\", \"koi8-r\"")
+            })?;
+            let d = Decoder { o, fallback, name: ctx.stage_name.clone() };
+            Ok(Arc::new(move || Ok(Box::new(d.clone()) as Box<dyn Stage>)))
+        },
+    )
+}
+
+/// The decode logic, usable outside a pipeline (eval, benches).
+#[derive(Clone)]
+pub struct Decoder {
+    o: DecodeOptions,
+    fallback: &'static encoding_rs::Encoding,
+    name: String,
+}
+
+impl Decoder {
+    /// A decoder with the given options (an unknown fallback label falls back to Windows-1252).
+    pub fn new(o: DecodeOptions) -> Self {
+        let fallback = encoding_rs::Encoding::for_label(o.fallback_encoding.as_bytes())
+            .unwrap_or(encoding_rs::WINDOWS_1252);
+        Decoder {
+            o,
+            fallback,
+            name: "decode".into(),
+        }
+    }
+
+    fn norm(&self) -> normalize::Norm {
+        normalize::Norm {
+            line_endings: self.o.line_endings,
+            controls: self.o.remove_controls,
+            soft_hyphens: self.o.remove_soft_hyphens,
+            spaces: self.o.normalize_spaces,
+            nfc: self.o.nfc,
+        }
+    }
+
+    /// Entities, mojibake and normalisation on one piece of text; counts mojibake repairs.
+    pub fn repair_text(&self, text: String, plain: bool, repaired: &mut usize) -> String {
+        let mut text = text;
+        if plain && self.o.unescape_entities {
+            if let Some(t) = unescape_leaked_entities(&text) {
+                text = t;
+            }
+        }
+        if self.o.fix_mojibake {
+            if let Some(t) = mojibake::fix(&text) {
+                *repaired += 1;
+                text = t;
+            }
+        }
+        match normalize::normalize(&text, &self.norm()) {
+            Some(t) => t,
+            None => text,
+        }
+    }
+}
+
+/// Unescapes entities in plain text, only where a complete entity (`&name;`, `&#123;`, `&#x1F;`) stands.
+fn unescape_leaked_entities(text: &str) -> Option<String> {
+    memchr::memchr(b'&', text.as_bytes())?;
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+            .expect("static regex")
+    });
+    let mut changed = false;
+    let out = re.replace_all(text, |c: &regex::Captures| {
+        let m = &c[0];
+        let u = htmlize::unescape(m);
+        if u != m {
+            changed = true;
+        }
+        u.into_owned()
+    });
+    changed.then(|| out.into_owned())
+}
+
+impl Stage for Decoder {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        if doc.raw.is_empty() {
+            return Err(StageError::new("empty input"));
+        }
+        if let Some(kind) = charset::binary_kind(&doc.raw) {
+            return Err(StageError::new(format!("binary input ({kind}), not text")));
+        }
+        let d = charset::decode(
+            &doc.raw,
+            doc.declared.charset.as_deref(),
+            doc.declared.url.as_deref(),
+            Some(self.fallback),
+            self.o.detect,
+        );
+        if d.text.contains('\0') && d.text.matches('\0').count() * 100 > d.text.len().max(1) {
+            return Err(StageError::new("binary input (NUL bytes), not text"));
+        }
+        doc.meta.insert("encoding".into(), d.encoding.name().into());
+        doc.meta
+            .insert("encoding_source".into(), d.source.as_str().into());
+        if d.replaced > 0 {
+            doc.diagnose(
+                &self.name,
+                Severity::Warning,
+                format!(
+                    "{} undecodable byte sequence(s) in {} replaced by U+FFFD",
+                    d.replaced,
+                    d.encoding.name()
+                ),
+            );
+        }
+        let is_html = match self.o.html {
+            HtmlMode::Always => true,
+            HtmlMode::Never => false,
+            HtmlMode::Auto => {
+                doc.declared
+                    .content_type
+                    .as_deref()
+                    .is_some_and(|t| t.contains("html"))
+                    || html::looks_like_html(&d.text)
+            }
+        };
+        let mut repaired = 0usize;
+        let text = if is_html {
+            let (mut blocks, meta) = html::to_blocks(&d.text);
+            for b in &mut blocks {
+                b.text = self.repair_text(std::mem::take(&mut b.text), false, &mut repaired);
+            }
+            blocks.retain(|b| !b.text.trim().is_empty());
+            for (k, v) in [
+                ("title", meta.title),
+                ("description", meta.description),
+                ("author", meta.author),
+                ("date", meta.date),
+                ("html_lang", meta.lang),
+            ] {
+                if let Some(v) = v {
+                    let v = self.repair_text(v, false, &mut repaired);
+                    doc.meta.insert(k.into(), v.into());
+                }
+            }
+            let text = blocks
+                .iter()
+                .map(|b| b.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n\n");
+            doc.meta.insert("format".into(), "html".into());
+            if self.o.keep_blocks {
+                doc.blocks = blocks;
+            }
+            text
+        } else {
+            self.repair_text(d.text, true, &mut repaired)
+        };
+        if repaired > 0 {
+            doc.meta.insert("mojibake_repaired".into(), repaired.into());
+            doc.diagnose(
+                &self.name,
+                Severity::Info,
+                "repaired mojibake (UTF-8 decoded with a legacy code page)",
+            );
+        }
+        if text.trim().is_empty() {
+            doc.set_text(text);
+            return Err(StageError::new("no text after decoding"));
+        }
+        doc.set_text(text);
+        Ok(Outcome::Keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(raw: &[u8]) -> Result<Document, StageError> {
+        let mut d = Document::from_bytes("t", raw.to_vec());
+        let mut s = Decoder::new(DecodeOptions::default());
+        s.process(&mut d).map(|_| d)
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert_eq!(run(b"").unwrap_err().message, "empty input");
+        assert!(run(b"%PDF-1.4\n%\xe2\xe3")
+            .unwrap_err()
+            .message
+            .contains("PDF"));
+        assert!(run(b"\x89PNG\r\n\x1a\n\0\0")
+            .unwrap_err()
+            .message
+            .contains("PNG"));
+        assert!(run(b"   \n\t ").unwrap_err().message.contains("no text"));
+    }
+
+    #[test]
+    fn legacy_and_declared_encodings() {
+        let d = run(b"Gr\xfc\xdfe aus Minsk, sagte er \x84heute\x93.").unwrap();
+        assert_eq!(d.text, "Grüße aus Minsk, sagte er „heute“.");
+        assert_eq!(d.meta["encoding_source"], "detected");
+        let mut doc = Document::from_bytes("t", b"\xc1\xe5\xeb\xe0\xf0\xf3\xf1\xfc".to_vec());
+        doc.declared.charset = Some("windows-1251".into());
+        Decoder::new(DecodeOptions::default())
+            .process(&mut doc)
+            .unwrap();
+        assert_eq!(doc.text, "Беларусь");
+        assert_eq!(doc.meta["encoding_source"], "declared-source");
+    }
+
+    #[test]
+    fn leaked_entities_in_plain_text() {
+        let d = run(b"AT&amp;T und &#8222;Zitat&#8220; &unknownentity; & Co").unwrap();
+        assert_eq!(d.text, "AT&T und „Zitat“ &unknownentity; & Co");
+    }
+
+    #[test]
+    fn invalid_utf8_bytes_get_a_diagnostic() {
+        let mut doc = Document::from_bytes("t", b"Gr\xc3\xbc\xc3e \xff\xfe\xfd ok".to_vec());
+        doc.declared.charset = Some("utf-8".into());
+        Decoder::new(DecodeOptions::default())
+            .process(&mut doc)
+            .unwrap();
+        assert!(doc.text.contains('\u{FFFD}'), "{}", doc.text);
+        assert!(doc
+            .diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Warning));
+    }
+}

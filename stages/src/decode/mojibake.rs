@@ -1,0 +1,443 @@
+//! Mojibake repair: UTF-8 that was decoded with a single-byte code page (Windows-1252,
+//! Latin-1, Windows-1251/1250, ISO-8859-2, MacRoman, CP437), possibly more than once.
+//!
+//! Written here because no maintained Rust crate does this. The method:
+//! 1. Score the text's *weirdness*: adjacent pairs that look like a UTF-8 lead byte followed
+//!    by a continuation byte in one of the code pages (`Ã©`, `â€`, `Ð¿`), C1 controls, and
+//!    characters that are rare in real text. Typical punctuation after a capital letter
+//!    (`É’s`, `Å—`, `Õ…`) is not counted. Text that scores 0 is left alone (the fast path).
+//! 2. Re-encode the whole text with each code page and decode as UTF-8 (tolerating a lost
+//!    NBSP after `Ã`/`Â` and `?` or `�` standing for a lost byte). Accept the first result
+//!    that is valid and strictly less weird. Repeat, for text encoded wrongly twice.
+//! 3. If no whole-text repair fits, repair only unambiguous 3- and 4-byte sequences
+//!    (`â€œ` → `“`, `ðŸ˜€` → `😀`) whose result is a plausible character.
+//!
+//! Correct text is never changed unless it scores as weird *and* re-decodes validly into
+//! something less weird, which correct text practically never does.
+
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap;
+
+/// A single-byte code page: char → byte for the upper half (0x80–0xFF).
+struct Charmap {
+    to_byte: FxHashMap<char, u8>,
+}
+
+impl Charmap {
+    fn from_encoding(enc: &'static encoding_rs::Encoding, add_c1: bool) -> Self {
+        let mut to_byte = FxHashMap::default();
+        for b in 0x80u8..=0xFF {
+            let byte = [b];
+            let (s, _) = enc.decode_without_bom_handling(&byte);
+            if let Some(c) = s.chars().next().filter(|c| *c != '\u{FFFD}') {
+                to_byte.entry(c).or_insert(b);
+            }
+        }
+        if add_c1 {
+            // Latin-1 mojibake leaves C1 controls where Windows-1252 has punctuation.
+            for b in 0x80u8..=0x9F {
+                to_byte.entry(char::from(b)).or_insert(b);
+            }
+            for b in 0xA0u8..=0xFF {
+                to_byte.entry(char::from(b)).or_insert(b);
+            }
+        }
+        Charmap { to_byte }
+    }
+
+    fn from_table(upper: &str) -> Self {
+        let to_byte = upper
+            .chars()
+            .zip(0x80u8..=0xFF)
+            .collect::<FxHashMap<char, u8>>();
+        Charmap { to_byte }
+    }
+
+    fn byte(&self, c: char) -> Option<u8> {
+        if c.is_ascii() {
+            Some(c as u8)
+        } else {
+            self.to_byte.get(&c).copied()
+        }
+    }
+
+    fn encode(&self, text: &str) -> Option<Vec<u8>> {
+        let mut out = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            match self.byte(c) {
+                Some(b) => out.push(b),
+                // A replacement character stands for a byte lost earlier.
+                None if c == '\u{FFFD}' => out.push(0x1A),
+                None => return None,
+            }
+        }
+        Some(out)
+    }
+}
+
+/// CP437's upper half (not in encoding_rs, which follows the WHATWG encoding standard).
+const CP437: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{A0}";
+
+/// Index of Windows-1257 in [`charmaps`]: rare, so its repairs must explain themselves.
+const BALTIC: usize = 4;
+
+fn charmaps() -> &'static [Charmap] {
+    static MAPS: OnceLock<Vec<Charmap>> = OnceLock::new();
+    MAPS.get_or_init(|| {
+        vec![
+            Charmap::from_encoding(encoding_rs::WINDOWS_1252, true),
+            Charmap::from_encoding(encoding_rs::WINDOWS_1251, false),
+            Charmap::from_encoding(encoding_rs::WINDOWS_1250, false),
+            Charmap::from_encoding(encoding_rs::ISO_8859_2, false),
+            Charmap::from_encoding(encoding_rs::WINDOWS_1257, false),
+            Charmap::from_encoding(encoding_rs::MACINTOSH, false),
+            Charmap::from_table(CP437),
+        ]
+    })
+}
+
+fn is_lead(b: u8) -> bool {
+    (0xC2..=0xF4).contains(&b)
+}
+
+fn is_cont(b: u8) -> bool {
+    (0x80..=0xBF).contains(&b)
+}
+
+/// Punctuation that legitimately follows a capital letter (`É’s`, `Å—`, `Õ…`).
+fn benign_after(a: char, b: char) -> bool {
+    match a {
+        'Â' | 'Ã' => matches!(b, '’' | '‘' | '“' | '”' | '…'),
+        _ => matches!(b, '’' | '‘' | '“' | '”' | '…' | '–' | '—' | '™' | '•' | '´'),
+    }
+}
+
+/// How much the text looks like mojibake (0: not at all).
+pub fn weirdness(text: &str) -> u32 {
+    let maps = charmaps();
+    let mut score = 0;
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii() {
+            continue;
+        }
+        if ('\u{80}'..='\u{9F}').contains(&c) {
+            score += 1;
+        }
+        if c == 'ſ' {
+            score += 2;
+        }
+        // A private-use character, or a rare Latin Extended-B/IPA letter standing alone, is
+        // what a wrong re-decoding produces, not what people write.
+        if ('\u{E000}'..='\u{F8FF}').contains(&c) {
+            score += 3;
+        }
+        if ('\u{180}'..='\u{2AF}').contains(&c) {
+            let prev_letter = i > 0 && chars[i - 1].is_alphabetic();
+            let next_letter = chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+            if !prev_letter && !next_letter {
+                score += 2;
+            }
+        }
+        // Letters of different scripts touching each other ("РDr"): wrong re-decoding.
+        if let Some(&next) = chars.get(i + 1) {
+            if c.is_alphabetic() && next.is_alphabetic() && script(c) != script(next) {
+                score += 1;
+            }
+        }
+        if ('\u{334}'..='\u{338}').contains(&c) {
+            score += 1;
+        }
+        // "voilÃ le", "jusqu'Ã nos": an à whose NBSP byte was lost.
+        if c == 'Ã'
+            && chars.get(i + 1) == Some(&' ')
+            && i > 0
+            && (chars[i - 1].is_lowercase() || chars[i - 1] == '\'')
+        {
+            score += 1;
+        }
+        let Some(&next) = chars.get(i + 1) else {
+            continue;
+        };
+        if next.is_ascii()
+            || benign_after(c, next)
+            || matches!(c, '„' | '“' | '”' | '‘' | '’' | '–' | '—' | '…')
+        {
+            continue;
+        }
+        let pair = maps.iter().any(
+            |m| matches!((m.byte(c), m.byte(next)), (Some(a), Some(b)) if is_lead(a) && is_cont(b)),
+        );
+        if !pair {
+            continue;
+        }
+        // × and ÷ before a currency sign or digit are maths, unless the pattern repeats.
+        if matches!(c, '×' | '÷') {
+            let repeats = chars.get(i + 2).is_some_and(|&n2| matches!(n2, '×' | '÷'));
+            if !repeats {
+                continue;
+            }
+        }
+        score += 1;
+    }
+    score
+}
+
+/// A coarse script class for letters: 0 Latin or Greek (mixed freely in science and
+/// maths), 2 Cyrillic, 3 Hebrew/Arabic, 4 other.
+fn script(c: char) -> u8 {
+    match c as u32 {
+        0..=0x24F | 0x1E00..=0x1EFF => 0,
+        0x370..=0x3FF | 0x1F00..=0x1FFF => 0,
+        0x400..=0x52F => 2,
+        0x590..=0x6FF => 3,
+        _ => 4,
+    }
+}
+
+/// Letters only Windows-1257 mojibake can explain (Baltic).
+fn has_baltic_letters(s: &str) -> bool {
+    s.chars()
+        .any(|c| "āčēģīķļņšūžąęėįųĀČĒĢĪĶĻŅŠŪŽĄĘĖĮŲ".contains(c))
+}
+
+/// Decodes bytes as UTF-8, tolerating a space that stood for NBSP after `Ã`/`Â`, and `?` or
+/// a lost-byte marker (0x1A) in place of a missing continuation byte (becomes U+FFFD).
+fn utf8_sloppy(bytes: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            if b == 0x1A {
+                out.push('\u{FFFD}');
+            } else {
+                out.push(b as char);
+            }
+            i += 1;
+            continue;
+        }
+        let need = match b {
+            0xC2..=0xDF => 1,
+            0xE0..=0xEF => 2,
+            0xF0..=0xF4 => 3,
+            _ => return None,
+        };
+        // CESU-8: a surrogate pair encoded as two 3-byte sequences.
+        if b == 0xED && i + 6 <= bytes.len() {
+            let s = &bytes[i..i + 6];
+            if (0xA0..=0xAF).contains(&s[1])
+                && is_cont(s[2])
+                && s[3] == 0xED
+                && (0xB0..=0xBF).contains(&s[4])
+                && is_cont(s[5])
+            {
+                let hi = 0xD800 + (((s[1] as u32) & 0x0F) << 6) + ((s[2] as u32) & 0x3F);
+                let lo = 0xDC00 + (((s[4] as u32) & 0x0F) << 6) + ((s[5] as u32) & 0x3F);
+                let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+                out.push(char::from_u32(cp)?);
+                i += 6;
+                continue;
+            }
+        }
+        // "Ã " is an à whose NBSP byte was lost (the space is real); after other leads the
+        // space stands for the NBSP byte itself ("Å veices" → "Šveices").
+        if b == 0xC3 && bytes.get(i + 1) == Some(&0x20) {
+            out.push('à');
+            i += 1;
+            continue;
+        }
+        let mut buf = [b, 0, 0, 0];
+        let mut lost = false;
+        let mut k = 1;
+        while k <= need {
+            match bytes.get(i + k).copied() {
+                Some(c) if is_cont(c) => buf[k] = c,
+                Some(0x20) if k == 1 && need == 1 => buf[k] = 0xA0,
+                Some(b'?') | Some(0x1A) if k >= 1 && (need == 1 || k >= 2 || b == 0xE2) => {
+                    lost = true;
+                    break;
+                }
+                _ => return None,
+            }
+            k += 1;
+        }
+        if lost {
+            out.push('\u{FFFD}');
+            i += k + 1;
+            continue;
+        }
+        let s = std::str::from_utf8(&buf[..=need]).ok()?;
+        out.push_str(s);
+        i += need + 1;
+    }
+    Some(out)
+}
+
+/// A character a 3- or 4-byte mojibake sequence may plausibly stand for.
+fn plausible_wide(c: char) -> bool {
+    let u = c as u32;
+    match u {
+        0x0800..=0xFFFF => {
+            !(0x1D00..=0x1DBF).contains(&u)
+                && !(0xD800..=0xF8FF).contains(&u)
+                && !(0xFFF0..=0xFFFC).contains(&u)
+        }
+        0x1F000..=0x1FAFF | 0x20000..=0x2FFFF => true,
+        _ => false,
+    }
+}
+
+/// Repairs only unambiguous 3- and 4-byte sequences read as Windows-1252/Latin-1.
+fn fix_wide_sequences(text: &str) -> Option<String> {
+    let m = &charmaps()[0];
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let need = match m.byte(c) {
+            Some(0xE0..=0xEF) if !c.is_ascii() => 2,
+            Some(0xF0..=0xF4) if !c.is_ascii() => 3,
+            _ => 0,
+        };
+        if need > 0 && i + need < chars.len() {
+            let mut buf = vec![m.byte(c).unwrap_or(0)];
+            for &n in &chars[i + 1..=i + need] {
+                match m.byte(n) {
+                    Some(b) if is_cont(b) && !n.is_ascii() => buf.push(b),
+                    _ => break,
+                }
+            }
+            if buf.len() == need + 1 {
+                if let Some(d) = std::str::from_utf8(&buf)
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                {
+                    if plausible_wide(d) {
+                        out.push(d);
+                        changed = true;
+                        i += need + 1;
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    changed.then_some(out)
+}
+
+/// Latin-1-decoded Windows-1252 punctuation: C1 controls that stand for `„“”–…` and friends.
+fn fix_c1_punctuation(text: &str) -> Option<String> {
+    if !text.chars().any(|c| ('\u{80}'..='\u{9F}').contains(&c)) {
+        return None;
+    }
+    let mut changed = false;
+    let out: String = text
+        .chars()
+        .map(|c| {
+            if ('\u{80}'..='\u{9F}').contains(&c) {
+                let byte = [c as u8];
+                let (s, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+                if let Some(d) = s
+                    .chars()
+                    .next()
+                    .filter(|d| !('\u{80}'..='\u{9F}').contains(d))
+                {
+                    changed = true;
+                    return d;
+                }
+            }
+            c
+        })
+        .collect();
+    changed.then_some(out)
+}
+
+/// Repairs mojibake in `text`; returns the repaired text, or `None` if nothing was changed.
+pub fn fix(text: &str) -> Option<String> {
+    if text.is_ascii() {
+        return None;
+    }
+    let mut current = text.to_string();
+    let mut score = weirdness(&current);
+    if score == 0 {
+        return None;
+    }
+    let mut changed = false;
+    'rounds: for _ in 0..3 {
+        for (idx, m) in charmaps().iter().enumerate() {
+            let Some(bytes) = m.encode(&current) else {
+                continue;
+            };
+            let Some(fixed) = utf8_sloppy(&bytes) else {
+                continue;
+            };
+            if fixed == current || (idx == BALTIC && !has_baltic_letters(&fixed)) {
+                continue;
+            }
+            let s = weirdness(&fixed);
+            if s < score {
+                current = fixed;
+                score = s;
+                changed = true;
+                if score == 0 {
+                    break 'rounds;
+                }
+                continue 'rounds;
+            }
+        }
+        break;
+    }
+    if score > 0 {
+        if let Some(f) = fix_c1_punctuation(&current) {
+            if weirdness(&f) < score {
+                score = weirdness(&f);
+                current = f;
+                changed = true;
+            }
+        }
+    }
+    if score > 0 {
+        if let Some(f) = fix_wide_sequences(&current) {
+            // A partial repair must remove most of the weirdness, or the text is beyond help.
+            if weirdness(&f) * 3 <= score {
+                current = f;
+                changed = true;
+            }
+        }
+    }
+    changed.then_some(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixes_common_german_mojibake_also_twice() {
+        assert_eq!(fix("GrÃ¼ÃŸe").as_deref(), Some("Grüße"));
+        assert_eq!(fix("â€žZitatâ€œ").as_deref(), Some("„Zitat“"));
+        let twice = "GrÃƒÂ¼ÃƒÅ¸e";
+        assert_eq!(fix(twice).as_deref(), Some("Grüße"));
+    }
+
+    #[test]
+    fn leaves_correct_text_alone() {
+        for t in [
+            "Grüße aus Minsk – „Zitat“ … Fuß“",
+            "SÖÄ£ ÑÝÄ",
+            "Offering 5×£35 pin ups",
+            "ZZAJÉ’s Official Fan List",
+            "C O N C L U S Ã O",
+            "Ελληνικά ¨ανατροφή¨",
+            "приятности",
+        ] {
+            assert_eq!(fix(t), None, "{t}");
+        }
+    }
+}
