@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use pipeline_core::{metrics::Outcome, CancelToken, Registry, Runner};
+use pipeline_core::{metrics::Outcome, CancelToken, Plan, Registry, Runner};
 
 use crate::progress::Progress;
 use crate::ConfigArgs;
@@ -17,25 +17,34 @@ pub fn registry() -> Registry {
     reg
 }
 
-/// The `--set` list with `--input`/`--output` turned into overrides.
-fn overrides(args: &ConfigArgs) -> Result<Vec<String>> {
-    let mut sets = args.sets.clone();
-    let quote = |p: &str| -> Result<String> {
-        let abs = if p == "-" {
-            p.to_string()
-        } else {
-            std::path::absolute(p)
-                .with_context(|| format!("bad path {p}"))?
-                .display()
-                .to_string()
-        };
-        Ok(toml::Value::String(abs).to_string())
-    };
-    if let Some(i) = &args.input {
-        sets.push(format!("source.path={}", quote(i)?));
+fn absolute(p: &str) -> Result<String> {
+    if p == "-" {
+        return Ok(p.to_string());
     }
+    Ok(std::path::absolute(p)
+        .with_context(|| format!("bad path {p}"))?
+        .display()
+        .to_string())
+}
+
+/// Loads the config with `--input` (a new `[source]`), `--output` and `--set` applied.
+pub fn load(args: &ConfigArgs, reg: &Registry) -> Result<Plan> {
+    let origin = args.config.display().to_string();
+    let mut text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read config file {origin}"))?;
+    if let Some(input) = &args.input {
+        let mut t = toml::Table::new();
+        let jsonl = input.ends_with(".jsonl") || input.ends_with(".ndjson");
+        t.insert(
+            "kind".into(),
+            (if jsonl { "jsonl" } else { "files" }).into(),
+        );
+        t.insert("path".into(), absolute(input)?.into());
+        text = pipeline_core::config::replace_section(&origin, &text, "source", &t)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut sets = args.sets.clone();
     if let Some(o) = &args.output {
-        let text = std::fs::read_to_string(&args.config).unwrap_or_default();
         let kind = text
             .parse::<toml::Table>()
             .ok()
@@ -45,14 +54,10 @@ fn overrides(args: &ConfigArgs) -> Result<Vec<String>> {
         } else {
             "path"
         };
-        sets.push(format!("sink.{key}={}", quote(o)?));
+        sets.push(format!("sink.{key}={}", toml::Value::String(absolute(o)?)));
     }
-    Ok(sets)
-}
-
-fn load(args: &ConfigArgs, reg: &Registry) -> Result<pipeline_core::Plan> {
-    let sets = overrides(args)?;
-    pipeline_core::load(&args.config, &sets, reg).map_err(|e| anyhow::anyhow!("{e}"))
+    pipeline_core::config::load_text(&args.config, &text, &sets, reg)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// `textpipe run`.
@@ -103,6 +108,156 @@ pub fn check(args: &ConfigArgs) -> Result<ExitCode> {
     let plan = load(args, &reg)?;
     print!("{}", plan.describe());
     println!("config OK");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A sink that discards documents (for `bench`).
+struct Discard;
+
+impl pipeline_core::Sink for Discard {
+    fn write(&mut self, _doc: &pipeline_core::Document) -> Result<(), pipeline_core::SinkError> {
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), pipeline_core::SinkError> {
+        Ok(())
+    }
+    fn describe(&self) -> String {
+        "discard".into()
+    }
+}
+
+/// `textpipe bench`.
+pub fn bench(args: &ConfigArgs, repeat: usize, json: bool) -> Result<ExitCode> {
+    let reg = registry();
+    let mut reports = Vec::new();
+    for i in 0..repeat.max(1) {
+        let mut plan = load(args, &reg)?;
+        plan.sink = Box::new(Discard);
+        let report = Runner::new(plan)?.run(&CancelToken::new());
+        if !json {
+            eprintln!(
+                "run {}/{}: {} docs, {:.1} MB in {:.3}s: {:.0} docs/s, {:.2} MB/s",
+                i + 1,
+                repeat.max(1),
+                report.docs_read,
+                report.bytes_read as f64 / 1e6,
+                report.elapsed_s,
+                report.docs_per_s,
+                report.mb_per_s
+            );
+        }
+        reports.push(report);
+    }
+    let mut by_speed: Vec<f64> = reports.iter().map(|r| r.mb_per_s).collect();
+    by_speed.sort_by(f64::total_cmp);
+    let median = by_speed[by_speed.len() / 2];
+    let last = reports.last().context("no run")?;
+    if json {
+        let v = serde_json::json!({
+            "config": args.config, "repeat": reports.len(), "median_mb_per_s": median,
+            "best_mb_per_s": by_speed.last(), "runs": reports,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        print!("{}", last.table());
+        println!(
+            "median over {} run(s): {median:.2} MB/s of input; best {:.2} MB/s; peak RSS {}",
+            reports.len(),
+            by_speed.last().copied().unwrap_or(0.0),
+            last.peak_rss_bytes
+                .map(|b| format!("{:.1} MB", b as f64 / 1e6))
+                .unwrap_or_else(|| "n/a".into())
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `textpipe eval`.
+pub fn eval(task: &str, gold: &Path, config: Option<&Path>, json: bool) -> Result<ExitCode> {
+    let reg = registry();
+    let configured = match config {
+        Some(c) => {
+            let args = ConfigArgs {
+                config: c.to_path_buf(),
+                sets: Vec::new(),
+                input: None,
+                output: None,
+            };
+            load(&args, &reg)?.stages
+        }
+        None => Vec::new(),
+    };
+    let mut stages = textpipe_eval::Stages::new(reg, configured);
+    let report = textpipe_eval::run(task, gold, &mut stages)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json)?);
+    } else {
+        print!("{}", report.text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `textpipe gen-corpus`: N varied documents from seed paragraphs (shuffled, numbered).
+pub fn gen_corpus(from: &Path, n: usize, out: &Path, seed: u64) -> Result<ExitCode> {
+    use std::io::Write;
+    let mut paths: Vec<_> = std::fs::read_dir(from)
+        .with_context(|| format!("cannot read {}", from.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    let docs: Vec<Vec<String>> = paths
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|t| {
+            t.split("\n\n")
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|d| !d.is_empty())
+        .collect();
+    anyhow::ensure!(!docs.is_empty(), "no text documents in {}", from.display());
+    let mut state = seed | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut f = pipeline_core::atomic::AtomicFile::create(out)?;
+    let mut bytes = 0usize;
+    for i in 0..n {
+        let base = &docs[i % docs.len()];
+        let mut paras: Vec<&String> = base.iter().collect();
+        // Keep the first paragraph (headline area), shuffle the rest.
+        for j in (2..paras.len()).rev() {
+            let k = 1 + (next() as usize) % j;
+            paras.swap(j, k);
+        }
+        let mut text = String::new();
+        for (j, p) in paras.iter().enumerate() {
+            if j > 0 {
+                text.push_str("\n\n");
+            }
+            text.push_str(p);
+            if j == 0 {
+                text.push_str(&format!(" ({})", i + 1));
+            }
+        }
+        bytes += text.len();
+        let line = serde_json::json!({"id": format!("gen-{:06}", i + 1), "text": text});
+        serde_json::to_writer(&mut f, &line)?;
+        f.write_all(b"\n")?;
+    }
+    f.commit()?;
+    eprintln!(
+        "wrote {n} documents ({:.1} MB of text) to {}",
+        bytes as f64 / 1e6,
+        out.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,10 @@ Examples:
   textpipe run configs/default.toml --set stage.summarise.sentences=2
   textpipe check configs/default.toml                validate and print the resolved pipeline
   textpipe stages                                    list stage, source and sink kinds
+  textpipe eval decode --gold ../shared/eval/decode/ftfy-cases.jsonl
+  textpipe eval clean --gold ../shared/gold/seeds-clean/ --config configs/default.toml
+  textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
+  textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
 Relative paths inside a config file resolve against the config file's directory;
 paths given on the command line resolve against the current directory.
@@ -70,6 +74,46 @@ enum Cmd {
         /// Only this kind.
         kind: Option<String>,
     },
+    /// Score a task on a gold file: decode, clean, segment, ner, summarise, lang.
+    Eval {
+        /// The task: decode | clean | segment | ner | summarise | lang.
+        task: String,
+        /// Gold file (or, for clean, the seeds-clean directory). Formats: ../shared/eval/README.md.
+        #[arg(long)]
+        gold: PathBuf,
+        /// Take stage options from this pipeline config (default: each stage's defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure a pipeline's speed: per stage and in total, docs/s, MB/s, busy share, peak memory.
+    Bench {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Run the pipeline this many times (the median is reported).
+        #[arg(long, default_value_t = 1)]
+        repeat: usize,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write N varied documents (seed paragraphs shuffled and numbered) as JSONL, for benchmarks.
+    GenCorpus {
+        /// Directory of text documents to draw paragraphs from.
+        #[arg(long, default_value = "seeds")]
+        from: PathBuf,
+        /// Number of documents.
+        #[arg(short, long, default_value_t = 20_000)]
+        n: usize,
+        /// Output JSONL file.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Random seed (the output is deterministic for a given seed).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -82,6 +126,18 @@ fn main() -> ExitCode {
         } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
         Cmd::Check { config } => commands::check(&config),
         Cmd::Stages { kind } => commands::stages(kind.as_deref()),
+        Cmd::Eval {
+            task,
+            gold,
+            config,
+            json,
+        } => commands::eval(&task, &gold, config.as_deref(), json),
+        Cmd::Bench {
+            config,
+            repeat,
+            json,
+        } => commands::bench(&config, repeat, json),
+        Cmd::GenCorpus { from, n, out, seed } => commands::gen_corpus(&from, n, &out, seed),
     };
     match result {
         Ok(code) => code,

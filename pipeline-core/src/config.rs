@@ -238,24 +238,13 @@ impl Plan {
 
 /// Loads a config file, applies `--set` overrides, and builds the plan.
 pub fn load(path: &Path, sets: &[String], registry: &Registry) -> Result<Plan, ConfigError> {
-    let origin = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError::plain(&origin, format!("cannot read config file: {e}")))?;
-    let base_dir = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
-    let base_dir = if base_dir.as_os_str().is_empty() {
-        PathBuf::from(".")
-    } else {
-        base_dir
-    };
-    let text = if sets.is_empty() {
-        text
-    } else {
-        apply_overrides(&origin, &text, sets)?
-    };
-    parse(&origin, &text, &base_dir, registry)
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::plain(
+            &path.display().to_string(),
+            format!("cannot read config file: {e}"),
+        )
+    })?;
+    load_text(path, &text, sets, registry)
 }
 
 /// Parses config text (already overridden) into a plan. `base_dir` resolves relative paths.
@@ -654,6 +643,45 @@ pub fn apply_overrides(origin: &str, text: &str, sets: &[String]) -> Result<Stri
         }
     }
     Ok(doc.to_string())
+}
+
+/// Replaces a whole top-level table (`source` or `sink`) of config text.
+pub fn replace_section(
+    origin: &str,
+    text: &str,
+    section: &str,
+    table: &toml::Table,
+) -> Result<String, ConfigError> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        ConfigError::plain(origin, e.message().trim().to_string())
+    })?;
+    let body = toml::to_string(table).map_err(|e| ConfigError::plain(origin, e.to_string()))?;
+    let parsed: toml_edit::DocumentMut = body
+        .parse()
+        .map_err(|e: toml_edit::TomlError| ConfigError::plain(origin, e.to_string()))?;
+    doc.insert(section, toml_edit::Item::Table(parsed.as_table().clone()));
+    Ok(doc.to_string())
+}
+
+/// Loads config text from `path` with `text` standing in for the file's content (after the
+/// caller rewrote it), applying `--set` overrides; relative paths still resolve against `path`.
+pub fn load_text(
+    path: &Path,
+    text: &str,
+    sets: &[String],
+    registry: &Registry,
+) -> Result<Plan, ConfigError> {
+    let origin = path.display().to_string();
+    let base_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let text = if sets.is_empty() {
+        text.to_string()
+    } else {
+        apply_overrides(&origin, text, sets)?
+    };
+    parse(&origin, &text, &base_dir, registry)
 }
 
 fn set_path(

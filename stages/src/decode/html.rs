@@ -22,24 +22,26 @@ pub struct PageMeta {
 }
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
+/// Plain text without `<` in its first 2 KB costs one `memchr`.
 pub fn looks_like_html(text: &str) -> bool {
-    let head: String = text
-        .trim_start()
-        .chars()
-        .take(2048)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    if head.starts_with("<!doctype html")
-        || head.starts_with("<html")
-        || head.starts_with("<?xml") && head.contains("<html")
-    {
+    let t = text.trim_start().as_bytes();
+    let head = &t[..t.len().min(2048)];
+    if memchr::memchr(b'<', head).is_none() {
+        return false;
+    }
+    let has = |needle: &[u8]| {
+        head.windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
+    };
+    let starts = |p: &[u8]| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p);
+    if starts(b"<!doctype html") || starts(b"<html") || (starts(b"<?xml") && has(b"<html")) {
         return true;
     }
-    let tags = [
-        "<p>", "<p ", "<div", "<br", "<body", "<head", "<span", "<a href", "<meta ", "<title>",
-        "<li>", "<table",
+    let tags: [&[u8]; 12] = [
+        b"<p>", b"<p ", b"<div", b"<br", b"<body", b"<head", b"<span", b"<a href", b"<meta ",
+        b"<title>", b"<li>", b"<table",
     ];
-    tags.iter().filter(|t| head.contains(*t)).count() >= 2
+    tags.iter().filter(|t| has(t)).count() >= 2
 }
 
 const SKIP: &[&str] = &[

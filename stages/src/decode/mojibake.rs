@@ -113,15 +113,35 @@ fn benign_after(a: char, b: char) -> bool {
     }
 }
 
-/// How much the text looks like mojibake (0: not at all).
+/// True if every byte of the chunk is ASCII (the compiler vectorises the fold).
+#[inline]
+fn all_ascii(chunk: &[u8]) -> bool {
+    chunk.iter().fold(0u8, |acc, &b| acc | b) < 0x80
+}
+
+/// How much the text looks like mojibake (0: not at all). Skips ASCII 32 bytes at a time and
+/// allocates nothing, so clean text costs little more than one pass over its bytes.
 pub fn weirdness(text: &str) -> u32 {
     let maps = charmaps();
+    let bytes = text.as_bytes();
     let mut score = 0;
-    let chars: Vec<char> = text.chars().collect();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 32 <= bytes.len() && all_ascii(&bytes[i..i + 32]) {
+            i += 32;
             continue;
         }
+        if bytes[i] < 0x80 {
+            i += 1;
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
+        let next_at = i + c.len_utf8();
+        let next = text[next_at..].chars().next();
+        let prev = text[..i].chars().next_back();
+        i = next_at;
         if ('\u{80}'..='\u{9F}').contains(&c) {
             score += 1;
         }
@@ -134,32 +154,24 @@ pub fn weirdness(text: &str) -> u32 {
             score += 3;
         }
         if ('\u{180}'..='\u{2AF}').contains(&c) {
-            let prev_letter = i > 0 && chars[i - 1].is_alphabetic();
-            let next_letter = chars.get(i + 1).is_some_and(|n| n.is_alphabetic());
+            let prev_letter = prev.is_some_and(char::is_alphabetic);
+            let next_letter = next.is_some_and(char::is_alphabetic);
             if !prev_letter && !next_letter {
                 score += 2;
-            }
-        }
-        // Letters of different scripts touching each other ("РDr"): wrong re-decoding.
-        if let Some(&next) = chars.get(i + 1) {
-            if c.is_alphabetic() && next.is_alphabetic() && script(c) != script(next) {
-                score += 1;
             }
         }
         if ('\u{334}'..='\u{338}').contains(&c) {
             score += 1;
         }
         // "voilÃ le", "jusqu'Ã nos": an à whose NBSP byte was lost.
-        if c == 'Ã'
-            && chars.get(i + 1) == Some(&' ')
-            && i > 0
-            && (chars[i - 1].is_lowercase() || chars[i - 1] == '\'')
-        {
+        if c == 'Ã' && next == Some(' ') && prev.is_some_and(|p| p.is_lowercase() || p == '\'') {
             score += 1;
         }
-        let Some(&next) = chars.get(i + 1) else {
-            continue;
-        };
+        let Some(next) = next else { continue };
+        // Letters of different scripts touching each other ("РDr"): wrong re-decoding.
+        if c.is_alphabetic() && next.is_alphabetic() && script(c) != script(next) {
+            score += 1;
+        }
         if next.is_ascii()
             || benign_after(c, next)
             || matches!(c, '„' | '“' | '”' | '‘' | '’' | '–' | '—' | '…')
@@ -174,8 +186,8 @@ pub fn weirdness(text: &str) -> u32 {
         }
         // × and ÷ before a currency sign or digit are maths, unless the pattern repeats.
         if matches!(c, '×' | '÷') {
-            let repeats = chars.get(i + 2).is_some_and(|&n2| matches!(n2, '×' | '÷'));
-            if !repeats {
+            let after = text[next_at + next.len_utf8()..].chars().next();
+            if !after.is_some_and(|n2| matches!(n2, '×' | '÷')) {
                 continue;
             }
         }

@@ -75,16 +75,36 @@ pub fn normalize(text: &str, n: &Norm) -> Option<String> {
             i = end;
             continue;
         }
-        // Walk this chunk char by char (starting at a char boundary).
-        while i < end || (i < bytes.len() && !text.is_char_boundary(i)) {
-            let Some(c) = text[i..].chars().next() else {
-                break;
-            };
-            if char_needs(c, n, &mut nfc_check) && first.is_none() {
-                first = Some(i);
+        // Look at this chunk byte by byte; decode a char only at lead bytes.
+        while i < end {
+            let b = bytes[i];
+            if b < 0x80 {
+                if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F {
+                    let needs = if b == b'\r' {
+                        n.line_endings
+                    } else {
+                        n.controls
+                    };
+                    if needs {
+                        first = Some(i);
+                        break;
+                    }
+                }
+                i += 1;
+            } else if b >= 0xC0 {
+                let Some(c) = text[i..].chars().next() else {
+                    break;
+                };
+                if char_needs(c, n, &mut nfc_check) {
+                    first = Some(i);
+                    break;
+                }
+                i += c.len_utf8();
+            } else {
+                i += 1;
             }
-            i += c.len_utf8();
         }
+        // A multi-byte char may straddle the chunk end; `i` is past it, which is fine.
         if first.is_some() {
             break;
         }

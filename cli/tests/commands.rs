@@ -1,0 +1,143 @@
+//! The commands end to end, on the seeds and the shared gold data.
+
+use assert_cmd::Command;
+
+fn root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn textpipe() -> Command {
+    let mut c = Command::cargo_bin("textpipe").unwrap();
+    c.current_dir(root());
+    c
+}
+
+#[test]
+fn default_pipeline_on_seeds_writes_one_json_line_per_seed() {
+    let out = textpipe()
+        .args(["run", "configs/default.toml", "-q"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let docs: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 5);
+    assert_eq!(docs[0]["id"], "000_c5a5ed7731ad6cab");
+    assert!(docs[0]["text"].as_str().unwrap().contains("Wladimir Putin"));
+    assert!(
+        docs.iter().all(|d| d.get("raw").is_none()),
+        "raw bytes are not written by default"
+    );
+}
+
+#[test]
+fn output_file_and_metrics_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o/out.jsonl");
+    let metrics = dir.path().join("m.json");
+    textpipe()
+        .args(["run", "configs/default.toml", "-q", "--output"])
+        .arg(&out)
+        .arg("--metrics-json")
+        .arg(&metrics)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 5);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    assert_eq!(m["docs_written"], 5);
+    assert_eq!(m["stages"][0]["name"], "decode");
+}
+
+#[test]
+fn bad_documents_are_dead_lettered_and_the_rest_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("a.txt"), "Gut.").unwrap();
+    std::fs::write(input.join("b.pdf"), b"%PDF-1.7 binary").unwrap();
+    std::fs::write(input.join("c.txt"), "").unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[pipeline]\non_error = \"dead-letter\"\ndead_letter = \"dl.jsonl\"\n[source]\nkind = \"files\"\npath = \"in\"\n[[stage]]\nkind = \"decode\"\n[sink]\nkind = \"jsonl\"\npath = \"out.jsonl\"\n",
+    )
+    .unwrap();
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    assert!(out.status.success());
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("3 read, 1 written, 2 failed"), "{report}");
+    let dl = std::fs::read_to_string(dir.path().join("dl.jsonl")).unwrap();
+    assert!(
+        dl.contains("binary input (PDF)") && dl.contains("empty input"),
+        "{dl}"
+    );
+}
+
+#[test]
+fn eval_decode_prints_the_rate_and_unknown_tasks_fail() {
+    let gold = root().join("../shared/eval/decode/ftfy-cases.jsonl");
+    let out = textpipe()
+        .args(["eval", "decode", "--json", "--gold"])
+        .arg(&gold)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["rate"].as_f64().unwrap() >= 0.95);
+    assert_eq!(v["correct_altered"].as_array().unwrap().len(), 0);
+    let bad = textpipe()
+        .args(["eval", "nope", "--gold"])
+        .arg(&gold)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown task `nope`"));
+}
+
+#[test]
+fn gen_corpus_then_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c.jsonl");
+    textpipe()
+        .args(["gen-corpus", "--from", "seeds", "-n", "200", "-o"])
+        .arg(&corpus)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&corpus).unwrap();
+    assert_eq!(text.lines().count(), 200);
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "gen-000001");
+    let out = textpipe()
+        .args([
+            "bench",
+            "configs/default.toml",
+            "--repeat",
+            "2",
+            "--json",
+            "--input",
+        ])
+        .arg(&corpus)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["repeat"], 2);
+    assert_eq!(v["runs"][0]["docs_read"], 200);
+    assert!(v["runs"][0]["stages"][0]["mb_per_busy_s"].as_f64().unwrap() > 0.0);
+}

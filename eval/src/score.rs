@@ -1,0 +1,310 @@
+//! Scorers, independent of any stage: precision/recall/F1, sentence boundaries, conlleval
+//! entity matching, ROUGE-1/2/L, trafilatura-style with/without snippets.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+/// Counts of true positives, false positives and false negatives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Prf {
+    /// True positives.
+    pub tp: usize,
+    /// False positives.
+    pub fp: usize,
+    /// False negatives.
+    pub fn_: usize,
+}
+
+impl Prf {
+    /// Precision (1 when nothing was predicted).
+    pub fn precision(&self) -> f64 {
+        if self.tp + self.fp == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fp) as f64
+        }
+    }
+    /// Recall (1 when nothing was expected).
+    pub fn recall(&self) -> f64 {
+        if self.tp + self.fn_ == 0 {
+            1.0
+        } else {
+            self.tp as f64 / (self.tp + self.fn_) as f64
+        }
+    }
+    /// Harmonic mean of precision and recall.
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+    /// Adds another count.
+    pub fn add(&mut self, o: Prf) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+    }
+}
+
+/// Sentence-boundary scoring: boundaries are the character offsets (white space removed)
+/// where a sentence ends, excluding the end of the text.
+pub fn boundaries(text: &str, sentences: &[&str]) -> HashSet<usize> {
+    // Map every sentence to its end in the white-space-free text.
+    let mut set = HashSet::new();
+    let mut pos = 0usize;
+    let total: usize = text.chars().filter(|c| !c.is_whitespace()).count();
+    for s in sentences {
+        pos += s.chars().filter(|c| !c.is_whitespace()).count();
+        if pos < total {
+            set.insert(pos);
+        }
+    }
+    set
+}
+
+/// Boundary P/R/F1 of predicted against gold sentences of the same text.
+pub fn boundary_prf(text: &str, gold: &[&str], pred: &[&str]) -> Prf {
+    let g = boundaries(text, gold);
+    let p = boundaries(text, pred);
+    Prf {
+        tp: p.intersection(&g).count(),
+        fp: p.difference(&g).count(),
+        fn_: g.difference(&p).count(),
+    }
+}
+
+/// Exact-match entity scoring (conlleval): spans and types must both match.
+/// Returns the overall count and one per type.
+pub fn entity_prf(
+    gold: &[(usize, usize, String)],
+    pred: &[(usize, usize, String)],
+) -> (Prf, BTreeMap<String, Prf>) {
+    let g: HashSet<&(usize, usize, String)> = gold.iter().collect();
+    let p: HashSet<&(usize, usize, String)> = pred.iter().collect();
+    let mut per: BTreeMap<String, Prf> = BTreeMap::new();
+    let mut all = Prf::default();
+    for e in &p {
+        let slot = per.entry(e.2.clone()).or_default();
+        if g.contains(e) {
+            slot.tp += 1;
+            all.tp += 1
+        } else {
+            slot.fp += 1;
+            all.fp += 1
+        }
+    }
+    for e in &g {
+        if !p.contains(e) {
+            per.entry(e.2.clone()).or_default().fn_ += 1;
+            all.fn_ += 1;
+        }
+    }
+    (all, per)
+}
+
+/// Lower-cased word tokens for ROUGE: runs of alphanumeric characters.
+pub fn rouge_tokens(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn ngrams(tokens: &[String], n: usize) -> HashMap<&[String], usize> {
+    let mut m = HashMap::new();
+    if tokens.len() >= n {
+        for w in tokens.windows(n) {
+            *m.entry(w).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// ROUGE-N F1 with clipped counts.
+pub fn rouge_n(reference: &[String], candidate: &[String], n: usize) -> f64 {
+    let r = ngrams(reference, n);
+    let c = ngrams(candidate, n);
+    let overlap: usize = c
+        .iter()
+        .map(|(k, v)| (*v).min(*r.get(k).unwrap_or(&0)))
+        .sum();
+    let (rt, ct): (usize, usize) = (r.values().sum(), c.values().sum());
+    if rt == 0 || ct == 0 || overlap == 0 {
+        return 0.0;
+    }
+    let (p, rec) = (overlap as f64 / ct as f64, overlap as f64 / rt as f64);
+    2.0 * p * rec / (p + rec)
+}
+
+/// ROUGE-L F1 (longest common subsequence over the whole texts).
+pub fn rouge_l(reference: &[String], candidate: &[String]) -> f64 {
+    if reference.is_empty() || candidate.is_empty() {
+        return 0.0;
+    }
+    let mut prev = vec![0u32; candidate.len() + 1];
+    let mut cur = vec![0u32; candidate.len() + 1];
+    for r in reference {
+        for (j, c) in candidate.iter().enumerate() {
+            cur[j + 1] = if r == c {
+                prev[j] + 1
+            } else {
+                cur[j].max(prev[j + 1])
+            };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let lcs = prev[candidate.len()] as f64;
+    if lcs == 0.0 {
+        return 0.0;
+    }
+    let (p, r) = (lcs / candidate.len() as f64, lcs / reference.len() as f64);
+    2.0 * p * r / (p + r)
+}
+
+/// Collapses white space as trafilatura's evaluation does (`re.sub(r"\s+", " ", s).strip()`).
+pub fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// trafilatura's scoring of one page: each `with` snippet found is a TP (else FN), each
+/// `without` snippet found is an FP (else a TN, not counted in P/R/F1).
+pub fn with_without(extracted: &str, with: &[String], without: &[String]) -> Prf {
+    let text = squash(extracted);
+    let mut prf = Prf::default();
+    for w in with {
+        if text.contains(&squash(w)) {
+            prf.tp += 1
+        } else {
+            prf.fn_ += 1
+        }
+    }
+    for w in without {
+        if text.contains(&squash(w)) {
+            prf.fp += 1;
+        }
+    }
+    prf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn prf_known_values() {
+        let p = Prf {
+            tp: 3,
+            fp: 1,
+            fn_: 2,
+        };
+        assert!(close(p.precision(), 0.75));
+        assert!(close(p.recall(), 0.6));
+        assert!(close(p.f1(), 2.0 * 0.75 * 0.6 / 1.35));
+        assert!(close(Prf::default().f1(), 1.0));
+    }
+
+    #[test]
+    fn boundaries_ignore_white_space() {
+        let text = "Er kam. Sie ging.\n\nDann Ruhe.";
+        let gold = ["Er kam.", "Sie ging.", "Dann Ruhe."];
+        let pred = ["Er kam. Sie ging.", "Dann Ruhe."];
+        let prf = boundary_prf(text, &gold, &pred);
+        assert_eq!(
+            prf,
+            Prf {
+                tp: 1,
+                fp: 0,
+                fn_: 1
+            }
+        );
+        let over = ["Er", "kam.", "Sie ging.", "Dann Ruhe."];
+        assert_eq!(
+            boundary_prf(text, &gold, &over),
+            Prf {
+                tp: 2,
+                fp: 1,
+                fn_: 0
+            }
+        );
+    }
+
+    #[test]
+    fn entities_need_exact_span_and_type() {
+        let gold = vec![(0, 5, "PER".into()), (10, 16, "LOC".into())];
+        let pred = vec![
+            (0, 5, "PER".into()),
+            (10, 16, "ORG".into()),
+            (20, 22, "LOC".into()),
+        ];
+        let (all, per) = entity_prf(&gold, &pred);
+        assert_eq!(
+            all,
+            Prf {
+                tp: 1,
+                fp: 2,
+                fn_: 1
+            }
+        );
+        assert_eq!(
+            per["LOC"],
+            Prf {
+                tp: 0,
+                fp: 1,
+                fn_: 1
+            }
+        );
+        assert_eq!(
+            per["ORG"],
+            Prf {
+                tp: 0,
+                fp: 1,
+                fn_: 0
+            }
+        );
+    }
+
+    #[test]
+    fn rouge_known_values() {
+        let r = rouge_tokens("the cat sat on the mat");
+        let c = rouge_tokens("The cat, on the mat!");
+        // unigrams: overlap 5 (the×2, cat, on, mat) of 5 candidate / 6 reference.
+        assert!(close(
+            rouge_n(&r, &c, 1),
+            2.0 * 1.0 * (5.0 / 6.0) / (1.0 + 5.0 / 6.0)
+        ));
+        // bigrams: ref {the cat, cat sat, sat on, on the, the mat}; cand {the cat, cat on, on the, the mat}: 3.
+        assert!(close(rouge_n(&r, &c, 2), 2.0 * 0.75 * 0.6 / 1.35));
+        // LCS = the cat on the mat = 5.
+        assert!(close(
+            rouge_l(&r, &c),
+            2.0 * 1.0 * (5.0 / 6.0) / (1.0 + 5.0 / 6.0)
+        ));
+        assert_eq!(rouge_n(&r, &[], 1), 0.0);
+    }
+
+    #[test]
+    fn with_without_counts_like_trafilatura() {
+        let text = "Die GEMA dreht völlig\n am Zeiger! Impressum";
+        let prf = with_without(
+            text,
+            &["Die GEMA dreht völlig am Zeiger!".into(), "fehlt".into()],
+            &["Impressum".into(), "31. Mai".into()],
+        );
+        assert_eq!(
+            prf,
+            Prf {
+                tp: 1,
+                fp: 1,
+                fn_: 1
+            }
+        );
+    }
+}
