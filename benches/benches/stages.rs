@@ -4,6 +4,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use pipeline_core::{Document, Stage};
 use textpipe_benches::corpus;
 use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
+use textpipe_stages::segment::Segmenter;
 
 const DOCS: usize = 1_000;
 const SIZE: usize = 5_000;
@@ -69,5 +70,33 @@ fn bench_decode(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_decode);
+fn bench_segment(c: &mut Criterion) {
+    let docs: Vec<Document> = corpus(DOCS, SIZE)
+        .into_iter()
+        .map(|mut d| {
+            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
+            d
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let mut g = c.benchmark_group("segment");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    let mut seg = Segmenter::new();
+    g.bench_function("sentences and tokens", |b| {
+        b.iter_batched(
+            || docs.clone(),
+            |mut docs| {
+                for d in &mut docs {
+                    let _ = seg.process(d);
+                }
+                docs
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_decode, bench_segment);
 criterion_main!(benches);

@@ -251,6 +251,8 @@ fn segment(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     let mut chain = stages.chain("segment", &["segment"], &[])?;
     let rows = read_jsonl(gold)?;
     let mut prf = Prf::default();
+    let mut prf_exact = Prf::default();
+    let mut any_exact_field = false;
     let (mut passed, mut failures) = (0usize, Vec::new());
     for r in &rows {
         let text = s(r, "text");
@@ -268,6 +270,10 @@ fn segment(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
             .collect();
         let p = score::boundary_prf(text, &gold_s, &pred);
         prf.add(p);
+        any_exact_field |= r.get("exact").is_some();
+        if r["exact"].as_bool().unwrap_or(true) {
+            prf_exact.add(p);
+        }
         let same = pred.len() == gold_s.len()
             && pred
                 .iter()
@@ -285,6 +291,14 @@ fn segment(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
         "segment on {}: boundary P {} R {} F1 {} (tp {}, fp {}, fn {}); {passed}/{} documents segmented exactly (pass rate {})\n",
         gold.display(), pct(prf.precision()), pct(prf.recall()), pct(prf.f1()), prf.tp, prf.fp, prf.fn_, rows.len(), pct(rate)
     );
+    if any_exact_field {
+        text.push_str(&format!(
+            "  on cases whose sentences are exact substrings (exact: true): P {} R {} F1 {}\n",
+            pct(prf_exact.precision()),
+            pct(prf_exact.recall()),
+            pct(prf_exact.f1())
+        ));
+    }
     for f in failures.iter().take(10) {
         text.push_str(&format!(
             "  miss {} {}:\n    gold {}\n    pred {}\n",
@@ -292,12 +306,14 @@ fn segment(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
         ));
     }
     Ok(Report {
-        json: json!({"task": "segment", "gold": gold, "precision": prf.precision(), "recall": prf.recall(), "f1": prf.f1(), "counts": prf, "pass_rate": rate, "passed": passed, "documents": rows.len(), "failures": failures}),
+        json: json!({"task": "segment", "gold": gold, "precision": prf.precision(), "recall": prf.recall(), "f1": prf.f1(), "counts": prf,
+            "exact_cases": {"precision": prf_exact.precision(), "recall": prf_exact.recall(), "f1": prf_exact.f1(), "counts": prf_exact},
+            "pass_rate": rate, "passed": passed, "documents": rows.len(), "failures": failures}),
         text,
     })
 }
 
-/// Character offset → byte offset table for `text`.
+/// Byte offset → character offset in `text`.
 fn byte_to_char(text: &str) -> impl Fn(usize) -> usize + '_ {
     move |b: usize| text[..b.min(text.len())].chars().count()
 }

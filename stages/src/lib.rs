@@ -3,10 +3,12 @@
 #![warn(missing_docs)]
 
 pub mod decode;
+pub mod segment;
 
 use pipeline_core::Registry;
 
 /// Registers every built-in stage.
 pub fn register(reg: &mut Registry) {
     reg.add_stage(decode::factory());
+    reg.add_stage(segment::factory());
 }

@@ -1,0 +1,806 @@
+//! Stage `segment`: paragraphs, sentences and tokens with exact byte offsets, for German and
+//! English news (abbreviations, ordinals and dates, initials, quotations, ellipses, URLs).
+//!
+//! Sentences are decided on tokens: a terminal (`.`, `!`, `?`, `…`, or an abbreviation that
+//! may end a sentence) plus any closing quotes and brackets ends a sentence unless what
+//! follows says otherwise (a lower-case word, a comma after a quote, a month after an
+//! ordinal…). A paragraph break always ends a sentence; a single line break does unless the
+//! next line continues the sentence (starts lower-case, or the line ends with a comma).
+
+pub mod tokenize;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use pipeline_core::{
+    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
+    StageError, StageOptions, Token, TypedFactory,
+};
+use serde::{Deserialize, Serialize};
+use tokenize::{Kind, Tok};
+
+/// Abbreviations (lower-cased, without final dot and inner spaces) and those that may end a sentence.
+#[derive(Debug, Clone, Default)]
+pub struct Abbreviations {
+    all: HashSet<String>,
+    may_end: HashSet<String>,
+}
+
+impl Abbreviations {
+    fn add_list(&mut self, list: &str) {
+        for line in list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (w, end) = match line.strip_suffix('*') {
+                Some(w) => (w, true),
+                None => (line, false),
+            };
+            let key = w.trim_end_matches('.').replace(' ', "").to_lowercase();
+            if end {
+                self.may_end.insert(key.clone());
+            }
+            self.all.insert(key);
+        }
+    }
+
+    /// The German and English lists shipped in `stages/data/`.
+    pub fn builtin() -> Self {
+        let mut a = Abbreviations::default();
+        a.add_list(include_str!("../../data/abbrev-de.txt"));
+        a.add_list(include_str!("../../data/abbrev-en.txt"));
+        a
+    }
+
+    /// True if `w` (without its dot) is an abbreviation.
+    pub fn contains(&self, w: &str) -> bool {
+        self.all.contains(&w.to_lowercase())
+    }
+
+    fn may_end(&self, w: &str) -> bool {
+        self.may_end
+            .contains(&w.trim_end_matches('.').to_lowercase())
+    }
+}
+
+/// Options of the `segment` stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SegmentOptions {
+    /// Produce tokens (sentences and paragraphs are always produced).
+    pub tokens: bool,
+    /// Add the lower-cased form to each word token.
+    pub lowercase: bool,
+    /// Add a Snowball stem (German or English, by the document's language) to each word token.
+    pub stem: bool,
+    /// More abbreviations (without the final dot); append `*` if one may end a sentence.
+    pub abbreviations: Vec<String>,
+    /// Files with more abbreviations, one per line (relative to the config file).
+    pub abbreviation_files: Vec<String>,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        SegmentOptions {
+            tokens: true,
+            lowercase: false,
+            stem: false,
+            abbreviations: Vec::new(),
+            abbreviation_files: Vec::new(),
+        }
+    }
+}
+
+impl StageOptions for SegmentOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc { name: "tokens", help: "produce tokens (paragraphs and sentences are always produced)" },
+            OptionDoc { name: "lowercase", help: "add the lower-cased form to word tokens" },
+            OptionDoc { name: "stem", help: "add a Snowball stem (de/en by the document's language, default de) to word tokens" },
+            OptionDoc { name: "abbreviations", help: "extra abbreviations without the final dot, e.g. [\"Bsp\", \"Ztg*\"] (* = may end a sentence)" },
+            OptionDoc { name: "abbreviation_files", help: "files of extra abbreviations, one per line (same format as stages/data/abbrev-de.txt)" },
+        ]
+    }
+}
+
+/// The `segment` stage factory.
+pub fn factory() -> impl pipeline_core::StageFactory {
+    TypedFactory::new(
+        "segment",
+        "paragraphs, sentences and tokens (byte spans) for German and English",
+        |o: SegmentOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            let mut abbr = Abbreviations::builtin();
+            abbr.add_list(&o.abbreviations.join("\n"));
+            for (i, f) in o.abbreviation_files.iter().enumerate() {
+                let p = ctx.resolve(f);
+                let text = std::fs::read_to_string(&p).map_err(|e| {
+                    OptionsError::at(
+                        &format!("abbreviation_files.{i}"),
+                        format!("cannot read `{}`: {e}", p.display()),
+                    )
+                })?;
+                abbr.add_list(&text);
+            }
+            let seg = Segmenter {
+                abbr: Arc::new(abbr),
+                o,
+            };
+            Ok(Arc::new(
+                move || Ok(Box::new(seg.clone()) as Box<dyn Stage>),
+            ))
+        },
+    )
+}
+
+/// The segmentation logic, usable outside a pipeline.
+#[derive(Clone)]
+pub struct Segmenter {
+    abbr: Arc<Abbreviations>,
+    o: SegmentOptions,
+}
+
+const MONTHS: &[&str] = &[
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+    "jan",
+    "feb",
+    "febr",
+    "mär",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "okt",
+    "nov",
+    "dez",
+];
+
+/// Words before a number that make `N.` an ordinal (German).
+const ORDINAL_BEFORE: &[&str] = &[
+    "am", "im", "vom", "zum", "zur", "bis", "ab", "seit", "der", "die", "das", "dem", "den", "des",
+    "dieses", "diesem", "beim", "vor", "nach", "um", "ins", "ans", "an", "in", "jeden", "jedes",
+    "jeder", "jedem", "ihr", "ihrem", "ihren", "sein", "seinem", "seinen", "zu", "und", "bzw",
+    "oder", "seinen", "seiner", "ihrer", "mit", "für", "über", "unter", "von",
+];
+
+/// Nouns after `N.` that make it an ordinal (German).
+const ORDINAL_NOUNS: &[&str] = &[
+    "jahrhundert",
+    "jahrhunderts",
+    "jahrtausend",
+    "jahrestag",
+    "jahrestages",
+    "geburtstag",
+    "lebensjahr",
+    "mal",
+    "stock",
+    "stockwerk",
+    "klasse",
+    "runde",
+    "spieltag",
+    "kapitel",
+    "auflage",
+    "sitzung",
+    "tagung",
+    "legislaturperiode",
+    "parteitag",
+    "bundesliga",
+    "liga",
+    "platz",
+    "rang",
+    "etage",
+    "woche",
+    "quartal",
+    "halbjahr",
+    "jahrgang",
+];
+
+/// Words that typically open a sentence; an abbreviation followed by one ends its sentence.
+const STARTERS: &[&str] = &[
+    "I",
+    "It",
+    "The",
+    "They",
+    "We",
+    "He",
+    "She",
+    "You",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "There",
+    "How",
+    "What",
+    "Why",
+    "When",
+    "Where",
+    "Who",
+    "In",
+    "On",
+    "At",
+    "As",
+    "But",
+    "And",
+    "So",
+    "If",
+    "My",
+    "Our",
+    "Your",
+    "His",
+    "Her",
+    "Their",
+    "Its",
+    "A",
+    "An",
+    "Did",
+    "Do",
+    "Does",
+    "Is",
+    "Are",
+    "Was",
+    "Were",
+    "Let",
+    "Please",
+    "Thanks",
+    "Then",
+    "Yes",
+    "No",
+    "Der",
+    "Die",
+    "Das",
+    "Er",
+    "Es",
+    "Wir",
+    "Ich",
+    "Man",
+    "Dies",
+    "Diese",
+    "Dieser",
+    "Dieses",
+    "Ein",
+    "Eine",
+    "Einer",
+    "Am",
+    "Im",
+    "Auf",
+    "Aber",
+    "Und",
+    "Doch",
+    "Dann",
+    "Auch",
+    "Nach",
+    "Bei",
+    "Mit",
+    "Wie",
+    "Was",
+    "Wer",
+    "Wo",
+    "Warum",
+    "Ihr",
+    "Sein",
+    "Seine",
+    "Unser",
+    "Unsere",
+    "Damit",
+    "Deshalb",
+    "Außerdem",
+    "Zudem",
+    "Hier",
+    "Dort",
+    "Heute",
+];
+
+/// Abbreviations that never end a sentence (titles, and those that precede a number or name).
+const NEVER_END: &[&str] = &[
+    "dr", "prof", "mr", "mrs", "ms", "hr", "hrn", "fr", "st", "sen", "rep", "gen", "gov", "capt",
+    "col", "lt", "sgt", "rev", "hon", "nr", "no", "nos", "abs", "art", "bd", "kap", "tel", "vgl",
+    "z.b", "d.h", "i.e", "e.g", "bzw", "ca", "vs", "adm", "maj", "brig", "cmdr", "messrs", "pvt",
+    "supt", "fig", "figs", "pp", "dipl", "med", "phil", "rer", "nat", "jur", "inkl", "zzgl", "ggf",
+    "evtl", "sog", "geb", "gest", "mio", "mrd", "tsd",
+];
+
+const BULLETS: &[&str] = &["•", "⁃", "▪", "◦", "‣", "●", "○", "■", "□", "–"];
+
+const QUOTES: &[&str] = &[
+    "„", "“", "”", "\"", "'", "‘", "’", "»", "«", ",,", "``", "''", "`",
+];
+const OPENING_ONLY: &[&str] = &["„", ",,", "``", "`"];
+const CLOSING_ONLY: &[&str] = &["''"];
+
+const CLOSERS: &[&str] = &[
+    "”", "“", "\"", "'", "’", "‘", "»", "«", ")", "]", "}", "''", "›", "‹",
+];
+const OPENERS: &[&str] = &[
+    "„", "“", "\"", "'", "‘", "»", "«", "(", "[", ",,", "``", "›", "‹",
+];
+
+impl Segmenter {
+    /// A segmenter with the built-in abbreviation lists and default options.
+    pub fn new() -> Self {
+        Segmenter {
+            abbr: Arc::new(Abbreviations::builtin()),
+            o: SegmentOptions::default(),
+        }
+    }
+
+    /// Paragraph spans (split on blank lines, trimmed).
+    pub fn paragraphs(text: &str) -> Vec<Span> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i] == b'\n' {
+                // A blank line: newline, optional spaces/tabs, newline.
+                let mut j = i + 1;
+                while j < bytes.len() && matches!(bytes[j], b' ' | b'\t' | b'\r') {
+                    j += 1;
+                }
+                if j < bytes.len() && bytes[j] == b'\n' {
+                    push_trimmed(text, start, i, &mut out);
+                    while j < bytes.len() && matches!(bytes[j], b'\n' | b' ' | b'\t' | b'\r') {
+                        j += 1;
+                    }
+                    start = j;
+                    i = j;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        push_trimmed(text, start, text.len(), &mut out);
+        out
+    }
+
+    /// Tokens and sentence spans of `text`.
+    pub fn segment(&self, text: &str) -> (Vec<Span>, Vec<Span>, Vec<Tok>) {
+        let paragraphs = Self::paragraphs(text);
+        let mut sentences = Vec::new();
+        let mut toks = Vec::with_capacity(text.len() / 5);
+        for p in &paragraphs {
+            let first = toks.len();
+            tokenize::tokenize(text, p.start, p.end, &self.abbr, &mut toks);
+            self.sentences(text, &toks[first..], &mut sentences);
+        }
+        (paragraphs, sentences, toks)
+    }
+
+    fn sentences(&self, text: &str, toks: &[Tok], out: &mut Vec<Span>) {
+        let s = |t: &Tok| &text[t.span.start..t.span.end];
+        let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
+            return;
+        };
+        let para = &text[first.span.start..last.span.end];
+        let (upper, letters) = para
+            .chars()
+            .filter(|c| c.is_alphabetic())
+            .fold((0, 0), |(u, l), c| {
+                (u + usize::from(c.is_uppercase()), l + 1)
+            });
+        let lower_style = letters >= 40 && upper * 50 < letters;
+        // List markers seen in this paragraph ("1." / "1)" / "a."), to split before the next one.
+        let marker = |k: usize| -> Option<(bool, u32)> {
+            let t = toks.get(k)?;
+            let after = toks.get(k + 1).map(s)?;
+            let attached = toks[k + 1].span.start == t.span.end;
+            match t.kind {
+                Kind::Number if attached && matches!(after, "." | ")") => {
+                    s(t).parse().ok().map(|n| (true, n))
+                }
+                Kind::Abbrev
+                    if s(t).chars().count() == 2
+                        && s(t).starts_with(|c: char| c.is_ascii_lowercase()) =>
+                {
+                    s(t).chars()
+                        .next()
+                        .map(|c| (false, c as u32 - 'a' as u32 + 1))
+                }
+                _ => None,
+            }
+        };
+        let mut last_marker: Option<(bool, u32)> = None;
+        let mut start: Option<usize> = None;
+        let mut in_quote = false;
+        let mut i = 0;
+        while i < toks.len() {
+            let t = &toks[i];
+            let ts = s(t);
+            if QUOTES.contains(&ts) {
+                let attached_before = i > 0 && toks[i - 1].span.end == t.span.start;
+                let attached_after = toks.get(i + 1).is_some_and(|n| n.span.start == t.span.end);
+                if attached_before && !OPENING_ONLY.contains(&ts) {
+                    in_quote = false;
+                } else if attached_after && !CLOSING_ONLY.contains(&ts) {
+                    in_quote = true;
+                }
+            }
+            if start.is_none() {
+                start = Some(t.span.start);
+                if let Some(m) =
+                    marker(i).or_else(|| BULLETS.contains(&s(t)).then(|| marker(i + 1)).flatten())
+                {
+                    last_marker = Some(m);
+                }
+            }
+            let mut end_here = None;
+            // Line break after this token?
+            if let Some(next) = toks.get(i + 1) {
+                let gap = &text[t.span.end..next.span.start];
+                let line_start = text[..t.span.end].rfind('\n').map_or(0, |p| p + 1);
+                let line_len = text[line_start..t.span.end].chars().count();
+                if gap.contains('\n') && self.line_break_ends(s(t), s(next), line_len) {
+                    end_here = Some(i);
+                }
+                // A bullet, or the next list marker, inside a line starts a new sentence.
+                let next_marker = marker(i + 1)
+                    .filter(|m| last_marker.is_some_and(|l| l.0 == m.0 && l.1 + 1 == m.1));
+                if end_here.is_none()
+                    && !self.is_terminal(t, s(t))
+                    && (next_marker.is_some() || (s(next) != "–" && BULLETS.contains(&s(next))))
+                {
+                    end_here = Some(i);
+                }
+            }
+            // "!" and "?" inside a quotation do not end the sentence ('… stairs! How brave …').
+            let exclaim_in_quote = in_quote && ts.chars().all(|c| c == '!' || c == '?');
+            if end_here.is_none()
+                && self.is_terminal(t, ts)
+                && (!exclaim_in_quote || toks.get(i + 1).is_some_and(|n| QUOTES.contains(&s(n))))
+            {
+                // Absorb further terminals and closing quotes/brackets.
+                let mut j = i + 1;
+                while let Some(n) = toks.get(j) {
+                    let nt = s(n);
+                    let attached = n.span.start == toks[j - 1].span.end;
+                    let more_terminal = attached
+                        && (nt == "." || nt == "…" || nt.chars().all(|c| c == '!' || c == '?'));
+                    if (CLOSERS.contains(&nt) && (attached || !OPENERS.contains(&nt)))
+                        || more_terminal
+                    {
+                        j += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let sent_start = toks
+                    .iter()
+                    .position(|x| Some(x.span.start) == start)
+                    .unwrap_or(i);
+                if self.boundary_after(text, toks, i, j, sent_start, lower_style) {
+                    end_here = Some(j - 1);
+                }
+            }
+            if let Some(e) = end_here {
+                in_quote = false; // an unmatched quote must not outlive its sentence
+                if let Some(st) = start.take() {
+                    out.push(Span::new(st, toks[e].span.end));
+                }
+                i = e + 1;
+                continue;
+            }
+            i += 1;
+        }
+        if let (Some(st), Some(last)) = (start, toks.last()) {
+            out.push(Span::new(st, last.span.end));
+        }
+    }
+
+    fn is_terminal(&self, t: &Tok, w: &str) -> bool {
+        match t.kind {
+            Kind::Punct => {
+                matches!(w, "." | "…" | "．" | "。" | "！" | "？")
+                    || w.starts_with("...")
+                    || (!w.is_empty() && w.chars().all(|c| c == '!' || c == '?'))
+            }
+            Kind::Abbrev => true,
+            _ => false,
+        }
+    }
+
+    /// Does a single line break between `a` and `b` end a sentence?
+    /// A lower-case next line continues the sentence, unless this line is short (a list
+    /// item, a word in an exercise) rather than a wrapped line of running text.
+    fn line_break_ends(&self, a: &str, b: &str, line_len: usize) -> bool {
+        if matches!(
+            a,
+            "," | ";" | "-" | "–" | "(" | "&" | "/" | "„" | "“" | "\""
+        ) {
+            return false;
+        }
+        let first = b.chars().next().unwrap_or(' ');
+        if first.is_lowercase() {
+            return line_len < 30;
+        }
+        true
+    }
+
+    /// Decides whether the sentence ends after tokens `i..j` (terminal plus closers).
+    #[allow(clippy::too_many_arguments)]
+    fn boundary_after(
+        &self,
+        text: &str,
+        toks: &[Tok],
+        i: usize,
+        j: usize,
+        sent_start: usize,
+        lower_style: bool,
+    ) -> bool {
+        let s = |t: &Tok| &text[t.span.start..t.span.end];
+        let term = s(&toks[i]);
+        let Some(next) = toks.get(j) else { return true };
+        let next_s = s(next);
+        // What the next sentence would start with, past opening quotes and brackets.
+        let mut k = j;
+        while k < toks.len() && OPENERS.contains(&s(&toks[k])) && k + 1 < toks.len() {
+            k += 1;
+        }
+        let first_word = s(&toks[k]);
+        let first_char = first_word.chars().next().unwrap_or(' ');
+        let closed_quote = j > i + 1;
+        // A comma, semicolon or colon right after: the sentence goes on (quote-then-attribution).
+        if matches!(next_s, "," | ";" | ":" | "-" | "–" | "—") {
+            return false;
+        }
+        // "…!' (Which was very likely true.)": a parenthesis after a closing quote goes on.
+        if closed_quote && next_s == "(" {
+            return false;
+        }
+        if first_char.is_lowercase() {
+            // In text written all in lower case (chat, e-mail), a full stop before a
+            // lower-case word still ends the sentence, unless it belongs to an abbreviation.
+            let plain_stop = matches!(toks[i].kind, Kind::Punct)
+                && !matches!(
+                    toks.get(i.wrapping_sub(1)).map(|t| t.kind),
+                    Some(Kind::Number)
+                );
+            if !(plain_stop && lower_style) {
+                return false;
+            }
+        }
+        if toks[i].kind == Kind::Abbrev {
+            let w = term.trim_end_matches('.');
+            let single = w.chars().count() == 1;
+            if single && first_char.is_uppercase() {
+                return false; // an initial: "W. Putin", "z. B. Wasser"
+            }
+            if closed_quote {
+                return true;
+            }
+            let key = w.to_lowercase();
+            if NEVER_END.contains(&key.as_str()) {
+                return false;
+            }
+            // "usw. Dann", "Co. It closed", "E.U. How about": a typical sentence opener follows.
+            let starter = STARTERS.contains(&first_word)
+                || first_word.starts_with("I'")
+                || first_word.starts_with("I’");
+            return starter
+                || (self.abbr.may_end(term) && first_char.is_uppercase() && !w.contains('.'));
+        }
+        if term == "." {
+            if let Some(prev) = i.checked_sub(1).map(|p| &toks[p]) {
+                let attached = prev.span.end == toks[i].span.start;
+                let paren_only = j == i + 2 && s(&toks[i + 1]) == ")";
+                if attached && prev.kind == Kind::Number && (!closed_quote || paren_only) {
+                    // A number opening its sentence is a list marker ("10. Interessierte …").
+                    let opens = i - 1 == sent_start
+                        || (i - 1 == sent_start + 1 && BULLETS.contains(&s(&toks[sent_start])));
+                    if opens && text[prev.span.start..prev.span.end].len() <= 3 {
+                        return false;
+                    }
+                    return !self.is_ordinal(text, toks, i - 1, first_word);
+                }
+                // Digits glued to a word ("Epoch Times4. November"): a date when a month follows.
+                let pw = s(prev);
+                let digits = pw.len() - pw.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+                if attached
+                    && prev.kind == Kind::Word
+                    && (1..=2).contains(&digits)
+                    && MONTHS.contains(&first_word.to_lowercase().as_str())
+                {
+                    return false;
+                }
+            }
+        }
+        if term.starts_with("...") || term == "…" || term.starts_with(". .") {
+            // An ellipsis ends a sentence only before a capitalised word (not "I") or after a
+            // closing quote; four dots are an ellipsis plus a full stop.
+            let four = term.matches('.').count() >= 4;
+            return (first_char.is_uppercase()
+                && (first_word != "I" || four)
+                && !OPENERS.contains(&next_s))
+                || closed_quote;
+        }
+        true
+    }
+
+    /// Is the number at token `n` (followed by '.') an ordinal or list marker rather than a sentence end?
+    fn is_ordinal(&self, text: &str, toks: &[Tok], n: usize, next_word: &str) -> bool {
+        let num = &text[toks[n].span.start..toks[n].span.end];
+        if !num.bytes().all(|b| b.is_ascii_digit()) || num.len() > 3 {
+            return false; // "seit 1998. Die", "1.000."
+        }
+        let lower = next_word.to_lowercase();
+        if MONTHS.contains(&lower.as_str()) || ORDINAL_NOUNS.contains(&lower.as_str()) {
+            return true;
+        }
+        // A list marker: the number starts its line ("1. Dies ist …", "• 3. Seien Sie …").
+        let line_start = text[..toks[n].span.start].rfind('\n').map_or(0, |p| p + 1);
+        let before = text[line_start..toks[n].span.start].trim();
+        if before.is_empty() || matches!(before, "•" | "-" | "*" | "–" | "·") {
+            return true;
+        }
+        match n
+            .checked_sub(1)
+            .map(|p| &text[toks[p].span.start..toks[p].span.end])
+        {
+            Some(w) => ORDINAL_BEFORE.contains(&w.to_lowercase().as_str()),
+            None => true,
+        }
+    }
+}
+
+impl Default for Segmenter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {
+    let piece = &text[start..end];
+    let lead = piece.len() - piece.trim_start().len();
+    let trail = piece.len() - piece.trim_end().len();
+    if start + lead < end - trail {
+        out.push(Span::new(start + lead, end - trail));
+    }
+}
+
+impl Stage for Segmenter {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        let (paragraphs, sentences, toks) = self.segment(&doc.text);
+        doc.paragraphs = paragraphs;
+        doc.sentences = sentences;
+        doc.tokens.clear();
+        if self.o.tokens {
+            let stemmer = self.o.stem.then(|| {
+                let alg = if doc.lang.as_deref() == Some("en") {
+                    rust_stemmers::Algorithm::English
+                } else {
+                    rust_stemmers::Algorithm::German
+                };
+                rust_stemmers::Stemmer::create(alg)
+            });
+            doc.tokens = toks
+                .iter()
+                .map(|t| {
+                    let w = &doc.text[t.span.start..t.span.end];
+                    let wordy = matches!(t.kind, Kind::Word | Kind::Abbrev);
+                    let lower = (self.o.lowercase || stemmer.is_some()) && wordy;
+                    let lw = lower.then(|| w.to_lowercase());
+                    Token {
+                        span: t.span,
+                        kind: t.kind.as_str().to_string(),
+                        stem: match (&stemmer, &lw) {
+                            (Some(st), Some(l)) if t.kind == Kind::Word => {
+                                Some(st.stem(l).into_owned())
+                            }
+                            _ => None,
+                        },
+                        lower: if self.o.lowercase { lw } else { None },
+                    }
+                })
+                .collect();
+        }
+        Ok(Outcome::Keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sents(text: &str) -> Vec<String> {
+        let (_, s, _) = Segmenter::new().segment(text);
+        s.iter()
+            .map(|sp| text[sp.start..sp.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn german_news_cases() {
+        assert_eq!(
+            sents("Am 31. Mai und 1.Juni 2012 fand der Besuch statt. Allein 2011 stieg der Handel um 40% auf 38,6 Mrd. USD. Das sagte W. Putin."),
+            ["Am 31. Mai und 1.Juni 2012 fand der Besuch statt.", "Allein 2011 stieg der Handel um 40% auf 38,6 Mrd. USD.", "Das sagte W. Putin."]
+        );
+        assert_eq!(
+            sents("„Allein die Tatsache zeigt die Art unserer Beziehungen“, unterstrich W. Putin. Der Staatschef A. Lukaschenko sprach."),
+            ["„Allein die Tatsache zeigt die Art unserer Beziehungen“, unterstrich W. Putin.", "Der Staatschef A. Lukaschenko sprach."]
+        );
+        assert_eq!(
+            sents("Die Information steht auf Seite 12. Dort kannst du nachlesen."),
+            [
+                "Die Information steht auf Seite 12.",
+                "Dort kannst du nachlesen."
+            ]
+        );
+        assert_eq!(
+            sents("Im 20. Jahrhundert, z. B. im Jahr 1999, geschah es."),
+            ["Im 20. Jahrhundert, z. B. im Jahr 1999, geschah es."]
+        );
+        assert_eq!(
+            sents("Wir brauchen Getränke, z. B. Wasser, Saft, Bier usw. Dann geht es los."),
+            [
+                "Wir brauchen Getränke, z. B. Wasser, Saft, Bier usw.",
+                "Dann geht es los."
+            ]
+        );
+    }
+
+    #[test]
+    fn headlines_and_paragraphs_end_sentences() {
+        let text = "Putin sichert Unterstützung zu\n\nRusslands Staatschef hat Hilfe zugesichert. Er sprach lange\nAbkommen zwischen Belarus und Russland\nWährend ihres Treffens unterschrieben sie.";
+        assert_eq!(
+            sents(text),
+            [
+                "Putin sichert Unterstützung zu",
+                "Russlands Staatschef hat Hilfe zugesichert.",
+                "Er sprach lange",
+                "Abkommen zwischen Belarus und Russland",
+                "Während ihres Treffens unterschrieben sie."
+            ]
+        );
+        assert_eq!(Segmenter::paragraphs(text).len(), 2);
+    }
+
+    #[test]
+    fn english_cases() {
+        assert_eq!(
+            sents("Mr. Smith met Dr. Jones at 5 p.m. on Monday. They talked."),
+            [
+                "Mr. Smith met Dr. Jones at 5 p.m. on Monday.",
+                "They talked."
+            ]
+        );
+        assert_eq!(
+            sents("He said \"Hello.\" Then he left!"),
+            ["He said \"Hello.\"", "Then he left!"]
+        );
+        assert_eq!(
+            sents("Visit www.example.com. It is great, e.g. for news."),
+            ["Visit www.example.com.", "It is great, e.g. for news."]
+        );
+    }
+
+    #[test]
+    fn stage_writes_tokens_with_stems() {
+        let mut s = Segmenter {
+            abbr: Arc::new(Abbreviations::builtin()),
+            o: SegmentOptions {
+                stem: true,
+                lowercase: true,
+                ..Default::default()
+            },
+        };
+        let mut d = Document::from_text("x", "Die Beziehungen wachsen.");
+        s.process(&mut d).unwrap();
+        assert_eq!(d.tokens.len(), 4);
+        assert_eq!(d.tokens[1].lower.as_deref(), Some("beziehungen"));
+        assert_eq!(d.tokens[1].stem.as_deref(), Some("bezieh"));
+        assert_eq!(d.sentences, vec![Span::new(0, d.text.len())]);
+    }
+}
