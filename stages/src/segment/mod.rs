@@ -416,6 +416,7 @@ impl Segmenter {
         let mut last_marker: Option<(bool, u32)> = None;
         let mut start: Option<usize> = None;
         let mut in_quote = false;
+        let mut start_tok = 0usize;
         let mut i = 0;
         while i < toks.len() {
             let t = &toks[i];
@@ -431,6 +432,7 @@ impl Segmenter {
             }
             if start.is_none() {
                 start = Some(t.span.start);
+                start_tok = i;
                 if let Some(m) =
                     marker(i).or_else(|| BULLETS.contains(&s(t)).then(|| marker(i + 1)).flatten())
                 {
@@ -441,9 +443,12 @@ impl Segmenter {
             // Line break after this token?
             if let Some(next) = toks.get(i + 1) {
                 let gap = &text[t.span.end..next.span.start];
-                let line_start = text[..t.span.end].rfind('\n').map_or(0, |p| p + 1);
-                let line_len = text[line_start..t.span.end].chars().count();
-                if gap.contains('\n') && self.line_break_ends(s(t), s(next), line_len) {
+                let ends_line = gap.contains('\n') && {
+                    let line_start = text[..t.span.end].rfind('\n').map_or(0, |p| p + 1);
+                    let line_len = text[line_start..t.span.end].chars().count();
+                    self.line_break_ends(s(t), s(next), line_len)
+                };
+                if ends_line {
                     end_here = Some(i);
                 }
                 // A bullet, or the next list marker, inside a line starts a new sentence.
@@ -477,10 +482,7 @@ impl Segmenter {
                         break;
                     }
                 }
-                let sent_start = toks
-                    .iter()
-                    .position(|x| Some(x.span.start) == start)
-                    .unwrap_or(i);
+                let sent_start = start_tok;
                 if self.boundary_after(text, toks, i, j, sent_start, lower_style) {
                     end_here = Some(j - 1);
                 }
