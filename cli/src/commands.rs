@@ -85,7 +85,8 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
         let _progress = Progress::start(runner.metrics(), !quiet);
         runner.run(&cancel)
     };
-    if !quiet {
+    let broken_pipe = matches!(&report.outcome, Outcome::Failed(m) if m.contains("Broken pipe"));
+    if !quiet && !broken_pipe {
         eprint!("{}", report.table());
     }
     if let Some(p) = metrics_json {
@@ -95,6 +96,8 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
     Ok(match report.outcome {
         Outcome::Completed => ExitCode::SUCCESS,
         Outcome::Interrupted => ExitCode::from(130),
+        // stdout closed by the reader (`| head`): stop quietly, as Unix tools do.
+        Outcome::Failed(m) if m.contains("Broken pipe") => ExitCode::SUCCESS,
         Outcome::Failed(m) => {
             eprintln!("error: {m}");
             ExitCode::from(1)
