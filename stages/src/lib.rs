@@ -2,6 +2,7 @@
 //! logic and its tests; [`register`] adds them all to a registry.
 #![warn(missing_docs)]
 
+pub mod clean;
 pub mod decode;
 pub mod segment;
 
@@ -10,5 +11,6 @@ use pipeline_core::Registry;
 /// Registers every built-in stage.
 pub fn register(reg: &mut Registry) {
     reg.add_stage(decode::factory());
+    reg.add_stage(clean::factory());
     reg.add_stage(segment::factory());
 }

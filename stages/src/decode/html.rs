@@ -119,12 +119,16 @@ const HINT_TAGS: &[&str] = &[
 
 struct Builder {
     blocks: Vec<Block>,
+    /// For each block, the container ids of its hints (parallel to `Block::hints`).
+    block_hint_ids: Vec<Vec<usize>>,
     buf: String,
     link_chars: usize,
     tag: String,
     heading: Option<u8>,
     in_list: bool,
     hints: Vec<String>,
+    hint_ids: Vec<usize>,
+    next_container: usize,
     pre: bool,
 }
 
@@ -166,32 +170,37 @@ impl Builder {
                 in_list: self.in_list,
                 hints: self.hints.clone(),
             });
+            self.block_hint_ids.push(self.hint_ids.clone());
         }
         self.buf.clear();
         self.link_chars = 0;
     }
 }
 
-fn add_hints(el: &scraper::node::Element, hints: &mut Vec<String>) {
+/// Adds the element's tag (if telling), role, and class/id tokens as hints, each tagged with
+/// a fresh container id so that hints of page-wide wrappers can be discarded later.
+fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
+    let id_here = b.next_container;
+    b.next_container += 1;
+    let push = |h: String, b: &mut Builder| {
+        if !b.hints.contains(&h) && b.hints.len() < 32 {
+            b.hints.push(h);
+            b.hint_ids.push(id_here);
+        }
+    };
     let name = el.name();
-    if HINT_TAGS.contains(&name) && !hints.iter().any(|h| h == name) {
-        hints.push(name.to_string());
+    if HINT_TAGS.contains(&name) {
+        push(name.to_string(), b);
     }
     if let Some(role) = el.attr("role") {
-        let r = role.to_ascii_lowercase();
-        if !hints.contains(&r) {
-            hints.push(r);
-        }
+        push(role.to_ascii_lowercase(), b);
     }
     let classes = el.attr("class").unwrap_or("");
     let id = el.attr("id").unwrap_or("");
     for tok in classes.split_whitespace().chain(std::iter::once(id)) {
         for part in tok.split(|c: char| !c.is_ascii_alphanumeric()) {
-            if part.len() >= 3 && hints.len() < 32 {
-                let p = part.to_ascii_lowercase();
-                if !hints.contains(&p) {
-                    hints.push(p);
-                }
+            if part.len() >= 3 {
+                push(part.to_ascii_lowercase(), b);
             }
         }
     }
@@ -223,21 +232,23 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                         .filter(|l| (1..=6).contains(l));
                     b.in_list |= matches!(name, "li" | "ul" | "ol" | "dl" | "menu");
                     b.pre |= name == "pre";
-                    add_hints(e, &mut b.hints);
+                    add_hints(e, b);
                     walk(child_el, b, in_link);
                     b.flush();
                     b.tag = saved.0;
                     b.heading = saved.1;
                     b.in_list = saved.2;
                     b.hints.truncate(saved.3);
+                    b.hint_ids.truncate(saved.3);
                     b.pre = saved.4;
                 } else {
                     let hint_len = b.hints.len();
                     if matches!(name, "button" | "label" | "time") {
-                        add_hints(e, &mut b.hints);
+                        add_hints(e, b);
                     }
                     walk(child_el, b, in_link || name == "a");
                     b.hints.truncate(hint_len);
+                    b.hint_ids.truncate(hint_len);
                 }
             }
             _ => {}
@@ -332,17 +343,47 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
 
     let mut b = Builder {
         blocks: Vec::new(),
+        block_hint_ids: Vec::new(),
         buf: String::new(),
         link_chars: 0,
         tag: "body".into(),
         heading: None,
         in_list: false,
         hints: Vec::new(),
+        hint_ids: Vec::new(),
+        next_container: 0,
         pre: false,
     };
     walk(doc.root_element(), &mut b, false);
     b.flush();
+    drop_wrapper_hints(&mut b);
     (b.blocks, meta)
+}
+
+/// A container holding more than half of the page's text is a page wrapper, not a
+/// boilerplate region, whatever its class says (`<body class="has-sidebar">`): its hints are
+/// removed from every block. `article` and `main` are always kept.
+fn drop_wrapper_hints(b: &mut Builder) {
+    let total: usize = b.blocks.iter().map(|x| x.text.len()).sum();
+    let mut size = vec![0usize; b.next_container];
+    for (blk, ids) in b.blocks.iter().zip(&b.block_hint_ids) {
+        let mut seen = Vec::new();
+        for &id in ids {
+            if !seen.contains(&id) {
+                seen.push(id);
+                size[id] += blk.text.len();
+            }
+        }
+    }
+    for (blk, ids) in b.blocks.iter_mut().zip(&b.block_hint_ids) {
+        let hints = std::mem::take(&mut blk.hints);
+        blk.hints = hints
+            .into_iter()
+            .zip(ids)
+            .filter(|(h, id)| h == "article" || h == "main" || size[**id] * 2 <= total)
+            .map(|(h, _)| h)
+            .collect();
+    }
 }
 
 #[cfg(test)]

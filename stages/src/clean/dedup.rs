@@ -1,0 +1,191 @@
+//! Duplicates across a run: exact (hash of the cleaned text) and near (MinHash over 5-word
+//! shingles with LSH banding), plus lines repeated across documents of one source.
+//! The state is shared by all workers of the stage behind mutexes.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use pipeline_core::Document;
+use rustc_hash::{FxHashMap, FxHasher};
+
+const HASHES: usize = 64;
+const BANDS: usize = 16;
+const ROWS: usize = HASHES / BANDS;
+
+fn h64<T: Hash + ?Sized>(x: &T, seed: u64) -> u64 {
+    let mut h = FxHasher::default();
+    seed.hash(&mut h);
+    x.hash(&mut h);
+    // FxHash is weak in the low bits; mix (splitmix64 finaliser).
+    let mut z = h.finish();
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// MinHash signature of a text's 5-word shingles (lower-cased words).
+pub fn signature(text: &str) -> [u64; HASHES] {
+    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let mut sig = [u64::MAX; HASHES];
+    let shingles: Vec<u64> = if words.len() < 5 {
+        vec![h64(&words, 0)]
+    } else {
+        words.windows(5).map(|w| h64(w, 0)).collect()
+    };
+    for s in shingles {
+        for (k, slot) in sig.iter_mut().enumerate() {
+            let v = h64(&s, k as u64 + 1);
+            if v < *slot {
+                *slot = v;
+            }
+        }
+    }
+    sig
+}
+
+/// Estimated Jaccard similarity of two signatures.
+pub fn similarity(a: &[u64; HASHES], b: &[u64; HASHES]) -> f32 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f32 / HASHES as f32
+}
+
+#[derive(Default)]
+struct State {
+    exact: FxHashMap<u64, String>,
+    sigs: Vec<(String, [u64; HASHES])>,
+    buckets: FxHashMap<(usize, u64), Vec<usize>>,
+}
+
+/// Shared duplicate and repeated-line state.
+pub struct Dedup {
+    threshold: f32,
+    state: Mutex<State>,
+    line_min_docs: usize,
+    lines: Mutex<HashMap<String, FxHashMap<u64, usize>>>,
+}
+
+impl Dedup {
+    /// State with a near-duplicate threshold and a repeated-line threshold (0: off).
+    pub fn new(threshold: f32, line_min_docs: usize) -> Self {
+        Dedup {
+            threshold,
+            state: Mutex::new(State::default()),
+            line_min_docs,
+            lines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Registers a document; returns `("exact" | "near", id of the earlier document)` if it duplicates one.
+    pub fn check(&self, id: &str, text: &str) -> Option<(&'static str, String)> {
+        let norm: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let key = h64(&norm, 7);
+        let sig = signature(&norm);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(first) = st.exact.get(&key) {
+            return Some(("exact", first.clone()));
+        }
+        st.exact.insert(key, id.to_string());
+        let mut best: Option<(f32, usize)> = None;
+        for band in 0..BANDS {
+            let bh = h64(&sig[band * ROWS..(band + 1) * ROWS], band as u64);
+            if let Some(cands) = st.buckets.get(&(band, bh)) {
+                for &c in cands {
+                    let s = similarity(&sig, &st.sigs[c].1);
+                    if s >= self.threshold && best.is_none_or(|(b, _)| s > b) {
+                        best = Some((s, c));
+                    }
+                }
+            }
+        }
+        if let Some((_, c)) = best {
+            return Some(("near", st.sigs[c].0.clone()));
+        }
+        let idx = st.sigs.len();
+        st.sigs.push((id.to_string(), sig));
+        for band in 0..BANDS {
+            let bh = h64(&sig[band * ROWS..(band + 1) * ROWS], band as u64);
+            st.buckets.entry((band, bh)).or_default().push(idx);
+        }
+        None
+    }
+
+    /// For each line, whether it was already seen in `line_min_docs` earlier documents of
+    /// `source`; then counts this document's lines.
+    pub fn repeated_lines<'a>(
+        &self,
+        source: &str,
+        lines: impl Iterator<Item = &'a str>,
+    ) -> Vec<bool> {
+        let hashes: Vec<u64> = lines.map(|l| h64(l.trim(), 11)).collect();
+        let mut all = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let counts = all.entry(source.to_string()).or_default();
+        let out = hashes
+            .iter()
+            .map(|h| counts.get(h).copied().unwrap_or(0) >= self.line_min_docs)
+            .collect();
+        let mut seen = rustc_hash::FxHashSet::default();
+        for h in hashes {
+            if seen.insert(h) {
+                *counts.entry(h).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+}
+
+/// The source a document belongs to for repeated-line counting: the URL's host, else the
+/// directory of its path, else `""`.
+pub fn source_key(doc: &Document) -> String {
+    if let Some(url) = &doc.declared.url {
+        let after = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        return after.split('/').next().unwrap_or("").to_lowercase();
+    }
+    doc.source
+        .as_deref()
+        .and_then(|s| std::path::Path::new(s).parent())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_and_near_duplicates() {
+        let d = Dedup::new(0.7, 0);
+        let a = "Belarus und Russland bauen ihre Zusammenarbeit in allen Bereichen kontinuierlich aus, sagte die Sprecherin am Mittwoch in Moskau vor Journalisten. \
+                 Vor dreißig Jahren wurde in Minsk ein Protokoll unterzeichnet, in dem beide Staaten ihre Absicht bekräftigten. \
+                 Moskau und Minsk waren die ganze Zeit der Idee der Integration treu geblieben und sind weit vorangekommen. \
+                 Die Verabschiedung eines Pakets von Integrationsdokumenten war ein wichtiger Meilenstein in diesem Prozess.";
+        assert_eq!(d.check("a", a), None);
+        assert_eq!(
+            d.check("b", &format!("  {a} ")),
+            Some(("exact", "a".to_string()))
+        );
+        let near = a.replace("Mittwoch", "Donnerstag");
+        assert_eq!(d.check("c", &near).map(|x| x.0), Some("near"));
+        assert_eq!(d.check("d", "Ein ganz anderer Text über das Wetter in Minsk und die Ernte im Herbst des Jahres."), None);
+    }
+
+    #[test]
+    fn repeated_lines_need_enough_earlier_documents() {
+        let d = Dedup::new(0.8, 2);
+        assert_eq!(
+            d.repeated_lines("s", ["Alle Nachrichten", "Text 1"].into_iter()),
+            [false, false]
+        );
+        assert_eq!(
+            d.repeated_lines("s", ["Alle Nachrichten", "Text 2"].into_iter()),
+            [false, false]
+        );
+        assert_eq!(
+            d.repeated_lines("s", ["Alle Nachrichten", "Text 3"].into_iter()),
+            [true, false]
+        );
+        assert_eq!(
+            d.repeated_lines("other", ["Alle Nachrichten"].into_iter()),
+            [false]
+        );
+    }
+}

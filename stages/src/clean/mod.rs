@@ -1,0 +1,800 @@
+//! Stage `clean`: keep the article, drop the boilerplate — for plain text (one block per
+//! line) and HTML (decode's blocks with tag, link ratio and class/id hints).
+//!
+//! In the spirit of jusText, but our own: each block is classified by its boilerplate cues
+//! (data files, aho-corasick), HTML hints and link ratio, date-only and teaser patterns, then
+//! by length and stop-word density into good, near-good, short or bad; context resolves the
+//! uncertain ones (a near-good block next to good text is kept, a headline is kept only when
+//! article text follows it closely, short text between good blocks is kept).
+
+pub mod dedup;
+
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use pipeline_core::{
+    Block, BuildContext, Document, Dropped, OptionDoc, OptionsError, Outcome, PreparedStage,
+    Severity, Stage, StageError, StageOptions, TypedFactory,
+};
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
+
+/// What to do with a document (too short, duplicate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    /// Leave it in the output, unmarked.
+    Keep,
+    /// Leave it in the output with a flag in `meta`.
+    Flag,
+    /// Remove it from the output (counted in the report).
+    Drop,
+}
+
+/// Options of the `clean` stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CleanOptions {
+    /// Keep every dropped block, with its reason, in `dropped`.
+    pub keep_dropped: bool,
+    /// Collapse runs of white space and trim each paragraph.
+    pub collapse_whitespace: bool,
+    /// Rejoin words hyphenated across line breaks (`Zusam-\nmenarbeit`).
+    pub rejoin_hyphenated: bool,
+    /// Blocks shorter than this (characters) are "short": kept only by context.
+    pub short_chars: usize,
+    /// A block this long with enough stop words is good on its own.
+    pub long_chars: usize,
+    /// Stop-word density at or above which a long block is good.
+    pub good_density: f32,
+    /// Stop-word density at or above which a block is near-good.
+    pub near_good_density: f32,
+    /// HTML blocks with a higher share of link text are boilerplate.
+    pub max_link_ratio: f32,
+    /// Documents with fewer characters after cleaning are too short.
+    pub min_chars: usize,
+    /// Documents with fewer words after cleaning are too short.
+    pub min_words: usize,
+    /// `keep`, `flag` or `drop` documents that are too short.
+    pub too_short: Policy,
+    /// `keep`, `flag` or `drop` exact and near-duplicate documents.
+    pub duplicates: Policy,
+    /// MinHash Jaccard similarity at or above which two documents are near-duplicates.
+    pub near_duplicate_threshold: f32,
+    /// Drop lines already seen in this many earlier documents of the same source (0: off).
+    pub repeated_line_min_docs: usize,
+    /// More stop words (any language).
+    pub stopwords: Vec<String>,
+    /// More boilerplate cues, as `category:phrase` (e.g. `"subscribe:jetzt gratis testen"`).
+    pub cues: Vec<String>,
+}
+
+impl Default for CleanOptions {
+    fn default() -> Self {
+        CleanOptions {
+            keep_dropped: false,
+            collapse_whitespace: true,
+            rejoin_hyphenated: true,
+            short_chars: 70,
+            long_chars: 150,
+            good_density: 0.28,
+            near_good_density: 0.20,
+            max_link_ratio: 0.35,
+            min_chars: 0,
+            min_words: 0,
+            too_short: Policy::Flag,
+            duplicates: Policy::Flag,
+            near_duplicate_threshold: 0.8,
+            repeated_line_min_docs: 0,
+            stopwords: Vec::new(),
+            cues: Vec::new(),
+        }
+    }
+}
+
+impl StageOptions for CleanOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc { name: "keep_dropped", help: "keep every dropped block and its reason in `dropped` (audit)" },
+            OptionDoc { name: "collapse_whitespace", help: "collapse runs of white space and trim paragraphs" },
+            OptionDoc { name: "rejoin_hyphenated", help: "rejoin words hyphenated across line breaks" },
+            OptionDoc { name: "short_chars", help: "blocks shorter than this are kept only by context (headlines, between good text)" },
+            OptionDoc { name: "long_chars", help: "blocks this long with enough stop words are good on their own" },
+            OptionDoc { name: "good_density", help: "stop-word density for a long block to be good" },
+            OptionDoc { name: "near_good_density", help: "stop-word density for a block to be near-good (kept next to good text)" },
+            OptionDoc { name: "max_link_ratio", help: "HTML blocks with more link text than this are boilerplate" },
+            OptionDoc { name: "min_chars", help: "documents with fewer characters after cleaning are too short" },
+            OptionDoc { name: "min_words", help: "documents with fewer words after cleaning are too short" },
+            OptionDoc { name: "too_short", help: "\"keep\", \"flag\" (meta.too_short) or \"drop\" too-short documents" },
+            OptionDoc { name: "duplicates", help: "\"keep\", \"flag\" (meta.duplicate_of) or \"drop\" exact and near-duplicate documents" },
+            OptionDoc { name: "near_duplicate_threshold", help: "MinHash Jaccard similarity (5-word shingles) for near-duplicates" },
+            OptionDoc { name: "repeated_line_min_docs", help: "drop lines seen in this many earlier documents of the same source (0: off)" },
+            OptionDoc { name: "stopwords", help: "more stop words (any language)" },
+            OptionDoc { name: "cues", help: "more boilerplate cues as \"category:phrase\"" },
+        ]
+    }
+}
+
+/// Stop words and boilerplate cues, built once per pipeline.
+pub struct Lexicon {
+    stop: FxHashSet<String>,
+    cues: AhoCorasick,
+    cue_cat: Vec<String>,
+    cue_len: Vec<usize>,
+}
+
+impl Lexicon {
+    /// The shipped German and English lists plus `extra_stop` and `extra_cues` (`category:phrase`).
+    pub fn new(extra_stop: &[String], extra_cues: &[String]) -> Result<Self, String> {
+        let mut stop = FxHashSet::default();
+        for list in [
+            include_str!("../../data/stopwords-de.txt"),
+            include_str!("../../data/stopwords-en.txt"),
+            include_str!("../../data/stopwords-other.txt"),
+        ] {
+            for line in list.lines().filter(|l| !l.starts_with('#')) {
+                stop.extend(line.split_whitespace().map(str::to_lowercase));
+            }
+        }
+        stop.extend(extra_stop.iter().map(|s| s.to_lowercase()));
+        let mut pats = Vec::new();
+        let mut cats = Vec::new();
+        for list in [
+            include_str!("../../data/boilerplate-de.txt"),
+            include_str!("../../data/boilerplate-en.txt"),
+        ] {
+            for line in list
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            {
+                if let Some((cat, phrase)) = line.split_once('\t') {
+                    cats.push(cat.to_string());
+                    pats.push(phrase.to_lowercase());
+                }
+            }
+        }
+        for c in extra_cues {
+            let (cat, phrase) = c
+                .split_once(':')
+                .ok_or_else(|| format!("cue `{c}` is not `category:phrase`"))?;
+            cats.push(cat.trim().to_string());
+            pats.push(phrase.trim().to_lowercase());
+        }
+        let cue_len = pats.iter().map(String::len).collect();
+        let cues = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&pats)
+            .map_err(|e| e.to_string())?;
+        Ok(Lexicon {
+            stop,
+            cues,
+            cue_cat: cats,
+            cue_len,
+        })
+    }
+
+    /// The first boilerplate cue category found in `lower` (a lower-cased block), at word boundaries.
+    fn cue(&self, lower: &str) -> Option<&str> {
+        for m in self.cues.find_iter(lower) {
+            let (s, e) = (m.start(), m.start() + self.cue_len[m.pattern().as_usize()]);
+            let before = lower[..s].chars().next_back();
+            let after = lower[e..].chars().next();
+            let pat_starts_alnum = lower[s..].chars().next().is_some_and(char::is_alphanumeric);
+            let pat_ends_alnum = lower[..e]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric);
+            let ok_before = !pat_starts_alnum || !before.is_some_and(char::is_alphanumeric);
+            let ok_after = !pat_ends_alnum || !after.is_some_and(char::is_alphanumeric);
+            if ok_before && ok_after {
+                return Some(&self.cue_cat[m.pattern().as_usize()]);
+            }
+        }
+        None
+    }
+
+    /// Share of words that are stop words, and the word count.
+    fn density(&self, text: &str) -> (f32, usize) {
+        let mut words = 0usize;
+        let mut stops = 0usize;
+        for w in text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
+            if w.is_empty() || !w.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            words += 1;
+            if w.len() <= 12 && self.stop.contains(&w.to_lowercase()) {
+                stops += 1;
+            }
+        }
+        if words == 0 {
+            (0.0, 0)
+        } else {
+            (stops as f32 / words as f32, words)
+        }
+    }
+}
+
+/// The class of a block before context is applied.
+#[derive(Debug, Clone, PartialEq)]
+enum Class {
+    Good,
+    NearGood,
+    Short,
+    Bad(&'static str),
+    Cue(String),
+}
+
+/// HTML class/id/tag hints that mark boilerplate.
+const BAD_HINTS: &[&str] = &[
+    "nav",
+    "navbar",
+    "navigation",
+    "menu",
+    "footer",
+    "aside",
+    "sidebar",
+    "breadcrumb",
+    "breadcrumbs",
+    "comment",
+    "comments",
+    "cookie",
+    "cookies",
+    "consent",
+    "share",
+    "sharing",
+    "social",
+    "related",
+    "teaser",
+    "teasers",
+    "newsletter",
+    "subscribe",
+    "banner",
+    "advert",
+    "advertisement",
+    "ads",
+    "promo",
+    "widget",
+    "pagination",
+    "pager",
+    "login",
+    "signup",
+    "tags",
+    "tagcloud",
+    "copyright",
+    "disclaimer",
+    "popup",
+    "modal",
+    "toolbar",
+    "skip",
+    "recommended",
+    "trending",
+    "popular",
+    "more",
+    "byline",
+    "meta",
+    "caption",
+    "credit",
+    "button",
+    "form",
+    "label",
+    "dialog",
+    "navigation",
+    "complementary",
+    "contentinfo",
+    "search",
+];
+
+const MONTHS: &[&str] = &[
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "april",
+    "mai",
+    "juni",
+    "juli",
+    "august",
+    "september",
+    "oktober",
+    "november",
+    "dezember",
+    "january",
+    "february",
+    "march",
+    "may",
+    "june",
+    "july",
+    "october",
+    "december",
+    "jan",
+    "feb",
+    "mär",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "okt",
+    "oct",
+    "nov",
+    "dez",
+    "dec",
+];
+const WEEKDAYS: &[&str] = &[
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "uhr",
+    "flag",
+    "stand",
+    "aktualisiert",
+    "updated",
+    "veröffentlicht",
+    "published",
+];
+
+/// A date/time line ("22 Juni 2022, 14:36", "23 | 02 | 2020", "2065-26-11-2020", "Epoch Times4. November 2021").
+fn is_date_line(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 8 {
+        return false;
+    }
+    let mut datey = 0;
+    let mut other = 0;
+    for w in &words {
+        let lw = w.to_lowercase();
+        let trimmed = lw.trim_end_matches(|c: char| c.is_ascii_digit());
+        if w.chars().all(|c| c.is_ascii_digit())
+            || MONTHS.contains(&lw.as_str())
+            || WEEKDAYS.contains(&lw.as_str())
+        {
+            datey += 1;
+        } else if trimmed.len() < lw.len() && trimmed.len() <= 2 {
+            datey += 1; // "202018" glued digits, "4h"
+        } else {
+            other += 1;
+        }
+    }
+    let has_digit = text.chars().any(|c| c.is_ascii_digit());
+    has_digit && datey >= 2 && other <= 2 && datey >= other
+}
+
+/// Language switchers and code lists: most words look like `de-DE1`, `en`, `ru-RU`.
+fn is_code_list(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect();
+    words.len() >= 3
+        && words
+            .iter()
+            .filter(|w| {
+                let core = w.trim_matches(|c: char| !c.is_alphanumeric());
+                core.len() <= 6
+                    && core.chars().take(2).all(|c| c.is_ascii_lowercase())
+                    && core.contains(|c: char| {
+                        c.is_ascii_uppercase() || c == '-' || c.is_ascii_digit()
+                    })
+            })
+            .count()
+            * 2
+            > words.len()
+}
+
+fn ends_sentence(t: &str) -> bool {
+    let t = t.trim_end_matches(['"', '“', '”', '»', '«', '\'', '’', ')', ' ']);
+    t.ends_with(['.', '!', '?', ':'])
+}
+
+fn is_teaser(t: &str) -> bool {
+    let t = t.trim_end();
+    (t.ends_with("...") || t.ends_with('…')) && t.chars().count() < 160
+}
+
+/// The clean stage.
+#[derive(Clone)]
+pub struct Cleaner {
+    o: CleanOptions,
+    lex: Arc<Lexicon>,
+    dedup: Arc<dedup::Dedup>,
+    name: String,
+}
+
+impl Cleaner {
+    /// A cleaner with default options and the shipped lists.
+    pub fn new() -> Self {
+        Self::with_options(CleanOptions::default())
+    }
+
+    /// A cleaner with the given options and the shipped lists (plus the options' extras).
+    pub fn with_options(o: CleanOptions) -> Self {
+        // Extra lists from options that fail to build fall back to the shipped ones.
+        let lex = Arc::new(
+            Lexicon::new(&o.stopwords, &o.cues)
+                .unwrap_or_else(|_| Lexicon::new(&[], &[]).expect("shipped lists are valid")),
+        );
+        Cleaner {
+            dedup: Arc::new(dedup::Dedup::new(
+                o.near_duplicate_threshold,
+                o.repeated_line_min_docs,
+            )),
+            o,
+            lex,
+            name: "clean".into(),
+        }
+    }
+
+    fn classify(&self, b: &Block, html: bool) -> Class {
+        let text = b.text.trim();
+        let chars = text.chars().count();
+        if chars == 0 {
+            return Class::Bad("empty");
+        }
+        let lower = text.to_lowercase();
+        if let Some(cat) = self.lex.cue(&lower) {
+            let strong = matches!(cat, "cookie" | "comments" | "subscribe");
+            if strong || chars < 200 {
+                return Class::Cue(cat.to_string());
+            }
+        }
+        if html {
+            let in_article = b.hints.iter().any(|h| h == "article" || h == "main");
+            if let Some(h) = b.hints.iter().find(|h| BAD_HINTS.contains(&h.as_str())) {
+                let weak = matches!(
+                    h.as_str(),
+                    "more" | "meta" | "caption" | "credit" | "header" | "byline" | "search"
+                );
+                if !(in_article && (weak || b.heading.is_some())) {
+                    return Class::Bad("html-hint");
+                }
+            }
+            if b.link_ratio > self.o.max_link_ratio {
+                return Class::Bad("links");
+            }
+        }
+        if is_date_line(text) {
+            return Class::Bad("date");
+        }
+        if is_teaser(text) {
+            return Class::Bad("teaser");
+        }
+        if is_code_list(text) {
+            return Class::Bad("code-list");
+        }
+        let (density, words) = self.lex.density(text);
+        if chars < self.o.short_chars || words < 4 {
+            return Class::Short;
+        }
+        if chars >= self.o.long_chars && density >= self.o.good_density {
+            return Class::Good;
+        }
+        if density >= self.o.near_good_density && ends_sentence(text) {
+            return Class::NearGood;
+        }
+        if chars >= self.o.long_chars && density >= self.o.near_good_density {
+            return Class::NearGood;
+        }
+        if chars < self.o.long_chars {
+            return Class::Short;
+        }
+        Class::Bad("few-stopwords")
+    }
+
+    /// Decides keep/drop for each block; returns the reason for dropped ones.
+    pub fn decide(&self, blocks: &[Block], html: bool) -> Vec<Option<String>> {
+        let classes: Vec<Class> = blocks.iter().map(|b| self.classify(b, html)).collect();
+        let n = classes.len();
+        let good = |c: &Class| matches!(c, Class::Good);
+        let goodish = |c: &Class| matches!(c, Class::Good | Class::NearGood);
+        // Pass 1: near-good blocks next to good text become good.
+        let mut keep: Vec<bool> = classes.iter().map(good).collect();
+        for _ in 0..2 {
+            for i in 0..n {
+                if matches!(classes[i], Class::NearGood) && !keep[i] {
+                    let prev = (0..i)
+                        .rev()
+                        .find(|&j| !matches!(classes[j], Class::Short))
+                        .map(|j| keep[j] || goodish(&classes[j]));
+                    let next = (i + 1..n)
+                        .find(|&j| !matches!(classes[j], Class::Short))
+                        .map(|j| keep[j] || good(&classes[j]));
+                    let near_kept =
+                        (i.saturating_sub(3)..(i + 4).min(n)).any(|j| j != i && keep[j]);
+                    if keep_prev_or_next(prev, next) || near_kept {
+                        keep[i] = true;
+                    }
+                }
+            }
+        }
+        // Pass 2: short blocks — headlines before article text, or text between kept blocks.
+        for i in 0..n {
+            if !matches!(classes[i], Class::Short) {
+                continue;
+            }
+            let b = &blocks[i];
+            let text = b.text.trim();
+            let words = text.split_whitespace().count();
+            // The article may start a few blocks later, after a dateline, a language switcher
+            // or a photo caption; nothing kept may stand in between.
+            let next_kept = (i + 1..(i + 7).min(n)).find(|&j| keep[j]);
+            let next_is_near = match next_kept {
+                Some(k) if k <= i + 2 => true,
+                Some(k) => {
+                    words >= 4
+                        && (i + 1..k).all(|j| !matches!(classes[j], Class::Good | Class::NearGood))
+                }
+                None => false,
+            };
+            let headline_like = (words >= 3 || b.heading.is_some())
+                && text.chars().next().is_some_and(|c| {
+                    c.is_uppercase() || c.is_ascii_digit() || "„\"«»'".contains(c)
+                })
+                && !text.ends_with([',', ';'])
+                && !text.ends_with(':');
+            let prev_kept = (0..i)
+                .rev()
+                .find(|&j| !matches!(classes[j], Class::Short))
+                .is_some_and(|j| keep[j]);
+            let next_kept_any = (i + 1..n)
+                .find(|&j| !matches!(classes[j], Class::Short))
+                .is_some_and(|j| keep[j] || good(&classes[j]));
+            if (headline_like && next_is_near) || (prev_kept && next_kept_any && words >= 2) {
+                keep[i] = true;
+            }
+        }
+        classes
+            .iter()
+            .zip(&keep)
+            .map(|(c, k)| {
+                if *k {
+                    None
+                } else {
+                    Some(match c {
+                        Class::Bad(r) => r.to_string(),
+                        Class::Cue(cat) => cat.clone(),
+                        Class::Short => "short".into(),
+                        Class::NearGood => "isolated".into(),
+                        Class::Good => "good".into(),
+                    })
+                }
+            })
+            .collect()
+    }
+}
+
+fn keep_prev_or_next(prev: Option<bool>, next: Option<bool>) -> bool {
+    prev == Some(true) || next == Some(true)
+}
+
+impl Default for Cleaner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Plain text to blocks: one per non-empty line, words hyphenated across lines rejoined.
+fn line_blocks(text: &str, rejoin: bool) -> Vec<Block> {
+    let mut out: Vec<Block> = Vec::new();
+    let mut pending: Option<String> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.is_empty() {
+            if let Some(p) = pending.take() {
+                out.push(Block {
+                    text: p,
+                    tag: "line".into(),
+                    ..Default::default()
+                });
+            }
+            continue;
+        }
+        let joined = match pending.take() {
+            Some(p) => format!("{p}{t}"),
+            None => t.to_string(),
+        };
+        let hyphen = rejoin
+            && joined.ends_with('-')
+            && joined.chars().rev().nth(1).is_some_and(char::is_alphabetic)
+            && !joined.ends_with(" -");
+        if hyphen {
+            let mut j = joined;
+            j.pop();
+            pending = Some(j);
+        } else {
+            out.push(Block {
+                text: joined,
+                tag: "line".into(),
+                ..Default::default()
+            });
+        }
+    }
+    if let Some(p) = pending {
+        out.push(Block {
+            text: p,
+            tag: "line".into(),
+            ..Default::default()
+        });
+    }
+    // A hyphenated word whose second half starts lower-case was joined; one that starts
+    // upper-case ("LKW-\nHersteller") keeps its hyphen.
+    out
+}
+
+impl Stage for Cleaner {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        let html = !doc.blocks.is_empty();
+        let blocks = if html {
+            std::mem::take(&mut doc.blocks)
+        } else {
+            line_blocks(&doc.text, self.o.rejoin_hyphenated)
+        };
+        let mut decisions = self.decide(&blocks, html);
+        // Corpus-level repeated lines (same source).
+        if self.o.repeated_line_min_docs > 0 {
+            let source = dedup::source_key(doc);
+            let repeated = self
+                .dedup
+                .repeated_lines(&source, blocks.iter().map(|b| b.text.as_str()));
+            for (d, r) in decisions.iter_mut().zip(repeated) {
+                if d.is_none() && r {
+                    *d = Some("repeated-line".into());
+                }
+            }
+        }
+        let mut kept = Vec::new();
+        let mut dropped = Vec::new();
+        for (b, d) in blocks.into_iter().zip(decisions) {
+            match d {
+                None => kept.push(b),
+                Some(reason) => dropped.push(Dropped {
+                    text: b.text,
+                    reason,
+                }),
+            }
+        }
+        let text = kept
+            .iter()
+            .map(|b| {
+                if self.o.collapse_whitespace {
+                    b.text.split_whitespace().collect::<Vec<_>>().join(" ")
+                } else {
+                    b.text.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        doc.meta
+            .insert("clean_kept_blocks".into(), kept.len().into());
+        doc.meta
+            .insert("clean_dropped_blocks".into(), dropped.len().into());
+        if self.o.keep_dropped {
+            doc.dropped = dropped;
+        }
+        if html {
+            doc.blocks = kept;
+        }
+        doc.set_text(text);
+        // Too little text.
+        let words = doc.text.split_whitespace().count();
+        if doc.text.chars().count() < self.o.min_chars || words < self.o.min_words {
+            match self.o.too_short {
+                Policy::Drop => {
+                    return Ok(Outcome::Drop {
+                        reason: "too-short".into(),
+                    })
+                }
+                Policy::Flag => {
+                    doc.meta.insert("too_short".into(), true.into());
+                    doc.diagnose(
+                        &self.name,
+                        Severity::Info,
+                        format!("too short after cleaning ({words} words)"),
+                    );
+                }
+                Policy::Keep => {}
+            }
+        }
+        // Duplicates.
+        if self.o.duplicates != Policy::Keep && !doc.text.is_empty() {
+            if let Some((kind, of)) = self.dedup.check(&doc.id, &doc.text) {
+                match self.o.duplicates {
+                    Policy::Drop => {
+                        return Ok(Outcome::Drop {
+                            reason: format!("{kind}-duplicate"),
+                        })
+                    }
+                    _ => {
+                        doc.meta.insert("duplicate_of".into(), of.into());
+                        doc.meta.insert("duplicate".into(), kind.into());
+                    }
+                }
+            }
+        }
+        Ok(Outcome::Keep)
+    }
+}
+
+/// The `clean` stage factory.
+pub fn factory() -> impl pipeline_core::StageFactory {
+    TypedFactory::new(
+        "clean",
+        "drop boilerplate (navigation, cookie notices, teasers, comment policies, bylines, dates), flag or drop duplicates and too-short documents",
+        |o: CleanOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            if !(0.0..=1.0).contains(&o.near_duplicate_threshold) {
+                return Err(OptionsError::at("near_duplicate_threshold", "must be between 0 and 1"));
+            }
+            let lex = Arc::new(Lexicon::new(&o.stopwords, &o.cues).map_err(|e| OptionsError::at("cues", e))?);
+            let c = Cleaner {
+                dedup: Arc::new(dedup::Dedup::new(o.near_duplicate_threshold, o.repeated_line_min_docs)),
+                o,
+                lex,
+                name: ctx.stage_name.clone(),
+            };
+            // Shared state (duplicates, repeated lines) lives behind the Arcs: all workers see it.
+            Ok(Arc::new(move || Ok(Box::new(c.clone()) as Box<dyn Stage>)))
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clean(text: &str) -> String {
+        let mut d = Document::from_text("t", text);
+        Cleaner::new().process(&mut d).unwrap();
+        d.text
+    }
+
+    #[test]
+    fn drops_navigation_dates_teasers_and_cookie_notices() {
+        let text = "Projekte\nAlle Nachrichten\n22 Juni 2022, 14:36\n\nBelarus und Russland bauen Zusammenarbeit aus\n\nMOSKAU, 22. Juni (BelTA) – Belarus und Russland bauen konsequent ihre Zusammenarbeit in allen Bereichen aus. Das sagte die Pressesprecherin des russischen Außenministeriums heute bei einem Briefing.\n\nAnti-Siko 2020: Rede von Sevim Dagdelen (MdB ...\nDiese Webseite verwendet Cookies. Wenn Sie fortfahren, stimmen Sie zu.";
+        let out = clean(text);
+        assert_eq!(
+            out,
+            "Belarus und Russland bauen Zusammenarbeit aus\n\nMOSKAU, 22. Juni (BelTA) – Belarus und Russland bauen konsequent ihre Zusammenarbeit in allen Bereichen aus. Das sagte die Pressesprecherin des russischen Außenministeriums heute bei einem Briefing."
+        );
+    }
+
+    #[test]
+    fn date_and_code_lines() {
+        for t in [
+            "23 | 02 | 2020",
+            "22 Juni 2022, 14:36",
+            "26 November 202018:51",
+            "2065-26-11-2020",
+            "flag Freitag, 29 März 2024",
+            "Epoch Times4. November 2021",
+        ] {
+            assert!(is_date_line(t), "{t}");
+        }
+        assert!(!is_date_line(
+            "Am 31. Mai und 1.Juni 2012 fand der offizielle Besuch statt"
+        ));
+        assert!(!is_date_line("Treffen am 4. November 2021 in Minsk"));
+        assert!(is_code_list("• de-DE1 en-GB1 es-ES1 ru-RU1 fr-FR1"));
+        assert!(!is_code_list("Die EU und die NATO"));
+    }
+
+    #[test]
+    fn hyphenated_line_breaks_are_rejoined() {
+        let b = line_blocks("Die Zusam-\nmenarbeit wächst.\nLKW-\nHersteller", true);
+        assert_eq!(b[0].text, "Die Zusammenarbeit wächst.");
+    }
+}
