@@ -3,6 +3,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use pipeline_core::{Document, Stage};
 use textpipe_benches::corpus;
+use textpipe_stages::clean::{CleanOptions, Cleaner, Policy};
 use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
 use textpipe_stages::segment::Segmenter;
 
@@ -98,5 +99,45 @@ fn bench_segment(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_decode, bench_segment);
+fn bench_clean(c: &mut Criterion) {
+    let docs: Vec<Document> = corpus(DOCS, SIZE)
+        .into_iter()
+        .map(|mut d| {
+            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
+            d
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let mut g = c.benchmark_group("clean");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    for (name, dups) in [
+        ("plain text, duplicates flagged", Policy::Flag),
+        ("plain text, no duplicate check", Policy::Keep),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    (
+                        docs.clone(),
+                        Cleaner::with_options(CleanOptions {
+                            duplicates: dups,
+                            ..Default::default()
+                        }),
+                    )
+                },
+                |(mut docs, mut cl)| {
+                    for d in &mut docs {
+                        let _ = cl.process(d);
+                    }
+                    docs
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_decode, bench_segment, bench_clean);
 criterion_main!(benches);

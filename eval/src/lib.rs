@@ -454,7 +454,7 @@ fn summarise(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
 fn lang(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     let mut chain = stages.chain("lang", &["tag"], &[])?;
     let rows = read_jsonl(gold)?;
-    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
     let mut wrong = Vec::new();
     for r in &rows {
         let want = s(r, "lang").to_string();
@@ -465,15 +465,13 @@ fn lang(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
             let mut doc = Document::from_text(format!("{}#{i}", s(r, "id")), para);
             run_chain(&mut chain, &mut doc);
             let got = doc.lang.clone().unwrap_or_else(|| "und".into());
-            let e = per.entry(want.clone()).or_default();
-            e.1 += 1;
-            if got == want {
-                e.0 += 1;
-            } else if wrong.len() < 20 {
+            if got != want && wrong.len() < 20 {
                 wrong.push(json!({"id": doc.id, "want": want, "got": got, "text": para.chars().take(120).collect::<String>()}));
             }
+            pairs.push((want.clone(), got));
         }
     }
+    let per = score::accuracy_per_language(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())));
     let mut text = format!("lang on {}:\n", gold.display());
     let mut accs = BTreeMap::new();
     for (l, (ok, n)) in &per {
@@ -532,35 +530,15 @@ fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
             })?;
         let mut doc = Document::from_bytes(name.clone(), raw);
         run_chain(&mut chain, &mut doc);
-        let kept: std::collections::HashSet<String> = doc
-            .text
-            .lines()
-            .map(score::squash)
-            .filter(|l| !l.is_empty())
-            .collect();
         let labels = std::fs::read_to_string(f).map_err(|e| EvalError::Gold {
             path: f.display().to_string(),
             message: e.to_string(),
         })?;
-        for line in labels.lines() {
-            let Some((label, content)) = line.split_once('\t') else {
-                continue;
-            };
-            let key = score::squash(content);
-            let is_kept = kept.contains(&key);
-            match (label, is_kept) {
-                ("K", true) => prf.tp += 1,
-                ("K", false) => {
-                    prf.fn_ += 1;
-                    lost_k.push(format!("{name}: {content}"));
-                }
-                ("D", true) => {
-                    prf.fp += 1;
-                    kept_d.push(format!("{name}: {content}"));
-                }
-                _ => {}
-            }
-        }
+        let (p, lost, kept) =
+            score::line_labels(&doc.text, labels.lines().filter_map(|l| l.split_once('\t')));
+        prf.add(p);
+        lost_k.extend(lost.iter().map(|l| format!("{name}: {l}")));
+        kept_d.extend(kept.iter().map(|l| format!("{name}: {l}")));
     }
     let mut text = format!(
         "clean on {}: kept-line P {} R {} F1 {} (K kept {}, D kept {}, K lost {})\n",

@@ -190,6 +190,50 @@ pub fn with_without(extracted: &str, with: &[String], without: &[String]) -> Prf
     prf
 }
 
+/// Line-label scoring of a cleaner: `labels` are `(label, line)` with `K` (keep), `D` (drop) or
+/// `?` (either, not scored); a line counts as kept when it appears, white space squashed, as a
+/// line of `kept_text`. Returns the counts and the K lines lost and D lines kept.
+pub fn line_labels<'a>(
+    kept_text: &str,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> (Prf, Vec<&'a str>, Vec<&'a str>) {
+    let kept: HashSet<String> = kept_text
+        .lines()
+        .map(squash)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut prf = Prf::default();
+    let (mut lost, mut wrongly_kept) = (Vec::new(), Vec::new());
+    for (label, line) in labels {
+        match (label, kept.contains(&squash(line))) {
+            ("K", true) => prf.tp += 1,
+            ("K", false) => {
+                prf.fn_ += 1;
+                lost.push(line);
+            }
+            ("D", true) => {
+                prf.fp += 1;
+                wrongly_kept.push(line);
+            }
+            _ => {}
+        }
+    }
+    (prf, lost, wrongly_kept)
+}
+
+/// Accuracy per language: `(gold, predicted)` pairs → language → (correct, total).
+pub fn accuracy_per_language<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<String, (usize, usize)> {
+    let mut m: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (gold, pred) in pairs {
+        let e = m.entry(gold.to_string()).or_default();
+        e.1 += 1;
+        e.0 += usize::from(gold == pred);
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +332,37 @@ mod tests {
             2.0 * 1.0 * (5.0 / 6.0) / (1.0 + 5.0 / 6.0)
         ));
         assert_eq!(rouge_n(&r, &[], 1), 0.0);
+    }
+
+    #[test]
+    fn line_labels_score_kept_lines() {
+        let kept = "Überschrift\n\nDer  Artikel   beginnt hier.\nNavigation";
+        let labels = [
+            ("K", "Überschrift"),
+            ("K", "Der Artikel beginnt hier."),
+            ("K", "Verloren"),
+            ("D", "Navigation"),
+            ("D", "Cookies"),
+            ("?", "egal"),
+        ];
+        let (prf, lost, kept_d) = line_labels(kept, labels);
+        assert_eq!(
+            prf,
+            Prf {
+                tp: 2,
+                fp: 1,
+                fn_: 1
+            }
+        );
+        assert_eq!(lost, ["Verloren"]);
+        assert_eq!(kept_d, ["Navigation"]);
+    }
+
+    #[test]
+    fn accuracy_counts_per_gold_language() {
+        let m = accuracy_per_language([("de", "de"), ("de", "en"), ("en", "en"), ("de", "und")]);
+        assert_eq!(m["de"], (1, 3));
+        assert_eq!(m["en"], (1, 1));
     }
 
     #[test]

@@ -24,21 +24,40 @@ fn h64<T: Hash + ?Sized>(x: &T, seed: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// MinHash signature of a text's 5-word shingles (lower-cased words).
+/// Odd multipliers and offsets of the 64 hash functions (fixed, from splitmix64).
+fn coefficients() -> &'static ([u64; HASHES], [u64; HASHES]) {
+    static C: std::sync::OnceLock<([u64; HASHES], [u64; HASHES])> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let mut a = [0u64; HASHES];
+        let mut b = [0u64; HASHES];
+        for k in 0..HASHES {
+            a[k] = h64(&k, 101) | 1;
+            b[k] = h64(&k, 202);
+        }
+        (a, b)
+    })
+}
+
+/// MinHash signature of a text's 5-word shingles (lower-cased words). Each shingle is hashed
+/// once; the 64 hash functions are `a·h + b` with fixed odd `a` (universal hashing).
 pub fn signature(text: &str) -> [u64; HASHES] {
-    let words: Vec<String> = text.split_whitespace().map(|w| w.to_lowercase()).collect();
+    let words: Vec<u64> = text
+        .split_whitespace()
+        .map(|w| h64(&w.to_lowercase(), 0))
+        .collect();
+    let (a, b) = coefficients();
     let mut sig = [u64::MAX; HASHES];
-    let shingles: Vec<u64> = if words.len() < 5 {
-        vec![h64(&words, 0)]
-    } else {
-        words.windows(5).map(|w| h64(w, 0)).collect()
+    let mut add = |h: u64| {
+        for k in 0..HASHES {
+            let v = h.wrapping_mul(a[k]).wrapping_add(b[k]);
+            sig[k] = sig[k].min(v);
+        }
     };
-    for s in shingles {
-        for (k, slot) in sig.iter_mut().enumerate() {
-            let v = h64(&s, k as u64 + 1);
-            if v < *slot {
-                *slot = v;
-            }
+    if words.len() < 5 {
+        add(h64(&words, 0));
+    } else {
+        for w in words.windows(5) {
+            add(h64(w, 0));
         }
     }
     sig

@@ -163,6 +163,7 @@ impl Lexicon {
         let cue_len = pats.iter().map(String::len).collect();
         let cues = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&pats)
             .map_err(|e| e.to_string())?;
         Ok(Lexicon {
@@ -202,8 +203,21 @@ impl Lexicon {
                 continue;
             }
             words += 1;
-            if w.len() <= 12 && self.stop.contains(&w.to_lowercase()) {
-                stops += 1;
+            if w.len() <= 12 {
+                // Stop words are short: lower-case into a stack buffer, no allocation.
+                let mut buf = [0u8; 48];
+                let mut n = 0;
+                for c in w.chars().flat_map(char::to_lowercase) {
+                    let l = c.len_utf8();
+                    if n + l > buf.len() {
+                        break;
+                    }
+                    c.encode_utf8(&mut buf[n..n + l]);
+                    n += l;
+                }
+                if std::str::from_utf8(&buf[..n]).is_ok_and(|lw| self.stop.contains(lw)) {
+                    stops += 1;
+                }
             }
         }
         if words == 0 {
@@ -348,6 +362,9 @@ const WEEKDAYS: &[&str] = &[
 
 /// A date/time line ("22 Juni 2022, 14:36", "23 | 02 | 2020", "2065-26-11-2020", "Epoch Times4. November 2021").
 fn is_date_line(text: &str) -> bool {
+    if text.len() > 100 {
+        return false;
+    }
     let words: Vec<&str> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -377,6 +394,9 @@ fn is_date_line(text: &str) -> bool {
 
 /// Language switchers and code lists: most words look like `de-DE1`, `en`, `ru-RU`.
 fn is_code_list(text: &str) -> bool {
+    if text.len() > 200 {
+        return false;
+    }
     let words: Vec<&str> = text
         .split_whitespace()
         .filter(|w| w.chars().any(char::is_alphanumeric))

@@ -1,0 +1,38 @@
+//! The whole default pipeline (`configs/default.toml`) over ~5 MB of seeds-derived documents,
+//! with an in-memory source and a null sink, so only the stages and the engine are measured.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use pipeline_core::{CancelToken, Registry, Runner};
+use textpipe_benches::{corpus, MemSource, NullSink};
+
+fn pipeline(c: &mut Criterion) {
+    let docs = corpus(1_000, 5_000);
+    let bytes: usize = docs.iter().map(|d| d.raw.len()).sum();
+    let mut reg = Registry::new();
+    textpipe_io::register(&mut reg);
+    textpipe_stages::register(&mut reg);
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/default.toml");
+    let mut g = c.benchmark_group("pipeline");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("default.toml, 1000 docs of 5 KB", |b| {
+        b.iter_batched(
+            || {
+                let mut plan =
+                    pipeline_core::load(&config, &[], &reg).expect("default config loads");
+                plan.source = Box::new(MemSource(docs.clone().into_iter()));
+                plan.sink = Box::new(NullSink(0));
+                plan
+            },
+            |plan| {
+                let r = Runner::new(plan).expect("start").run(&CancelToken::new());
+                assert_eq!(r.docs_read, 1_000);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);
