@@ -6,6 +6,7 @@ use textpipe_benches::corpus;
 use textpipe_stages::clean::{CleanOptions, Cleaner, Policy};
 use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
 use textpipe_stages::segment::Segmenter;
+use textpipe_stages::summarise::{SummariseOptions, Summariser};
 
 const DOCS: usize = 1_000;
 const SIZE: usize = 5_000;
@@ -139,5 +140,43 @@ fn bench_clean(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_decode, bench_segment, bench_clean);
+fn bench_summarise(c: &mut Criterion) {
+    let seg = Segmenter::new();
+    let docs: Vec<Document> = corpus(DOCS, SIZE)
+        .into_iter()
+        .map(|mut d| {
+            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
+            let (p, s, _) = seg.segment(&d.text);
+            d.paragraphs = p;
+            d.sentences = s;
+            d
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let mut g = c.benchmark_group("summarise");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    let mut sum = Summariser::new(SummariseOptions::default());
+    g.bench_function("3 sentences of 5 KB articles", |b| {
+        b.iter_batched(
+            || docs.clone(),
+            |mut docs| {
+                for d in &mut docs {
+                    let _ = sum.process(d);
+                }
+                docs
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_decode,
+    bench_segment,
+    bench_clean,
+    bench_summarise
+);
 criterion_main!(benches);

@@ -4,7 +4,9 @@
 
 pub mod clean;
 pub mod decode;
+pub mod lexicon;
 pub mod segment;
+pub mod summarise;
 
 use pipeline_core::Registry;
 
@@ -13,4 +15,5 @@ pub fn register(reg: &mut Registry) {
     reg.add_stage(decode::factory());
     reg.add_stage(clean::factory());
     reg.add_stage(segment::factory());
+    reg.add_stage(summarise::factory());
 }

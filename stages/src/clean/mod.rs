@@ -126,16 +126,7 @@ pub struct Lexicon {
 impl Lexicon {
     /// The shipped German and English lists plus `extra_stop` and `extra_cues` (`category:phrase`).
     pub fn new(extra_stop: &[String], extra_cues: &[String]) -> Result<Self, String> {
-        let mut stop = FxHashSet::default();
-        for list in [
-            include_str!("../../data/stopwords-de.txt"),
-            include_str!("../../data/stopwords-en.txt"),
-            include_str!("../../data/stopwords-other.txt"),
-        ] {
-            for line in list.lines().filter(|l| !l.starts_with('#')) {
-                stop.extend(line.split_whitespace().map(str::to_lowercase));
-            }
-        }
+        let mut stop = crate::lexicon::stopwords().clone();
         stop.extend(extra_stop.iter().map(|s| s.to_lowercase()));
         let mut pats = Vec::new();
         let mut cats = Vec::new();

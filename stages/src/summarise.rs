@@ -1,0 +1,443 @@
+//! Stage `summarise`: extractive summaries. Sentences are TF-IDF vectors of stemmed content
+//! words; a cosine-similarity graph is ranked with PageRank (TextRank/LexRank); the rank is
+//! blended with a lead-position prior (news put the main fact first) and with overlap with
+//! the title and keywords when present; MMR picks sentences so the summary does not repeat
+//! itself. Chosen sentences are returned in document order.
+
+use std::sync::Arc;
+
+use pipeline_core::{
+    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
+    StageError, StageOptions, Summary, TypedFactory,
+};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::segment::Segmenter;
+
+/// Options of the `summarise` stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SummariseOptions {
+    /// Number of sentences (used when `ratio` and `max_chars` are 0).
+    pub sentences: usize,
+    /// Share of the document's sentences to keep (0: off).
+    pub ratio: f32,
+    /// Longest summary in characters (0: off); sentences are added while they fit.
+    pub max_chars: usize,
+    /// Weight of the lead-position prior (0: pure centrality, 1: lead-N).
+    pub position_weight: f32,
+    /// Weight of overlap with the title and keywords.
+    pub title_weight: f32,
+    /// MMR trade-off between relevance (1) and novelty (0).
+    pub mmr_lambda: f32,
+    /// Weight of a preference for informative (longer) sentences, saturating at 25 words.
+    pub length_weight: f32,
+    /// Sentences with fewer words are not chosen.
+    pub min_words: usize,
+    /// Stem words (Snowball, de/en by the document's language).
+    pub stem: bool,
+}
+
+impl Default for SummariseOptions {
+    fn default() -> Self {
+        SummariseOptions {
+            sentences: 3,
+            ratio: 0.0,
+            max_chars: 0,
+            position_weight: 0.4,
+            title_weight: 0.2,
+            mmr_lambda: 0.7,
+            length_weight: 0.7,
+            min_words: 8,
+            stem: true,
+        }
+    }
+}
+
+impl StageOptions for SummariseOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc {
+                name: "sentences",
+                help: "number of sentences (when ratio and max_chars are 0)",
+            },
+            OptionDoc {
+                name: "ratio",
+                help: "share of the document's sentences, e.g. 0.2 (0: off)",
+            },
+            OptionDoc {
+                name: "max_chars",
+                help: "longest summary in characters, e.g. 600 (0: off)",
+            },
+            OptionDoc {
+                name: "position_weight",
+                help: "weight of the lead-position prior (0: centrality only, 1: lead-N)",
+            },
+            OptionDoc {
+                name: "title_weight",
+                help: "weight of overlap with the title (meta.title) and keywords",
+            },
+            OptionDoc {
+                name: "mmr_lambda",
+                help: "MMR: relevance (1) versus novelty (0)",
+            },
+            OptionDoc {
+                name: "length_weight",
+                help: "preference for informative (longer) sentences, saturating at 25 words",
+            },
+            OptionDoc {
+                name: "min_words",
+                help: "sentences with fewer words are not chosen",
+            },
+            OptionDoc {
+                name: "stem",
+                help: "stem words (Snowball, de/en by the document's language)",
+            },
+        ]
+    }
+}
+
+/// The `summarise` stage factory.
+pub fn factory() -> impl pipeline_core::StageFactory {
+    TypedFactory::new(
+        "summarise",
+        "extractive summary: TextRank over TF-IDF sentence vectors, lead prior, title/keyword overlap, MMR",
+        |o: SummariseOptions, _ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            if !(0.0..=1.0).contains(&o.ratio) {
+                return Err(OptionsError::at("ratio", "must be between 0 and 1"));
+            }
+            if o.sentences == 0 && o.ratio == 0.0 && o.max_chars == 0 {
+                return Err(OptionsError::at("sentences", "set sentences, ratio or max_chars"));
+            }
+            let s = Summariser { o, seg: Segmenter::new() };
+            Ok(Arc::new(move || Ok(Box::new(s.clone()) as Box<dyn Stage>)))
+        },
+    )
+}
+
+/// The summariser, usable outside a pipeline.
+#[derive(Clone)]
+pub struct Summariser {
+    o: SummariseOptions,
+    seg: Segmenter,
+}
+
+type Vector = Vec<(u32, f32)>;
+
+fn dot(a: &Vector, b: &Vector) -> f32 {
+    let (mut i, mut j, mut s) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                s += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    s
+}
+
+impl Summariser {
+    /// A summariser with the given options.
+    pub fn new(o: SummariseOptions) -> Self {
+        Summariser {
+            o,
+            seg: Segmenter::new(),
+        }
+    }
+
+    /// Content-word term ids of a text (lower-cased, stemmed, stop words removed). `words`
+    /// caches each distinct surface word's id, so each word is lower-cased and stemmed once.
+    fn terms(
+        &self,
+        text: &str,
+        vocab: &mut FxHashMap<String, u32>,
+        words: &mut FxHashMap<String, Option<u32>>,
+        stemmer: Option<&rust_stemmers::Stemmer>,
+    ) -> Vec<u32> {
+        let stop = crate::lexicon::stopwords();
+        let mut out = Vec::new();
+        for w in text.split(|c: char| !c.is_alphanumeric()) {
+            if w.len() < 2 || !w.chars().any(char::is_alphabetic) {
+                continue;
+            }
+            if let Some(id) = words.get(w) {
+                out.extend(*id);
+                continue;
+            }
+            let lw = w.to_lowercase();
+            let id = (!stop.contains(&lw)).then(|| {
+                let key = match stemmer {
+                    Some(s) => s.stem(&lw).into_owned(),
+                    None => lw,
+                };
+                let n = vocab.len() as u32;
+                *vocab.entry(key).or_insert(n)
+            });
+            words.insert(w.to_string(), id);
+            out.extend(id);
+        }
+        out
+    }
+
+    /// Indices of the chosen sentences (document order) for `sentences` of `text`.
+    pub fn choose(
+        &self,
+        text: &str,
+        sentences: &[Span],
+        title: Option<&str>,
+        keywords: &[String],
+        lang: Option<&str>,
+    ) -> Vec<usize> {
+        let n = sentences.len();
+        let want = if self.o.ratio > 0.0 {
+            ((n as f32 * self.o.ratio).ceil() as usize).max(1)
+        } else if self.o.max_chars > 0 {
+            n
+        } else {
+            self.o.sentences
+        };
+        if n <= want && self.o.max_chars == 0 {
+            return (0..n).collect();
+        }
+        let stemmer = self.o.stem.then(|| {
+            rust_stemmers::Stemmer::create(if lang == Some("en") {
+                rust_stemmers::Algorithm::English
+            } else {
+                rust_stemmers::Algorithm::German
+            })
+        });
+        let mut vocab: FxHashMap<String, u32> = FxHashMap::default();
+        let mut words_cache: FxHashMap<String, Option<u32>> = FxHashMap::default();
+        let sent_terms: Vec<Vec<u32>> = sentences
+            .iter()
+            .map(|s| {
+                self.terms(
+                    &text[s.start..s.end],
+                    &mut vocab,
+                    &mut words_cache,
+                    stemmer.as_ref(),
+                )
+            })
+            .collect();
+        // Document frequency over sentences.
+        let mut df = vec![0u32; vocab.len()];
+        for t in &sent_terms {
+            let mut seen: Vec<u32> = t.clone();
+            seen.sort_unstable();
+            seen.dedup();
+            for id in seen {
+                df[id as usize] += 1;
+            }
+        }
+        let to_vec = |terms: &[u32]| -> Vector {
+            let mut tf: FxHashMap<u32, f32> = FxHashMap::default();
+            for &t in terms {
+                *tf.entry(t).or_insert(0.0) += 1.0;
+            }
+            let mut v: Vector = tf
+                .into_iter()
+                .map(|(t, f)| {
+                    let d = df.get(t as usize).copied().unwrap_or(0) as f32;
+                    (
+                        t,
+                        (1.0 + f.ln()) * ((n as f32 + 1.0) / (d + 1.0)).ln().max(0.0) + 1e-6,
+                    )
+                })
+                .collect();
+            v.sort_unstable_by_key(|x| x.0);
+            let norm = v.iter().map(|x| x.1 * x.1).sum::<f32>().sqrt().max(1e-9);
+            for x in &mut v {
+                x.1 /= norm;
+            }
+            v
+        };
+        let vecs: Vec<Vector> = sent_terms.iter().map(|t| to_vec(t)).collect();
+        // PageRank over the cosine-similarity graph.
+        let mut sim = vec![0f32; n * n];
+        for i in 0..n {
+            for j in i + 1..n {
+                let s = dot(&vecs[i], &vecs[j]);
+                sim[i * n + j] = s;
+                sim[j * n + i] = s;
+            }
+        }
+        let out_sum: Vec<f32> = (0..n)
+            .map(|i| sim[i * n..(i + 1) * n].iter().sum())
+            .collect();
+        let mut rank = vec![1.0 / n as f32; n];
+        for _ in 0..30 {
+            let mut next = vec![0.15 / n as f32; n];
+            for j in 0..n {
+                if out_sum[j] <= 0.0 {
+                    continue;
+                }
+                let share = 0.85 * rank[j] / out_sum[j];
+                for i in 0..n {
+                    next[i] += share * sim[j * n + i];
+                }
+            }
+            rank = next;
+        }
+        let max_rank = rank.iter().cloned().fold(f32::MIN, f32::max).max(1e-9);
+        // Title and keyword overlap.
+        let mut anchor_terms = String::new();
+        if let Some(t) = title {
+            anchor_terms.push_str(t);
+        }
+        for k in keywords {
+            anchor_terms.push(' ');
+            anchor_terms.push_str(k);
+        }
+        let anchor = (!anchor_terms.trim().is_empty()).then(|| {
+            let (mut v, mut w) = (vocab.clone(), words_cache.clone());
+            to_vec(&self.terms(&anchor_terms, &mut v, &mut w, stemmer.as_ref()))
+        });
+        let words = |i: usize| {
+            text[sentences[i].start..sentences[i].end]
+                .split_whitespace()
+                .count()
+        };
+        let score: Vec<f32> = (0..n)
+            .map(|i| {
+                let centrality = rank[i] / max_rank;
+                let position = 1.0 / (1.0 + i as f32);
+                let overlap = anchor.as_ref().map_or(0.0, |a| dot(a, &vecs[i]));
+                let w = self.o.position_weight;
+                let length = (words(i) as f32 / 25.0).min(1.0);
+                (1.0 - w) * centrality
+                    + w * position
+                    + self.o.title_weight * overlap
+                    + self.o.length_weight * length
+            })
+            .collect();
+        // MMR selection.
+        let mut chosen: Vec<usize> = Vec::new();
+        let mut chars = 0usize;
+        let eligible: Vec<usize> = (0..n).filter(|&i| words(i) >= self.o.min_words).collect();
+        let pool = if eligible.is_empty() {
+            (0..n).collect()
+        } else {
+            eligible
+        };
+        while chosen.len() < want.min(pool.len()) {
+            let best = pool
+                .iter()
+                .filter(|i| !chosen.contains(i))
+                // Never repeat: a near-copy of a chosen sentence is not a candidate.
+                .filter(|&&i| chosen.iter().all(|&c| sim[i * n + c] <= 0.8))
+                .map(|&i| {
+                    let redundancy = chosen.iter().map(|&c| sim[i * n + c]).fold(0.0, f32::max);
+                    (
+                        i,
+                        self.o.mmr_lambda * score[i] - (1.0 - self.o.mmr_lambda) * redundancy,
+                    )
+                })
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            let Some((i, _)) = best else { break };
+            if self.o.max_chars > 0 {
+                let len = text[sentences[i].start..sentences[i].end].chars().count();
+                if chars + len > self.o.max_chars && !chosen.is_empty() {
+                    break;
+                }
+                chars += len + 1;
+            }
+            chosen.push(i);
+        }
+        chosen.sort_unstable();
+        chosen
+    }
+}
+
+impl Stage for Summariser {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        if doc.sentences.is_empty() && !doc.text.trim().is_empty() {
+            // Works without a segment stage before it: segment here.
+            let (p, s, _) = self.seg.segment(&doc.text);
+            doc.paragraphs = p;
+            doc.sentences = s;
+        }
+        let title = doc
+            .meta
+            .get("title")
+            .and_then(|t| t.as_str())
+            .map(String::from);
+        let keywords: Vec<String> = doc
+            .keywords
+            .iter()
+            .take(10)
+            .map(|k| k.text.clone())
+            .collect();
+        let idx = self.choose(
+            &doc.text,
+            &doc.sentences,
+            title.as_deref(),
+            &keywords,
+            doc.lang.as_deref(),
+        );
+        let spans: Vec<Span> = idx.iter().map(|&i| doc.sentences[i]).collect();
+        let text = spans
+            .iter()
+            .map(|s| &doc.text[s.start..s.end])
+            .collect::<Vec<_>>()
+            .join(" ");
+        doc.summary = Some(Summary {
+            text,
+            sentences: idx,
+            spans,
+        });
+        Ok(Outcome::Keep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_documents_return_all_sentences_and_summaries_do_not_repeat() {
+        let mut s = Summariser::new(SummariseOptions::default());
+        let mut d = Document::from_text(
+            "a",
+            "Erster Satz mit vielen Wörtern hier. Zweiter Satz mit anderen Wörtern da.",
+        );
+        s.process(&mut d).unwrap();
+        assert_eq!(d.summary.as_ref().unwrap().sentences, vec![0, 1]);
+
+        let text = "Minsk und Moskau vertiefen die Zusammenarbeit im Handel deutlich. \
+                    Minsk und Moskau vertiefen die Zusammenarbeit im Handel deutlich. \
+                    Das Wetter in Brest war am Montag sonnig und warm. \
+                    Der Handel zwischen Belarus und Russland stieg um vierzig Prozent. \
+                    Lukaschenko und Putin trafen sich zu Gesprächen über Energie.";
+        let mut d = Document::from_text("b", text);
+        s.process(&mut d).unwrap();
+        let sum = d.summary.unwrap();
+        assert_eq!(sum.sentences.len(), 3);
+        assert!(
+            !(sum.sentences.contains(&0) && sum.sentences.contains(&1)),
+            "MMR avoids the repeated sentence: {:?}",
+            sum.sentences
+        );
+        assert!(
+            sum.sentences.windows(2).all(|w| w[0] < w[1]),
+            "document order"
+        );
+        assert_eq!(sum.spans.len(), 3);
+    }
+
+    #[test]
+    fn max_chars_limits_length() {
+        let mut s = Summariser::new(SummariseOptions {
+            max_chars: 80,
+            ..Default::default()
+        });
+        let text = "Der erste Satz ist ziemlich lang und handelt von Belarus und Russland. Der zweite Satz handelt auch von Belarus. Der dritte Satz spricht über Russland und Minsk.";
+        let mut d = Document::from_text("c", text);
+        s.process(&mut d).unwrap();
+        assert!(d.summary.unwrap().text.chars().count() <= 80);
+    }
+}
