@@ -458,15 +458,28 @@ fn lang(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     let mut wrong = Vec::new();
     for r in &rows {
         let want = s(r, "lang").to_string();
-        for (i, para) in s(r, "text").split("\n\n").enumerate() {
+        // Each paragraph is judged in its document, as the tag stage sees it in a pipeline.
+        let mut doc = Document::from_text(s(r, "id"), s(r, "text"));
+        run_chain(&mut chain, &mut doc);
+        let per_para = doc
+            .meta
+            .get("paragraph_langs")
+            .and_then(|v| v.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let paras = textpipe_stages::segment::Segmenter::paragraphs(&doc.text);
+        for (i, p) in paras.iter().enumerate() {
+            let para = &doc.text[p.start..p.end];
             if para.chars().count() < 100 {
                 continue;
             }
-            let mut doc = Document::from_text(format!("{}#{i}", s(r, "id")), para);
-            run_chain(&mut chain, &mut doc);
-            let got = doc.lang.clone().unwrap_or_else(|| "und".into());
+            let got = per_para
+                .get(i)
+                .and_then(|v| v.as_str())
+                .unwrap_or("und")
+                .to_string();
             if got != want && wrong.len() < 20 {
-                wrong.push(json!({"id": doc.id, "want": want, "got": got, "text": para.chars().take(120).collect::<String>()}));
+                wrong.push(json!({"id": format!("{}#{i}", doc.id), "want": want, "got": got, "text": para.chars().take(120).collect::<String>()}));
             }
             pairs.push((want.clone(), got));
         }

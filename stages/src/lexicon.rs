@@ -21,3 +21,21 @@ pub fn stopwords() -> &'static FxHashSet<String> {
         set
     })
 }
+
+/// The shipped stop words of one language (`de` or `en`); empty for others.
+pub fn stopwords_for(lang: &str) -> &'static FxHashSet<String> {
+    static DE: OnceLock<FxHashSet<String>> = OnceLock::new();
+    static EN: OnceLock<FxHashSet<String>> = OnceLock::new();
+    static NONE: OnceLock<FxHashSet<String>> = OnceLock::new();
+    let build = |list: &str| -> FxHashSet<String> {
+        list.lines()
+            .filter(|l| !l.starts_with('#'))
+            .flat_map(|l| l.split_whitespace().map(str::to_lowercase))
+            .collect()
+    };
+    match lang {
+        "de" => DE.get_or_init(|| build(include_str!("../data/stopwords-de.txt"))),
+        "en" => EN.get_or_init(|| build(include_str!("../data/stopwords-en.txt"))),
+        _ => NONE.get_or_init(FxHashSet::default),
+    }
+}

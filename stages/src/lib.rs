@@ -7,6 +7,7 @@ pub mod decode;
 pub mod lexicon;
 pub mod segment;
 pub mod summarise;
+pub mod tag;
 
 use pipeline_core::Registry;
 
@@ -15,5 +16,6 @@ pub fn register(reg: &mut Registry) {
     reg.add_stage(decode::factory());
     reg.add_stage(clean::factory());
     reg.add_stage(segment::factory());
+    reg.add_stage(tag::factory());
     reg.add_stage(summarise::factory());
 }

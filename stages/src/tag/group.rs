@@ -1,0 +1,102 @@
+//! Grouping of entity mentions: surface variants of one entity (`W. Putin`, `Wladimir Putin`,
+//! `Putin`; `Russland`, `Russlands`) get the same group index, with mention counts.
+
+use pipeline_core::Entity;
+use serde::Serialize;
+
+/// One entity of a document and its mentions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    /// The longest surface form.
+    pub name: String,
+    /// The label of most mentions.
+    pub label: String,
+    /// Number of mentions.
+    pub mentions: usize,
+    /// Distinct surface forms.
+    pub variants: Vec<String>,
+}
+
+/// The key a mention is grouped by: for persons the last name (initials and first names
+/// dropped), otherwise the whole name; lower-cased, with a German genitive `s` removed.
+fn key(e: &Entity) -> String {
+    let words: Vec<&str> = e.text.split_whitespace().collect();
+    let base = if e.label == "PER" {
+        words.last().copied().unwrap_or("")
+    } else {
+        &e.text
+    };
+    let lower = base
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase();
+    match lower.strip_suffix('s') {
+        Some(stem) if stem.chars().count() >= 4 && !stem.ends_with('s') => stem.to_string(),
+        _ => lower,
+    }
+}
+
+/// Assigns `group` on each entity and returns the groups (in order of first mention).
+pub fn group(entities: &mut [Entity]) -> Vec<Group> {
+    let mut keys: Vec<(String, String)> = Vec::new(); // (label class, key)
+    let mut groups: Vec<Group> = Vec::new();
+    for e in entities.iter_mut() {
+        let k = (e.label.clone(), key(e));
+        let idx = match keys.iter().position(|x| *x == k) {
+            Some(i) => i,
+            None => {
+                keys.push(k);
+                groups.push(Group {
+                    name: e.text.clone(),
+                    label: e.label.clone(),
+                    mentions: 0,
+                    variants: Vec::new(),
+                });
+                groups.len() - 1
+            }
+        };
+        let g = &mut groups[idx];
+        g.mentions += 1;
+        if !g.variants.contains(&e.text) {
+            g.variants.push(e.text.clone());
+        }
+        if e.text.chars().count() > g.name.chars().count() && !e.text.contains(". ") {
+            g.name = e.text.clone();
+        }
+        e.group = Some(idx);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pipeline_core::Span;
+
+    fn ent(text: &str, label: &str) -> Entity {
+        Entity {
+            span: Span::new(0, text.len()),
+            label: label.into(),
+            text: text.into(),
+            group: None,
+        }
+    }
+
+    #[test]
+    fn person_variants_and_genitives_group() {
+        let mut es = vec![
+            ent("W. Putin", "PER"),
+            ent("Wladimir Putin", "PER"),
+            ent("Putin", "PER"),
+            ent("Russland", "LOC"),
+            ent("Russlands", "LOC"),
+            ent("Lukaschenko", "PER"),
+        ];
+        let g = group(&mut es);
+        assert_eq!(g.len(), 3);
+        assert_eq!(g[0].name, "Wladimir Putin");
+        assert_eq!(g[0].mentions, 3);
+        assert_eq!(g[1].variants, ["Russland", "Russlands"]);
+        assert_eq!(es[2].group, Some(0));
+        assert_eq!(es[5].group, Some(2));
+    }
+}

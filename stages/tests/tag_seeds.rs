@@ -1,0 +1,61 @@
+//! tag on the seeds: German, confident, with the key phrases of each document.
+
+use pipeline_core::{Document, Stage};
+use textpipe_stages::clean::Cleaner;
+use textpipe_stages::decode::{DecodeOptions, Decoder};
+use textpipe_stages::segment::Segmenter;
+use textpipe_stages::tag::{TagOptions, Tagger};
+
+#[test]
+fn seeds_are_german_and_keywords_name_the_topic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    let mut all_keywords = Vec::new();
+    for p in paths {
+        let mut d = Document::from_bytes("s", std::fs::read(&p).unwrap());
+        Decoder::new(DecodeOptions::default())
+            .process(&mut d)
+            .unwrap();
+        Cleaner::new().process(&mut d).unwrap();
+        Segmenter::new().process(&mut d).unwrap();
+        Tagger::new(TagOptions::default()).process(&mut d).unwrap();
+        assert_eq!(d.lang.as_deref(), Some("de"), "{}", p.display());
+        assert!(d.meta["lang_confidence"].as_f64().unwrap() > 0.9);
+        assert!(!d.meta.contains_key("mixed_languages"));
+        assert_eq!(d.keywords.len(), 10);
+        all_keywords.push(
+            d.keywords
+                .iter()
+                .map(|k| k.text.clone())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert!(
+        all_keywords[0]
+            .iter()
+            .any(|k| k == "Einheitlichen Wirtschaftsraumes"),
+        "{:?}",
+        all_keywords[0]
+    );
+    assert!(
+        all_keywords[1].iter().any(|k| k == "Sergej Lawrow"),
+        "{:?}",
+        all_keywords[1]
+    );
+    assert!(
+        all_keywords[2].iter().any(|k| k == "Marija Sacharowa"),
+        "{:?}",
+        all_keywords[2]
+    );
+    assert!(
+        all_keywords[4][..2].contains(&"Putin".to_string())
+            && all_keywords[4][..2].contains(&"Lukaschenko".to_string()),
+        "{:?}",
+        all_keywords[4]
+    );
+}
