@@ -22,10 +22,10 @@ pub struct PageMeta {
 }
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
-/// Plain text without `<` in its first 2 KB costs one `memchr`.
+/// Plain text without `<` in its first 1 KB costs one `memchr`.
 pub fn looks_like_html(text: &str) -> bool {
     let t = text.trim_start().as_bytes();
-    let head = &t[..t.len().min(2048)];
+    let head = &t[..t.len().min(1024)];
     if memchr::memchr(b'<', head).is_none() {
         return false;
     }

@@ -145,13 +145,16 @@ impl Decoder {
                 text = t;
             }
         }
-        if self.o.fix_mojibake {
+        let norm = self.norm();
+        let mut sc = normalize::scan(&text, &norm);
+        if self.o.fix_mojibake && sc.suspect {
             if let Some(t) = mojibake::fix(&text) {
                 *repaired += 1;
                 text = t;
+                sc = normalize::scan(&text, &norm);
             }
         }
-        match normalize::normalize(&text, &self.norm()) {
+        match normalize::apply(&text, &norm, &sc) {
             Some(t) => t,
             None => text,
         }
@@ -193,7 +196,11 @@ impl Stage for Decoder {
             Some(self.fallback),
             self.o.detect,
         );
-        if d.text.contains('\0') && d.text.matches('\0').count() * 100 > d.text.len().max(1) {
+        // Binary data shows NUL bytes early; the first 8 KB decide.
+        let head = &d.text.as_bytes()[..d.text.len().min(8192)];
+        if memchr::memchr(0, head).is_some()
+            && head.iter().filter(|b| **b == 0).count() * 100 > head.len().max(1)
+        {
             return Err(StageError::new("binary input (NUL bytes), not text"));
         }
         doc.meta.insert("encoding".into(), d.encoding.name().into());

@@ -37,12 +37,44 @@ fn nfc_safe(c: char) -> bool {
     matches!(c, '\u{370}'..='\u{482}' | '\u{48A}'..='\u{52F}' | '\u{2000}'..='\u{2BFF}' | '\u{3000}'..='\u{303F}' | '\u{4E00}'..='\u{9FFF}' | '\u{1F000}'..='\u{1FAFF}')
 }
 
-/// True if any ASCII byte in the chunk is a control (other than `\n`, `\t`) or any byte is non-ASCII.
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Bit mask (high bit of each byte) of the bytes of `w` that are non-ASCII, below 0x20, or
+/// 0x7F. Exact for "non-ASCII"; the control test may also flag bytes after a flagged one,
+/// which only costs a closer look.
 #[inline]
-fn chunk_interesting(chunk: &[u8]) -> bool {
-    chunk.iter().fold(0u8, |acc, &b| {
-        acc | (b & 0x80) | u8::from(b < 0x20 && b != b'\n' && b != b'\t') | u8::from(b == 0x7F)
-    }) != 0
+fn interesting_mask(w: u64) -> u64 {
+    let high = w & HI;
+    let ctrl = w.wrapping_sub(LO * 0x20) & !w & HI;
+    let del = (w ^ (LO * 0x7F)).wrapping_sub(LO) & !(w ^ (LO * 0x7F)) & HI;
+    high | ctrl | del
+}
+
+/// Index of the next byte at or after `i` that is non-ASCII, a control or DEL (8 bytes at a time).
+#[inline]
+pub(crate) fn next_interesting(bytes: &[u8], mut i: usize) -> Option<usize> {
+    // Two words per step while both are clean (most of any text).
+    while i + 16 <= bytes.len() {
+        let mut a = [0u8; 8];
+        let mut b = [0u8; 8];
+        a.copy_from_slice(&bytes[i..i + 8]);
+        b.copy_from_slice(&bytes[i + 8..i + 16]);
+        if interesting_mask(u64::from_le_bytes(a)) | interesting_mask(u64::from_le_bytes(b)) != 0 {
+            break;
+        }
+        i += 16;
+    }
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let m = interesting_mask(u64::from_le_bytes(word));
+        if m != 0 {
+            return Some(i + (m.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    (i..bytes.len()).find(|&j| bytes[j] >= 0x80 || bytes[j] < 0x20 || bytes[j] == 0x7F)
 }
 
 fn char_needs(c: char, n: &Norm, nfc_check: &mut bool) -> bool {
@@ -63,71 +95,119 @@ fn char_needs(c: char, n: &Norm, nfc_check: &mut bool) -> bool {
     }
 }
 
-/// Normalises `text`; returns `None` when nothing changes (the common, allocation-free case).
-pub fn normalize(text: &str, n: &Norm) -> Option<String> {
+/// What one pass over a text found: where normalisation must start, whether NFC must be
+/// checked, and whether the text could be mojibake at all (so the costlier analysis in
+/// `mojibake` runs only then).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scan {
+    /// Byte offset of the first character that normalisation changes.
+    pub first: Option<usize>,
+    /// A character that NFC might change was seen.
+    pub nfc_check: bool,
+    /// Something that can make `mojibake::weirdness` non-zero was seen.
+    pub suspect: bool,
+}
+
+/// Could this non-ASCII character (followed by a non-ASCII one, or not) take part in mojibake?
+#[inline]
+fn suspect_char(c: char, next_non_ascii: bool) -> bool {
+    let u = c as u32;
+    next_non_ascii
+        || (0x80..=0x9F).contains(&u)
+        || (0x180..=0x2AF).contains(&u)
+        || (0x334..=0x338).contains(&u)
+        || (0xE000..=0xF8FF).contains(&u)
+        || c == 'Ã'
+        || c == 'ſ'
+        // A letter outside Latin and Greek next to ASCII ("РDr").
+        || (u > 0x3FF && !(0x1E00..=0x1FFF).contains(&u) && !(0x2000..=0x2BFF).contains(&u) && c.is_alphabetic())
+}
+
+/// One pass over `text` (8 bytes at a time between interesting bytes).
+pub fn scan(text: &str, n: &Norm) -> Scan {
     let bytes = text.as_bytes();
-    let mut first = None;
-    let mut nfc_check = false;
+    let mut sc = Scan::default();
     let mut i = 0;
-    while i < bytes.len() {
-        let end = (i + 32).min(bytes.len());
-        if !chunk_interesting(&bytes[i..end]) {
-            i = end;
-            continue;
-        }
-        // Look at this chunk byte by byte; decode a char only at lead bytes.
-        while i < end {
-            let b = bytes[i];
-            if b < 0x80 {
-                if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F {
-                    let needs = if b == b'\r' {
-                        n.line_endings
-                    } else {
-                        n.controls
-                    };
-                    if needs {
-                        first = Some(i);
-                        break;
-                    }
-                }
-                i += 1;
-            } else if b >= 0xC0 {
-                let Some(c) = text[i..].chars().next() else {
-                    break;
-                };
-                if char_needs(c, n, &mut nfc_check) {
-                    first = Some(i);
-                    break;
-                }
-                i += c.len_utf8();
-            } else {
-                i += 1;
+    while let Some(j) = next_interesting(bytes, i) {
+        let b = bytes[j];
+        if b < 0x80 {
+            let needs = match b {
+                b'\n' | b'\t' => false,
+                b'\r' => n.line_endings,
+                _ => n.controls,
+            };
+            if needs && sc.first.is_none() {
+                sc.first = Some(j);
             }
+            i = j + 1;
+        } else if b >= 0xC0 {
+            let Some(c) = text[j..].chars().next() else {
+                break;
+            };
+            let end = j + c.len_utf8();
+            if char_needs(c, n, &mut sc.nfc_check) && sc.first.is_none() {
+                sc.first = Some(j);
+            }
+            if !sc.suspect && suspect_char(c, bytes.get(end).is_some_and(|b| *b >= 0x80)) {
+                sc.suspect = true;
+            }
+            i = end;
+        } else {
+            i = j + 1;
         }
-        // A multi-byte char may straddle the chunk end; `i` is past it, which is fine.
-        if first.is_some() {
+        if sc.first.is_some() && sc.suspect {
             break;
         }
     }
-    let rewritten = first.map(|start| {
+    sc
+}
+
+/// Normalises `text`; returns `None` when nothing changes (the common, allocation-free case).
+pub fn normalize(text: &str, n: &Norm) -> Option<String> {
+    apply(text, n, &scan(text, n))
+}
+
+/// Normalises `text` given its [`scan`]. Clean runs are copied in bulk; only the
+/// interesting characters are looked at one by one.
+pub fn apply(text: &str, n: &Norm, sc: &Scan) -> Option<String> {
+    let mut nfc_check = sc.nfc_check;
+    let rewritten = sc.first.map(|start| {
+        let bytes = text.as_bytes();
         let mut out = String::with_capacity(text.len());
         out.push_str(&text[..start]);
-        let mut chars = text[start..].chars().peekable();
-        while let Some(c) = chars.next() {
-            match c {
-                '\r' if n.line_endings => {
-                    if chars.peek() == Some(&'\n') {
-                        chars.next();
+        let mut i = start;
+        while i < bytes.len() {
+            let j = next_interesting(bytes, i).unwrap_or(bytes.len());
+            out.push_str(&text[i..j]);
+            if j >= bytes.len() {
+                break;
+            }
+            let b = bytes[j];
+            if b < 0x80 {
+                match b {
+                    b'\r' if n.line_endings => {
+                        out.push('\n');
+                        i = j + if bytes.get(j + 1) == Some(&b'\n') {
+                            2
+                        } else {
+                            1
+                        };
+                        continue;
                     }
-                    out.push('\n');
+                    b'\n' | b'\t' | b'\r' => out.push(b as char),
+                    _ if n.controls => {}
+                    _ => out.push(b as char),
                 }
+                i = j + 1;
+                continue;
+            }
+            let Some(c) = text[j..].chars().next() else {
+                break;
+            };
+            i = j + c.len_utf8();
+            match c {
                 '\u{2028}' | '\u{2029}' if n.line_endings => out.push('\n'),
-                '\n' | '\t' => out.push(c),
-                c if n.controls
-                    && (c < ' '
-                        || c == '\u{7F}'
-                        || ('\u{80}'..='\u{9F}').contains(&c)
-                        || is_zero_width(c)) => {}
+                c if n.controls && (('\u{80}'..='\u{9F}').contains(&c) || is_zero_width(c)) => {}
                 '\u{AD}' if n.soft_hyphens => {}
                 c if n.spaces && is_space(c) => out.push(' '),
                 c => {
