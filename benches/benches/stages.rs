@@ -7,6 +7,7 @@ use textpipe_stages::clean::{CleanOptions, Cleaner, Policy};
 use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
 use textpipe_stages::segment::Segmenter;
 use textpipe_stages::summarise::{SummariseOptions, Summariser};
+use textpipe_stages::tag::{TagOptions, Tagger};
 
 const DOCS: usize = 1_000;
 const SIZE: usize = 5_000;
@@ -172,11 +173,44 @@ fn bench_summarise(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_tag(c: &mut Criterion) {
+    let seg = Segmenter::new();
+    let docs: Vec<Document> = corpus(DOCS, SIZE)
+        .into_iter()
+        .map(|mut d| {
+            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
+            let (p, s, _) = seg.segment(&d.text);
+            d.paragraphs = p;
+            d.sentences = s;
+            d
+        })
+        .collect();
+    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
+    let mut g = c.benchmark_group("tag");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    let mut tag = Tagger::new(TagOptions::default());
+    g.bench_function("language and keywords", |b| {
+        b.iter_batched(
+            || docs.clone(),
+            |mut docs| {
+                for d in &mut docs {
+                    let _ = tag.process(d);
+                }
+                docs
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     bench_decode,
     bench_segment,
     bench_clean,
+    bench_tag,
     bench_summarise
 );
 criterion_main!(benches);

@@ -176,7 +176,13 @@ pub fn bench(args: &ConfigArgs, repeat: usize, json: bool) -> Result<ExitCode> {
 }
 
 /// `textpipe eval`.
-pub fn eval(task: &str, gold: &Path, config: Option<&Path>, json: bool) -> Result<ExitCode> {
+pub fn eval(
+    task: &str,
+    gold: &Path,
+    config: Option<&Path>,
+    json: bool,
+    rouge_stem: bool,
+) -> Result<ExitCode> {
     let reg = registry();
     let configured = match config {
         Some(c) => {
@@ -191,6 +197,7 @@ pub fn eval(task: &str, gold: &Path, config: Option<&Path>, json: bool) -> Resul
         None => Vec::new(),
     };
     let mut stages = textpipe_eval::Stages::new(reg, configured);
+    stages.rouge_stem = rouge_stem;
     let report = textpipe_eval::run(task, gold, &mut stages)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report.json)?);

@@ -87,6 +87,9 @@ enum Cmd {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+        /// summarise: stem tokens (Snowball) before computing ROUGE.
+        #[arg(long)]
+        rouge_stem: bool,
     },
     /// Measure a pipeline's speed: per stage and in total, docs/s, MB/s, busy share, peak memory.
     Bench {
@@ -131,7 +134,8 @@ fn main() -> ExitCode {
             gold,
             config,
             json,
-        } => commands::eval(&task, &gold, config.as_deref(), json),
+            rouge_stem,
+        } => commands::eval(&task, &gold, config.as_deref(), json, rouge_stem),
         Cmd::Bench {
             config,
             repeat,

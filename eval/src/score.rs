@@ -114,6 +114,14 @@ pub fn rouge_tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// [`rouge_tokens`], each reduced to its Snowball stem (German or English).
+pub fn rouge_tokens_stemmed(text: &str, stemmer: &rust_stemmers::Stemmer) -> Vec<String> {
+    rouge_tokens(text)
+        .into_iter()
+        .map(|t| stemmer.stem(&t).into_owned())
+        .collect()
+}
+
 fn ngrams(tokens: &[String], n: usize) -> HashMap<&[String], usize> {
     let mut m = HashMap::new();
     if tokens.len() >= n {
@@ -363,6 +371,21 @@ mod tests {
         let m = accuracy_per_language([("de", "de"), ("de", "en"), ("en", "en"), ("de", "und")]);
         assert_eq!(m["de"], (1, 3));
         assert_eq!(m["en"], (1, 1));
+    }
+
+    #[test]
+    fn stemming_merges_inflections() {
+        let st = rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::German);
+        let r = rouge_tokens_stemmed("Die Beziehungen wachsen", &st);
+        let c = rouge_tokens_stemmed("die Beziehung wächst", &st);
+        assert!(
+            rouge_n(&r, &c, 1)
+                > rouge_n(
+                    &rouge_tokens("Die Beziehungen wachsen"),
+                    &rouge_tokens("die Beziehung wächst"),
+                    1
+                )
+        );
     }
 
     #[test]

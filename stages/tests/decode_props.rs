@@ -9,7 +9,10 @@ use textpipe_stages::segment::Segmenter;
 
 fn run(bytes: Vec<u8>, html: HtmlMode) -> Result<(), TestCaseError> {
     let mut doc = Document::from_bytes("p", bytes.clone());
-    let mut dec = Decoder::new(DecodeOptions { html, ..Default::default() });
+    let mut dec = Decoder::new(DecodeOptions {
+        html,
+        ..Default::default()
+    });
     if dec.process(&mut doc).is_ok() {
         prop_assert_eq!(&doc.raw, &bytes);
         prop_assert!(!doc.text.contains(char::from(0)));
