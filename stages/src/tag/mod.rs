@@ -280,8 +280,11 @@ impl Tagger {
             flush(&mut run, &mut counts);
         }
         // Update and read document frequencies.
-        words_in_doc.sort_unstable();
-        words_in_doc.dedup();
+        let words_in_doc: Vec<String> = words_in_doc
+            .into_iter()
+            .collect::<rustc_hash::FxHashSet<_>>()
+            .into_iter()
+            .collect();
         let (docs, idf): (u64, FxHashMap<String, f32>) = {
             let mut df = self.df.lock().unwrap_or_else(|p| p.into_inner());
             df.docs += 1;
@@ -342,7 +345,16 @@ impl Tagger {
                         .any(|w| w[0] == w[1]))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        // Only the best few are needed: select them, then sort that slice.
+        let keep = (self.o.keywords * 8).min(scored.len());
+        let by_score = |a: &(f32, String, String), b: &(f32, String, String)| {
+            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
+        };
+        if keep < scored.len() && keep > 0 {
+            scored.select_nth_unstable_by(keep - 1, by_score);
+            scored.truncate(keep);
+        }
+        scored.sort_by(by_score);
         let mut out: Vec<Keyword> = Vec::new();
         let mut covered: Vec<String> = Vec::new();
         for (score, key, surface) in scored {
@@ -368,27 +380,54 @@ impl Tagger {
 
 impl Stage for Tagger {
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
-        // Language, per document and per paragraph.
-        let (lang, conf) = self.language(&doc.text);
+        // Language per paragraph first; the document's language is their vote, weighted by
+        // length and confidence (one detection pass over the text, not two). Without long
+        // enough paragraphs, the whole text is detected.
+        let paras: Vec<Span> = if !self.o.paragraph_languages {
+            Vec::new()
+        } else if doc.paragraphs.is_empty() {
+            crate::segment::Segmenter::paragraphs(&doc.text)
+        } else {
+            doc.paragraphs.clone()
+        };
+        let raw: Vec<Option<(String, f64)>> = paras
+            .iter()
+            .map(|p| {
+                let t = &doc.text[p.start..p.end];
+                (t.chars().count() >= self.o.min_paragraph_chars).then(|| self.language(t))
+            })
+            .collect();
+        let mut votes: FxHashMap<&str, f64> = FxHashMap::default();
+        let mut weight_all = 0.0;
+        for (p, r) in paras.iter().zip(&raw) {
+            if let Some((l, c)) = r {
+                let w = p.len() as f64;
+                weight_all += w;
+                if l != "und" {
+                    *votes.entry(l.as_str()).or_insert(0.0) += w * c;
+                }
+            }
+        }
+        let (lang, conf) = match votes
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        {
+            Some((l, v)) => (l.to_string(), (v / weight_all.max(1.0)).min(1.0)),
+            None => self.language(&doc.text),
+        };
         doc.meta.insert(
             "lang_confidence".into(),
             ((conf * 1000.0).round() / 1000.0).into(),
         );
         if self.o.paragraph_languages {
-            let paras: Vec<Span> = if doc.paragraphs.is_empty() {
-                crate::segment::Segmenter::paragraphs(&doc.text)
-            } else {
-                doc.paragraphs.clone()
-            };
             let mut per = Vec::new();
             let mut counts: FxHashMap<String, usize> = FxHashMap::default();
-            for p in &paras {
-                let t = &doc.text[p.start..p.end];
-                if t.chars().count() < self.o.min_paragraph_chars {
+            for (p, r) in paras.iter().zip(raw) {
+                let Some((mut l, c)) = r else {
                     per.push(serde_json::Value::Null);
                     continue;
-                }
-                let (mut l, c) = self.language(t);
+                };
+                let t = &doc.text[p.start..p.end];
                 // A paragraph with little language in it (names, a signature, a rule of
                 // slashes) takes the document's language unless its stop words disagree.
                 if lang != "und"
