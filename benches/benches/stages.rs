@@ -1,6 +1,9 @@
 //! Single-core throughput of each built-in stage on seeds-derived documents (~5 MB per batch).
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkGroup, Criterion, Throughput,
+};
 use pipeline_core::{Document, Stage};
 use textpipe_benches::corpus;
 use textpipe_stages::clean::{CleanOptions, Cleaner, Policy};
@@ -12,26 +15,78 @@ use textpipe_stages::tag::{TagOptions, Tagger};
 const DOCS: usize = 1_000;
 const SIZE: usize = 5_000;
 
+/// The corpus with `text` set (input for stages after decode).
+fn text_corpus() -> Vec<Document> {
+    corpus(DOCS, SIZE)
+        .into_iter()
+        .map(|mut d| {
+            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
+            d
+        })
+        .collect()
+}
+
+/// The corpus with paragraphs and sentences segmented (input for tag and summarise).
+fn segmented_corpus() -> Vec<Document> {
+    let seg = Segmenter::new();
+    text_corpus()
+        .into_iter()
+        .map(|mut d| {
+            let (p, s, _) = seg.segment(&d.text);
+            d.paragraphs = p;
+            d.sentences = s;
+            d
+        })
+        .collect()
+}
+
+/// A group measured in bytes of `docs` (raw bytes, or text once decoded).
+fn group<'a>(c: &'a mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g
+}
+
+/// Runs a fresh stage from `make` over a fresh copy of `docs` per iteration (both built
+/// outside the timing), so state such as a duplicate index starts empty each time.
+fn run(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    docs: &[Document],
+    make: &dyn Fn() -> Box<dyn Stage>,
+) {
+    g.bench_function(name, |b| {
+        b.iter_batched(
+            || (docs.to_vec(), make()),
+            |(mut docs, mut stage)| {
+                for d in &mut docs {
+                    let _ = stage.process(d);
+                }
+                docs
+            },
+            BatchSize::LargeInput,
+        )
+    });
+}
+
 fn bench_decode(c: &mut Criterion) {
     let plain = corpus(DOCS, SIZE);
+    let text = |d: &Document| String::from_utf8(d.raw.clone()).unwrap_or_default();
     let legacy: Vec<Document> = plain
         .iter()
         .map(|d| {
             Document::from_bytes(
                 d.id.clone(),
-                encoding_rs::WINDOWS_1252
-                    .encode(std::str::from_utf8(&d.raw).unwrap_or(""))
-                    .0
-                    .into_owned(),
+                encoding_rs::WINDOWS_1252.encode(&text(d)).0.into_owned(),
             )
         })
         .collect();
     let html: Vec<Document> = plain
         .iter()
         .map(|d| {
-            let text = std::str::from_utf8(&d.raw).unwrap_or("");
             let mut page = String::from("<!DOCTYPE html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Nachrichten</title><script>var x=1;</script></head><body><nav class=\"menu\"><ul><li><a href=\"/\">Start</a></li><li><a href=\"/politik\">Politik</a></li></ul></nav><article>");
-            for p in text.split("\n\n") {
+            for p in text(d).split("\n\n") {
                 page.push_str("<p>");
                 page.push_str(p);
                 page.push_str("</p>\n");
@@ -40,167 +95,63 @@ fn bench_decode(c: &mut Criterion) {
             Document::from_bytes(d.id.clone(), page.into_bytes())
         })
         .collect();
-    let mut g = c.benchmark_group("decode");
-    g.sample_size(10);
-    for (name, docs, mode) in [
-        ("valid UTF-8 plain text", &plain, HtmlMode::Auto),
-        (
-            "Windows-1252 plain text (detected)",
-            &legacy,
-            HtmlMode::Auto,
-        ),
-        ("HTML to blocks", &html, HtmlMode::Auto),
+    for (name, docs) in [
+        ("valid UTF-8 plain text", &plain),
+        ("Windows-1252 plain text (detected)", &legacy),
+        ("HTML to blocks", &html),
     ] {
-        let bytes: usize = docs.iter().map(|d| d.raw.len()).sum();
-        g.throughput(Throughput::Bytes(bytes as u64));
-        let mut dec = Decoder::new(DecodeOptions {
-            html: mode,
-            ..Default::default()
+        let bytes = docs.iter().map(|d| d.raw.len()).sum();
+        let mut g = group(c, "decode", bytes);
+        run(&mut g, name, docs, &|| {
+            Box::new(Decoder::new(DecodeOptions {
+                html: HtmlMode::Auto,
+                ..Default::default()
+            }))
         });
-        g.bench_function(name, |b| {
-            b.iter_batched(
-                || docs.clone(),
-                |mut docs| {
-                    for d in &mut docs {
-                        let _ = dec.process(d);
-                    }
-                    docs
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        g.finish();
     }
-    g.finish();
 }
 
 fn bench_segment(c: &mut Criterion) {
-    let docs: Vec<Document> = corpus(DOCS, SIZE)
-        .into_iter()
-        .map(|mut d| {
-            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
-            d
-        })
-        .collect();
-    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
-    let mut g = c.benchmark_group("segment");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(bytes as u64));
-    let mut seg = Segmenter::new();
-    g.bench_function("sentences and tokens", |b| {
-        b.iter_batched(
-            || docs.clone(),
-            |mut docs| {
-                for d in &mut docs {
-                    let _ = seg.process(d);
-                }
-                docs
-            },
-            BatchSize::LargeInput,
-        )
+    let docs = text_corpus();
+    let mut g = group(c, "segment", docs.iter().map(|d| d.text.len()).sum());
+    run(&mut g, "sentences and tokens", &docs, &|| {
+        Box::new(Segmenter::new())
     });
     g.finish();
 }
 
 fn bench_clean(c: &mut Criterion) {
-    let docs: Vec<Document> = corpus(DOCS, SIZE)
-        .into_iter()
-        .map(|mut d| {
-            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
-            d
-        })
-        .collect();
-    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
-    let mut g = c.benchmark_group("clean");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(bytes as u64));
-    for (name, dups) in [
+    let docs = text_corpus();
+    let mut g = group(c, "clean", docs.iter().map(|d| d.text.len()).sum());
+    for (name, duplicates) in [
         ("plain text, duplicates flagged", Policy::Flag),
         ("plain text, no duplicate check", Policy::Keep),
     ] {
-        g.bench_function(name, |b| {
-            b.iter_batched(
-                || {
-                    (
-                        docs.clone(),
-                        Cleaner::with_options(CleanOptions {
-                            duplicates: dups,
-                            ..Default::default()
-                        }),
-                    )
-                },
-                |(mut docs, mut cl)| {
-                    for d in &mut docs {
-                        let _ = cl.process(d);
-                    }
-                    docs
-                },
-                BatchSize::LargeInput,
-            )
+        run(&mut g, name, &docs, &|| {
+            Box::new(Cleaner::with_options(CleanOptions {
+                duplicates,
+                ..Default::default()
+            }))
         });
     }
     g.finish();
 }
 
-fn bench_summarise(c: &mut Criterion) {
-    let seg = Segmenter::new();
-    let docs: Vec<Document> = corpus(DOCS, SIZE)
-        .into_iter()
-        .map(|mut d| {
-            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
-            let (p, s, _) = seg.segment(&d.text);
-            d.paragraphs = p;
-            d.sentences = s;
-            d
-        })
-        .collect();
-    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
-    let mut g = c.benchmark_group("summarise");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(bytes as u64));
-    let mut sum = Summariser::new(SummariseOptions::default());
-    g.bench_function("3 sentences of 5 KB articles", |b| {
-        b.iter_batched(
-            || docs.clone(),
-            |mut docs| {
-                for d in &mut docs {
-                    let _ = sum.process(d);
-                }
-                docs
-            },
-            BatchSize::LargeInput,
-        )
+fn bench_tag(c: &mut Criterion) {
+    let docs = segmented_corpus();
+    let mut g = group(c, "tag", docs.iter().map(|d| d.text.len()).sum());
+    run(&mut g, "language and keywords", &docs, &|| {
+        Box::new(Tagger::new(TagOptions::default()))
     });
     g.finish();
 }
 
-fn bench_tag(c: &mut Criterion) {
-    let seg = Segmenter::new();
-    let docs: Vec<Document> = corpus(DOCS, SIZE)
-        .into_iter()
-        .map(|mut d| {
-            d.text = String::from_utf8(d.raw.clone()).unwrap_or_default();
-            let (p, s, _) = seg.segment(&d.text);
-            d.paragraphs = p;
-            d.sentences = s;
-            d
-        })
-        .collect();
-    let bytes: usize = docs.iter().map(|d| d.text.len()).sum();
-    let mut g = c.benchmark_group("tag");
-    g.sample_size(10);
-    g.throughput(Throughput::Bytes(bytes as u64));
-    let mut tag = Tagger::new(TagOptions::default());
-    g.bench_function("language and keywords", |b| {
-        b.iter_batched(
-            || docs.clone(),
-            |mut docs| {
-                for d in &mut docs {
-                    let _ = tag.process(d);
-                }
-                docs
-            },
-            BatchSize::LargeInput,
-        )
+fn bench_summarise(c: &mut Criterion) {
+    let docs = segmented_corpus();
+    let mut g = group(c, "summarise", docs.iter().map(|d| d.text.len()).sum());
+    run(&mut g, "3 sentences of 5 KB articles", &docs, &|| {
+        Box::new(Summariser::new(SummariseOptions::default()))
     });
     g.finish();
 }

@@ -191,17 +191,8 @@ pub fn run(task: &str, gold: &Path, stages: &mut Stages) -> Result<Report, EvalE
 
 /// `decode`: exact-match rate on ftfy cases (encoding repair only, as `fixed_encoding`).
 fn decode(gold: &Path) -> Result<Report, EvalError> {
-    use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
-    let dec = Decoder::new(DecodeOptions {
-        html: HtmlMode::Never,
-        unescape_entities: false,
-        nfc: false,
-        line_endings: false,
-        remove_controls: false,
-        remove_soft_hyphens: false,
-        normalize_spaces: false,
-        ..Default::default()
-    });
+    use textpipe_stages::decode::{DecodeOptions, Decoder};
+    let dec = Decoder::new(DecodeOptions::repair_only());
     let rows = read_jsonl(gold)?;
     let (mut req, mut req_ok, mut all_ok) = (0, 0, 0);
     let mut altered = Vec::new();

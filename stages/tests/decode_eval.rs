@@ -1,7 +1,9 @@
 //! decode on real data: the ftfy test cases (../shared/eval) and the seeds re-encoded.
 
+mod common;
+
 use pipeline_core::{Document, Stage};
-use textpipe_stages::decode::{DecodeOptions, Decoder, HtmlMode};
+use textpipe_stages::decode::{DecodeOptions, Decoder};
 
 fn shared(rel: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -10,16 +12,7 @@ fn shared(rel: &str) -> std::path::PathBuf {
 }
 
 fn repair_only() -> Decoder {
-    Decoder::new(DecodeOptions {
-        html: HtmlMode::Never,
-        unescape_entities: false,
-        nfc: false,
-        line_endings: false,
-        remove_controls: false,
-        remove_soft_hyphens: false,
-        normalize_spaces: false,
-        ..Default::default()
-    })
+    Decoder::new(DecodeOptions::repair_only())
 }
 
 #[test]
@@ -60,20 +53,9 @@ fn ftfy_cases_required_to_pass_are_fixed_and_correct_text_is_untouched() {
 }
 
 fn seeds() -> Vec<(String, String)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    v.sort();
-    v.into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read_to_string(p).unwrap(),
-            )
-        })
+    common::seeds()
+        .into_iter()
+        .map(|(name, raw)| (name, String::from_utf8(raw).expect("seeds are UTF-8")))
         .collect()
 }
 

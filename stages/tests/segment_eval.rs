@@ -1,6 +1,8 @@
 //! segment on real data: the seeds, the UD treebanks and the golden rules (../shared/eval),
 //! and span invariants on arbitrary strings.
 
+mod common;
+
 use pipeline_core::{Document, Stage};
 use proptest::prelude::*;
 use textpipe_stages::decode::{DecodeOptions, Decoder};
@@ -70,16 +72,10 @@ fn english_treebank_and_golden_rules_hold_their_level() {
 }
 
 fn seeds() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    v.sort();
-    v.into_iter()
-        .map(|p| {
-            let mut d = Document::from_bytes("s", std::fs::read(p).unwrap());
+    common::seeds()
+        .into_iter()
+        .map(|(_, raw)| {
+            let mut d = Document::from_bytes("s", raw);
             Decoder::new(DecodeOptions::default())
                 .process(&mut d)
                 .unwrap();

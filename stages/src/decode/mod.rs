@@ -73,6 +73,23 @@ impl Default for DecodeOptions {
     }
 }
 
+impl DecodeOptions {
+    /// Plain text, encoding repair only: no entity unescaping and no normalisation. This is
+    /// what ftfy's `fixed_encoding` expects (used by `textpipe eval decode`).
+    pub fn repair_only() -> Self {
+        DecodeOptions {
+            html: HtmlMode::Never,
+            unescape_entities: false,
+            nfc: false,
+            line_endings: false,
+            remove_controls: false,
+            remove_soft_hyphens: false,
+            normalize_spaces: false,
+            ..Default::default()
+        }
+    }
+}
+
 impl StageOptions for DecodeOptions {
     fn docs() -> &'static [OptionDoc] {
         &[
