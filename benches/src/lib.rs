@@ -70,3 +70,31 @@ impl Sink for NullSink {
         "null".into()
     }
 }
+
+/// Builds the plugin libraries of `plugins/` with the profile of the running executable and
+/// returns the directory holding them (`target/debug` or `target/release`). Used by the
+/// plugin bench and the CLI's plugin tests, which need real shared libraries to load.
+pub fn build_plugins() -> std::path::PathBuf {
+    use std::path::Path;
+    // target/<profile>/deps/<exe> → target/<profile>
+    let exe = std::env::current_exe().expect("executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("executable lives in target/<profile>/deps")
+        .to_path_buf();
+    let target = profile_dir.parent().expect("target directory");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+        .args(["build", "--quiet"])
+        .args(["-p", "textpipe-redact", "-p", "textpipe-readability"])
+        .args(["-p", "textpipe-testkit", "-p", "textpipe-noop"])
+        .env("CARGO_TARGET_DIR", target);
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo runs");
+    assert!(status.success(), "building the plugins failed");
+    profile_dir
+}

@@ -17,6 +17,8 @@ Examples:
   textpipe stages                                    list stage, source and sink kinds
   textpipe eval decode --gold ../shared/eval/decode/ftfy-cases.jsonl
   textpipe eval clean --gold ../shared/gold/seeds-clean/ --config configs/default.toml
+  textpipe train ner --train ../shared/eval/ner/germeval2014-train.jsonl \\
+                     --dev ../shared/eval/ner/germeval2014-dev.jsonl --out stages/models/ner-de.bin
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
@@ -102,6 +104,29 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`.
+    Train {
+        /// What to train: ner.
+        what: String,
+        /// Training data (JSONL as in ../shared/eval/ner/: text and entities in characters).
+        #[arg(long)]
+        train: PathBuf,
+        /// Development data, same format: the epoch with the best entity F1 on it is kept.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        /// Where to write the model (e.g. stages/models/ner-de.bin).
+        #[arg(long)]
+        out: PathBuf,
+        /// Unlabelled text for word clusters (JSONL with `text`, or plain text); repeatable.
+        #[arg(long)]
+        unlabelled: Vec<PathBuf>,
+        /// Most passes over the training data.
+        #[arg(long, default_value_t = 12)]
+        epochs: usize,
+        /// Seed of the shuffling (training is deterministic for a seed).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Write N varied documents (seed paragraphs shuffled and numbered) as JSONL, for benchmarks.
     GenCorpus {
         /// Directory of text documents to draw paragraphs from.
@@ -141,6 +166,23 @@ fn main() -> ExitCode {
             repeat,
             json,
         } => commands::bench(&config, repeat, json),
+        Cmd::Train {
+            what,
+            train,
+            dev,
+            out,
+            unlabelled,
+            epochs,
+            seed,
+        } => commands::train(
+            &what,
+            &train,
+            dev.as_deref(),
+            &out,
+            &unlabelled,
+            epochs,
+            seed,
+        ),
         Cmd::GenCorpus { from, n, out, seed } => commands::gen_corpus(&from, n, &out, seed),
     };
     match result {

@@ -12,6 +12,7 @@
 //!   `Putin`) are grouped with mention counts in `meta.entity_groups`.
 
 pub mod group;
+pub mod ner;
 
 use std::sync::{Arc, Mutex};
 
@@ -43,6 +44,14 @@ pub struct TagOptions {
     pub gazetteer: Option<String>,
     /// Group entity variants (`meta.entity_groups`).
     pub group_entities: bool,
+    /// Keep a language the document already has (set by the source, e.g. a JSONL `lang`
+    /// field mapped by an earlier stage) instead of detecting it.
+    pub trust_given_language: bool,
+    /// Tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language.
+    pub entities: bool,
+    /// Entity models to use instead of the shipped ones, by language (`{ de = "my-ner.bin" }`),
+    /// as written by `textpipe train ner`; relative to the config file.
+    pub ner_models: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TagOptions {
@@ -56,6 +65,9 @@ impl Default for TagOptions {
             max_keyword_words: 3,
             gazetteer: None,
             group_entities: true,
+            trust_given_language: false,
+            entities: true,
+            ner_models: Default::default(),
         }
     }
 }
@@ -71,6 +83,9 @@ impl StageOptions for TagOptions {
             OptionDoc { name: "max_keyword_words", help: "longest keyword phrase, in words" },
             OptionDoc { name: "gazetteer", help: "file of names to tag, \"LABEL<TAB>name\" per line (relative to the config file)" },
             OptionDoc { name: "group_entities", help: "group variants of one entity (meta.entity_groups)" },
+            OptionDoc { name: "trust_given_language", help: "keep a language the document already has instead of detecting it" },
+            OptionDoc { name: "entities", help: "tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language (shipped: de, en)" },
+            OptionDoc { name: "ner_models", help: "entity models by language instead of the shipped ones, e.g. { de = \"my-ner.bin\" } (from `textpipe train ner`)" },
         ]
     }
 }
@@ -201,11 +216,15 @@ pub struct Tagger {
     detector: Arc<whatlang::Detector>,
     gazetteer: Option<Arc<Gazetteer>>,
     df: Arc<Mutex<DocFreq>>,
+    /// Entity models by language code.
+    ner: Arc<FxHashMap<String, Arc<ner::NerModel>>>,
+    segmenter: Arc<crate::segment::Segmenter>,
 }
 
 impl Tagger {
     /// A tagger with the given options and no gazetteer (unknown language codes are ignored).
     pub fn new(o: TagOptions) -> Self {
+        let o_entities = o.entities;
         let langs: Vec<whatlang::Lang> =
             o.languages.iter().filter_map(|c| to_whatlang(c)).collect();
         Tagger {
@@ -213,6 +232,12 @@ impl Tagger {
             detector: Arc::new(whatlang::Detector::with_allowlist(langs)),
             gazetteer: None,
             df: Arc::new(Mutex::new(DocFreq::default())),
+            ner: Arc::new(if o_entities {
+                shipped_models()
+            } else {
+                FxHashMap::default()
+            }),
+            segmenter: Arc::new(crate::segment::Segmenter::new()),
         }
     }
 
@@ -380,6 +405,90 @@ impl Tagger {
 
 impl Stage for Tagger {
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        if !(self.o.trust_given_language && doc.lang.is_some()) {
+            self.detect_languages(doc);
+        }
+        if self.o.keywords > 0 {
+            doc.keywords = self.keywords(doc);
+        }
+        if let Some(model) = doc.lang.as_deref().and_then(|l| self.ner.get(l)) {
+            let model = Arc::clone(model);
+            self.entities(&model, doc);
+        }
+        if let Some(g) = &self.gazetteer {
+            let mut found = g.find(&doc.text);
+            // Keep entities from earlier stages that do not overlap the gazetteer's.
+            let earlier: Vec<Entity> = doc
+                .entities
+                .drain(..)
+                .filter(|e| !found_overlaps(&found, e))
+                .collect();
+            found.extend(earlier);
+            found.sort_by_key(|e| (e.span.start, e.span.end));
+            doc.entities = found;
+        }
+        if self.o.group_entities && !doc.entities.is_empty() {
+            let groups = group::group(&mut doc.entities);
+            doc.meta.insert(
+                "entity_groups".into(),
+                serde_json::to_value(groups).unwrap_or_default(),
+            );
+        }
+        Ok(Outcome::Keep)
+    }
+}
+
+/// The language (`de` or `en`) whose stop words clearly dominate `text`, if any.
+fn stopword_vote(text: &str) -> Option<&'static str> {
+    let (de, en) = (
+        crate::lexicon::stopwords_for("de"),
+        crate::lexicon::stopwords_for("en"),
+    );
+    let (mut d, mut e) = (0, 0);
+    let text = detectable(text);
+    for w in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        let lw = w.to_lowercase();
+        d += usize::from(de.contains(&lw));
+        e += usize::from(en.contains(&lw));
+    }
+    if d >= e + 2 && d >= 2 * e {
+        Some("de")
+    } else if e >= d + 2 && e >= 2 * d {
+        Some("en")
+    } else {
+        None
+    }
+}
+
+/// The shipped entity models (`stages/models/ner-*.bin`, compiled in), parsed once per process.
+fn shipped_models() -> FxHashMap<String, Arc<ner::NerModel>> {
+    static MODELS: std::sync::OnceLock<FxHashMap<String, Arc<ner::NerModel>>> =
+        std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            let mut m = FxHashMap::default();
+            for (lang, bytes) in [
+                ("de", &include_bytes!("../../models/ner-de.bin")[..]),
+                ("en", &include_bytes!("../../models/ner-en.bin")[..]),
+            ] {
+                match ner::NerModel::from_bytes(bytes) {
+                    Ok(model) => {
+                        m.insert(lang.to_string(), Arc::new(model));
+                    }
+                    Err(e) => tracing::error!("shipped NER model for {lang} is unreadable: {e}"),
+                }
+            }
+            m
+        })
+        .clone()
+}
+
+impl Tagger {
+    /// Language of the document and of its paragraphs.
+    fn detect_languages(&self, doc: &mut Document) {
         // Language per paragraph first; the document's language is their vote, weighted by
         // length and confidence (one detection pass over the text, not two). Without long
         // enough paragraphs, the whole text is detected.
@@ -450,54 +559,59 @@ impl Stage for Tagger {
             doc.meta.insert("paragraph_langs".into(), per.into());
         }
         doc.lang = Some(lang);
-        if self.o.keywords > 0 {
-            doc.keywords = self.keywords(doc);
-        }
-        if let Some(g) = &self.gazetteer {
-            let mut found = g.find(&doc.text);
-            // Keep entities from earlier stages that do not overlap the gazetteer's.
-            let earlier: Vec<Entity> = doc
-                .entities
-                .drain(..)
-                .filter(|e| !found_overlaps(&found, e))
-                .collect();
-            found.extend(earlier);
-            found.sort_by_key(|e| (e.span.start, e.span.end));
-            doc.entities = found;
-        }
-        if self.o.group_entities && !doc.entities.is_empty() {
-            let groups = group::group(&mut doc.entities);
-            doc.meta.insert(
-                "entity_groups".into(),
-                serde_json::to_value(groups).unwrap_or_default(),
-            );
-        }
-        Ok(Outcome::Keep)
     }
-}
 
-/// The language (`de` or `en`) whose stop words clearly dominate `text`, if any.
-fn stopword_vote(text: &str) -> Option<&'static str> {
-    let (de, en) = (
-        crate::lexicon::stopwords_for("de"),
-        crate::lexicon::stopwords_for("en"),
-    );
-    let (mut d, mut e) = (0, 0);
-    let text = detectable(text);
-    for w in text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-    {
-        let lw = w.to_lowercase();
-        d += usize::from(de.contains(&lw));
-        e += usize::from(en.contains(&lw));
-    }
-    if d >= e + 2 && d >= 2 * e {
-        Some("de")
-    } else if e >= d + 2 && e >= 2 * d {
-        Some("en")
-    } else {
-        None
+    /// Runs the entity model over each sentence (segmenting first if no `segment` stage
+    /// ran) and puts its entities before the gazetteer's, which take precedence.
+    fn entities(&self, model: &ner::NerModel, doc: &mut Document) {
+        let owned;
+        let (sentences, tokens): (&[Span], Vec<Span>) = if doc.tokens.is_empty() {
+            let (_, s, t) = self.segmenter.segment(&doc.text);
+            owned = s;
+            (&owned, t.iter().map(|t| t.span).collect())
+        } else if doc.sentences.is_empty() {
+            owned = vec![Span::new(0, doc.text.len())];
+            (&owned, doc.tokens.iter().map(|t| t.span).collect())
+        } else {
+            (&doc.sentences, doc.tokens.iter().map(|t| t.span).collect())
+        };
+        let text = &doc.text;
+        let mut found = Vec::new();
+        let mut words: Vec<&str> = Vec::new();
+        let mut k = 0;
+        for s in sentences {
+            while k < tokens.len() && tokens[k].start < s.start {
+                k += 1;
+            }
+            let first = k;
+            while k < tokens.len() && tokens[k].end <= s.end {
+                k += 1;
+            }
+            let toks = &tokens[first..k];
+            words.clear();
+            words.extend(toks.iter().filter_map(|t| text.get(t.start..t.end)));
+            if words.len() != toks.len() {
+                continue;
+            }
+            for (a, b, ty) in model.entities(&words) {
+                let span = Span::new(toks[a].start, toks[b - 1].end);
+                found.push(Entity {
+                    span,
+                    label: ner::TYPES[ty].to_string(),
+                    text: text[span.start..span.end].to_string(),
+                    group: None,
+                });
+            }
+        }
+        // Entities from earlier stages stay unless the model found an overlapping one.
+        let earlier: Vec<Entity> = doc
+            .entities
+            .drain(..)
+            .filter(|e| !found_overlaps(&found, e))
+            .collect();
+        found.extend(earlier);
+        found.sort_by_key(|e| (e.span.start, e.span.end));
+        doc.entities = found;
     }
 }
 
@@ -511,7 +625,7 @@ fn found_overlaps(found: &[Entity], e: &Entity) -> bool {
 pub fn factory() -> impl pipeline_core::StageFactory {
     TypedFactory::new(
         "tag",
-        "language (document and paragraphs), keywords, gazetteer entities, entity grouping",
+        "language (document and paragraphs), named entities (learnt model), keywords, gazetteer, entity grouping",
         |o: TagOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
             for (i, l) in o.languages.iter().enumerate() {
                 if to_whatlang(l).is_none() {
@@ -525,6 +639,20 @@ pub fn factory() -> impl pipeline_core::StageFactory {
                 return Err(OptionsError::at("languages", "give at least one language"));
             }
             let mut t = Tagger::new(o.clone());
+            if o.entities && !o.ner_models.is_empty() {
+                let mut models = (*t.ner).clone();
+                for (lang, path) in &o.ner_models {
+                    let p = ctx.resolve(path);
+                    let at = format!("ner_models.{lang}");
+                    let bytes = std::fs::read(&p).map_err(|e| {
+                        OptionsError::at(&at, format!("cannot read `{}`: {e}", p.display()))
+                    })?;
+                    let m = ner::NerModel::from_bytes(&bytes)
+                        .map_err(|e| OptionsError::at(&at, format!("{}: {e}", p.display())))?;
+                    models.insert(lang.clone(), Arc::new(m));
+                }
+                t.ner = Arc::new(models);
+            }
             if let Some(path) = &o.gazetteer {
                 let p = ctx.resolve(path);
                 let text = std::fs::read_to_string(&p).map_err(|e| {

@@ -1,0 +1,324 @@
+//! Stage kind `exec`: a long-lived child process in any language, spoken to in JSON lines.
+//!
+//! Each worker starts the command once (in the config file's directory) and writes one
+//! document per line to its stdin, as the JSONL sink writes it (without the raw bytes
+//! unless `include_raw = true`). The child answers each line with one line on stdout:
+//! - a document (the same JSON shape; fields it leaves out are cleared, except the id and the
+//!   raw bytes, which are kept) that replaces the one sent; its spans are checked;
+//! - `{"drop": "reason"}` to drop the document;
+//! - `{"error": "message"}` to fail it (the pipeline's `on_error` applies).
+//!
+//! A reply that does not arrive within `timeout_secs`, or a child that exits, fails the
+//! document in flight; the child is killed and started again for the next document. What
+//! the child writes to stderr goes to the log, one event per line.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use pipeline_core::{
+    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Stage, StageError,
+    StageOptions, TypedFactory,
+};
+use serde::{Deserialize, Serialize};
+
+/// Options of the `exec` stage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecOptions {
+    /// Program and arguments, e.g. `["python3", "../plugins/exec/wordfreq.py"]`.
+    pub command: Vec<String>,
+    /// Seconds to wait for each reply before the child is restarted.
+    pub timeout_secs: f64,
+    /// Send the raw input bytes too (`raw` / `raw_base64`).
+    pub include_raw: bool,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        ExecOptions {
+            command: Vec::new(),
+            timeout_secs: 30.0,
+            include_raw: false,
+        }
+    }
+}
+
+impl StageOptions for ExecOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc {
+                name: "command",
+                help: "program and arguments; runs in the config file's directory, one process per worker",
+            },
+            OptionDoc {
+                name: "timeout_secs",
+                help: "seconds to wait for each reply; then the document fails and the child is restarted",
+            },
+            OptionDoc {
+                name: "include_raw",
+                help: "also send the raw input bytes",
+            },
+        ]
+    }
+}
+
+/// The factory for `kind = "exec"`.
+pub fn factory() -> impl pipeline_core::StageFactory {
+    TypedFactory::new(
+        "exec",
+        "a child process in any language, one JSON document per line on stdin/stdout",
+        |o: ExecOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            let Some(program) = o.command.first() else {
+                return Err(OptionsError::at("command", "`command` is empty")
+                    .with_help("e.g. command = [\"python3\", \"../plugins/exec/wordfreq.py\"]"));
+            };
+            if find_program(program, &ctx.base_dir).is_none() {
+                return Err(OptionsError::at(
+                    "command",
+                    format!(
+                        "program `{program}` not found (relative to {} or on PATH)",
+                        shown_dir(&ctx.base_dir)
+                    ),
+                ));
+            }
+            if !(o.timeout_secs > 0.0 && o.timeout_secs.is_finite()) {
+                return Err(OptionsError::at(
+                    "timeout_secs",
+                    "must be a positive number of seconds",
+                ));
+            }
+            let spec = Arc::new(Spec {
+                command: o.command,
+                dir: ctx.base_dir.clone(),
+                timeout: Duration::from_secs_f64(o.timeout_secs),
+                include_raw: o.include_raw,
+                name: ctx.stage_name.clone(),
+            });
+            Ok(Arc::new(move || -> Result<Box<dyn Stage>, StageError> {
+                Ok(Box::new(ExecStage {
+                    spec: Arc::clone(&spec),
+                    child: None,
+                    line: Vec::with_capacity(8192),
+                }))
+            }))
+        },
+    )
+}
+
+fn shown_dir(d: &std::path::Path) -> String {
+    if d.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        d.display().to_string()
+    }
+}
+
+/// The program as a path (if it names one, relative to `dir`) or found on `PATH`.
+fn find_program(program: &str, dir: &std::path::Path) -> Option<PathBuf> {
+    if program.contains('/') || program.contains(std::path::MAIN_SEPARATOR) {
+        let p = dir.join(program);
+        return p.is_file().then_some(p);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+struct Spec {
+    command: Vec<String>,
+    dir: PathBuf,
+    timeout: Duration,
+    include_raw: bool,
+    name: String,
+}
+
+/// A running child: its stdin and a channel of its stdout lines (fed by a reader thread).
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<std::io::Result<String>>,
+}
+
+impl Running {
+    fn start(spec: &Spec) -> Result<Running, String> {
+        let mut cmd = Command::new(&spec.command[0]);
+        cmd.args(&spec.command[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if !spec.dir.as_os_str().is_empty() {
+            cmd.current_dir(&spec.dir);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start `{}`: {e}", spec.command.join(" ")))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            return Err("the child's pipes are missing".into());
+        };
+        let (tx, lines) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name(format!("{}-stdout", spec.name))
+            .spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let stop = line.is_err();
+                    if tx.send(line).is_err() || stop {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
+        let name = spec.name.clone();
+        std::thread::Builder::new()
+            .name(format!("{}-stderr", spec.name))
+            .spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    tracing::warn!(stage = %name, "child stderr: {line}");
+                }
+            })
+            .map_err(|e| format!("cannot start a reader thread: {e}"))?;
+        Ok(Running {
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    /// Kills the child and says how it ended.
+    fn end(mut self) -> String {
+        let _ = self.child.kill();
+        match self.child.wait() {
+            Ok(status) => status.to_string(),
+            Err(e) => format!("unknown status ({e})"),
+        }
+    }
+}
+
+/// One worker's child process (started on the first document, restarted after a failure).
+struct ExecStage {
+    spec: Arc<Spec>,
+    child: Option<Running>,
+    line: Vec<u8>,
+}
+
+impl Drop for ExecStage {
+    fn drop(&mut self) {
+        if let Some(r) = self.child.take() {
+            // Closing stdin lets a well-behaved child finish; then make sure it is gone.
+            drop(r.stdin);
+            let mut child = r.child;
+            for _ in 0..20 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl ExecStage {
+    fn fail(&self, what: impl std::fmt::Display) -> StageError {
+        StageError::new(format!("exec `{}`: {what}", self.spec.command.join(" ")))
+    }
+
+    /// Sends the line and waits for one reply line; on any failure the child is ended.
+    fn exchange(&mut self) -> Result<String, StageError> {
+        if self.child.is_none() {
+            self.child = Some(Running::start(&self.spec).map_err(|m| self.fail(m))?);
+        }
+        let Some(r) = self.child.as_mut() else {
+            return Err(self.fail("no child process"));
+        };
+        let sent = r.stdin.write_all(&self.line).and_then(|_| r.stdin.flush());
+        let reply = match sent {
+            Err(e) => Err(format!("cannot write to the child ({e})")),
+            Ok(()) => loop {
+                match r.lines.recv_timeout(self.spec.timeout) {
+                    Ok(Ok(l)) if l.trim().is_empty() => continue,
+                    Ok(Ok(l)) => break Ok(l),
+                    Ok(Err(e)) => break Err(format!("cannot read the child's reply ({e})")),
+                    Err(RecvTimeoutError::Timeout) => {
+                        break Err(format!(
+                            "no reply within {:.1} s",
+                            self.spec.timeout.as_secs_f64()
+                        ))
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        break Err("the child closed its stdout".to_string())
+                    }
+                }
+            },
+        };
+        reply.map_err(|m| {
+            let status = self.child.take().map(Running::end).unwrap_or_default();
+            self.fail(format_args!(
+                "{m}; child ended ({status}), it is restarted for the next document"
+            ))
+        })
+    }
+}
+
+impl Stage for ExecStage {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &doc.to_json(&[], self.spec.include_raw))
+            .map_err(|e| self.fail(format_args!("cannot serialise the document: {e}")))?;
+        self.line.push(b'\n');
+        let reply = self.exchange()?;
+        let value: serde_json::Value = serde_json::from_str(&reply)
+            .map_err(|e| self.fail(format_args!("reply is not JSON ({e}): {}", clip(&reply))))?;
+        let Some(obj) = value.as_object() else {
+            return Err(self.fail(format_args!("reply is not a JSON object: {}", clip(&reply))));
+        };
+        if let Some(e) = obj.get("error") {
+            return Err(self.fail(
+                e.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string()),
+            ));
+        }
+        if let Some(r) = obj.get("drop") {
+            return Ok(Outcome::Drop {
+                reason: r
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| r.to_string()),
+            });
+        }
+        let mut new: Document = serde_json::from_value(value)
+            .map_err(|e| self.fail(format_args!("reply is not a document: {e}")))?;
+        if !new.id.is_empty() && new.id != doc.id {
+            return Err(self.fail(format_args!(
+                "reply is for document `{}`, expected `{}`",
+                new.id, doc.id
+            )));
+        }
+        new.check_spans()
+            .map_err(|e| self.fail(format_args!("reply has a bad span: {e}")))?;
+        new.id = std::mem::take(&mut doc.id);
+        if new.raw.is_empty() {
+            new.raw = std::mem::take(&mut doc.raw);
+        }
+        *doc = new;
+        Ok(Outcome::Keep)
+    }
+}
+
+fn clip(s: &str) -> &str {
+    let mut n = s.len().min(200);
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    &s[..n]
+}
