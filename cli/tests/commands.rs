@@ -141,3 +141,50 @@ fn gen_corpus_then_bench() {
     assert_eq!(v["runs"][0]["docs_read"], 200);
     assert!(v["runs"][0]["stages"][0]["mb_per_busy_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn train_ner_is_reproducible_and_its_model_loads_in_a_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = root().join("../shared/eval/ner");
+    let subset = |name: &str, n: usize| {
+        let text = std::fs::read_to_string(shared.join(name)).unwrap();
+        let p = dir.path().join(name);
+        let lines: Vec<&str> = text.lines().take(n).collect();
+        std::fs::write(&p, lines.join("\n")).unwrap();
+        p
+    };
+    let train = subset("germeval2014-train.jsonl", 400);
+    let dev = subset("germeval2014-dev.jsonl", 100);
+    let mut models = Vec::new();
+    for k in 0..2 {
+        let out = dir.path().join(format!("m{k}.bin"));
+        let o = textpipe()
+            .args(["train", "ner", "--epochs", "3", "--train"])
+            .arg(&train)
+            .arg("--dev")
+            .arg(&dev)
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(stdout.contains("dev entity F1 of the written model"), "{stdout}");
+        models.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(models[0], models[1], "same data and seed, same model");
+    // The model replaces the shipped German one through the tag stage's options.
+    let m = dir.path().join("m0.bin");
+    textpipe()
+        .args(["check", "configs/default.toml", "--set"])
+        .arg(format!("stage.tag.ner_models={{ de = {:?} }}", m.display().to_string()))
+        .assert()
+        .success();
+    let o = textpipe()
+        .args(["check", "configs/default.toml", "--set"])
+        .arg("stage.tag.ner_models={ de = \"missing.bin\" }")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("ner_models.de"), "{err}");
+}

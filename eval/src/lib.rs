@@ -335,43 +335,67 @@ fn ner(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     let rows = read_jsonl(gold)?;
     let mut all = Prf::default();
     let mut per: BTreeMap<String, Prf> = BTreeMap::new();
+    // Sentences of one article (CoNLL's `doc_id`) are tagged as one document, as a news
+    // article would be; each sentence is its own paragraph. Entities are scored per sentence.
+    let mut groups: Vec<Vec<&Value>> = Vec::new();
     for r in &rows {
-        let text = s(r, "text");
-        let mut doc = Document::from_text(s(r, "id"), text);
-        doc.lang = r["lang"].as_str().map(String::from);
+        match (groups.last_mut(), r.get("doc_id").and_then(Value::as_str)) {
+            (Some(g), Some(id)) if g[0].get("doc_id").and_then(Value::as_str) == Some(id) => {
+                g.push(r)
+            }
+            _ => groups.push(vec![r]),
+        }
+    }
+    for group in &groups {
+        let mut text = String::new();
+        let mut starts = Vec::new(); // char offset of each sentence in the joined text
+        let mut chars = 0;
+        for r in group {
+            if !text.is_empty() {
+                text.push_str("\n\n");
+                chars += 2;
+            }
+            starts.push(chars);
+            let t = s(r, "text");
+            text.push_str(t);
+            chars += t.chars().count();
+        }
+        let mut doc = Document::from_text(s(group[0], "id"), text);
+        doc.lang = group[0]["lang"].as_str().map(String::from);
         run_chain(&mut chain, &mut doc);
-        let german = s(r, "lang") == "de";
+        let german = s(group[0], "lang") == "de";
         let to_char = byte_to_char(&doc.text);
-        let pred: Vec<(usize, usize, String)> = doc
-            .entities
-            .iter()
-            .map(|e| {
-                let label = if german && e.label == "MISC" {
-                    "OTH".to_string()
-                } else {
-                    e.label.clone()
-                };
-                (to_char(e.span.start), to_char(e.span.end), label)
-            })
-            .collect();
-        let gold_e: Vec<(usize, usize, String)> = r["entities"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| {
-                        Some((
-                            e[0].as_u64()? as usize,
-                            e[1].as_u64()? as usize,
-                            e[2].as_str()?.to_string(),
-                        ))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (a, p) = score::entity_prf(&gold_e, &pred);
-        all.add(a);
-        for (k, v) in p {
-            per.entry(k).or_default().add(v);
+        let mut preds: Vec<Vec<(usize, usize, String)>> = vec![Vec::new(); group.len()];
+        for e in &doc.entities {
+            let label = if german && e.label == "MISC" {
+                "OTH".to_string()
+            } else {
+                e.label.clone()
+            };
+            let (a, b) = (to_char(e.span.start), to_char(e.span.end));
+            let k = starts.partition_point(|&st| st <= a).saturating_sub(1);
+            preds[k].push((a - starts[k], b - starts[k], label));
+        }
+        for (r, pred) in group.iter().zip(preds) {
+            let gold_e: Vec<(usize, usize, String)> = r["entities"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| {
+                            Some((
+                                e[0].as_u64()? as usize,
+                                e[1].as_u64()? as usize,
+                                e[2].as_str()?.to_string(),
+                            ))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (a, p) = score::entity_prf(&gold_e, &pred);
+            all.add(a);
+            for (k, v) in p {
+                per.entry(k).or_default().add(v);
+            }
         }
     }
     let mut text = format!(

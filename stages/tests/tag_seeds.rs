@@ -59,3 +59,48 @@ fn seeds_are_german_and_keywords_name_the_topic() {
         all_keywords[4]
     );
 }
+
+/// The names on the seeds: each name's mentions (words of entity texts, case-folded)
+/// carry the expected label more often than any other, and each is found.
+#[test]
+fn seed_entities_have_their_types() {
+    use std::collections::BTreeMap;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    let mut labels: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for p in paths {
+        let mut d = Document::from_bytes("s", std::fs::read(&p).unwrap());
+        Decoder::new(DecodeOptions::default())
+            .process(&mut d)
+            .unwrap();
+        Cleaner::new().process(&mut d).unwrap();
+        Segmenter::new().process(&mut d).unwrap();
+        Tagger::new(TagOptions::default()).process(&mut d).unwrap();
+        for e in &d.entities {
+            for w in e.text.split([' ', '-']) {
+                *labels
+                    .entry(w.to_lowercase())
+                    .or_default()
+                    .entry(e.label.clone())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    let expect = [
+        ("PER", &["Putin", "Lukaschenko", "Lawrow", "Sacharowa"][..]),
+        ("LOC", &["Belarus", "Russland", "Minsk", "Moskau"][..]),
+        ("ORG", &["EAWU", "OVKS", "OSZE", "NATO", "BelTA"][..]),
+    ];
+    for (want, names) in expect {
+        for n in names {
+            let got = labels.get(&n.to_lowercase()).cloned().unwrap_or_default();
+            let best = got.iter().max_by_key(|(_, c)| **c).map(|(l, _)| l.as_str());
+            assert_eq!(best, Some(want), "{n}: {got:?}");
+        }
+    }
+}

@@ -603,6 +603,40 @@ impl Tagger {
                 });
             }
         }
+        consistent_labels(&mut found);
+        // A one-word name tagged elsewhere in the document is tagged where the model missed it.
+        let single: FxHashMap<&str, String> = found
+            .iter()
+            .filter(|e| {
+                !e.text.contains(' ') && e.text.chars().next().is_some_and(char::is_uppercase)
+            })
+            .map(|e| (e.text.as_str(), e.label.clone()))
+            .collect();
+        if !single.is_empty() {
+            let mut extra = Vec::new();
+            let mut j = 0;
+            let mut sorted: Vec<Span> = found.iter().map(|e| e.span).collect();
+            sorted.sort();
+            for t in &tokens {
+                while j < sorted.len() && sorted[j].end <= t.start {
+                    j += 1;
+                }
+                let covered = j < sorted.len() && sorted[j].start < t.end;
+                if covered {
+                    continue;
+                }
+                if let Some(label) = text.get(t.start..t.end).and_then(|w| single.get(w)) {
+                    extra.push(Entity {
+                        span: *t,
+                        label: label.clone(),
+                        text: text[t.start..t.end].to_string(),
+                        group: None,
+                    });
+                }
+            }
+            found.extend(extra);
+            found.sort_by_key(|e| (e.span.start, e.span.end));
+        }
         // Entities from earlier stages stay unless the model found an overlapping one.
         let earlier: Vec<Entity> = doc
             .entities
@@ -612,6 +646,33 @@ impl Tagger {
         found.extend(earlier);
         found.sort_by_key(|e| (e.span.start, e.span.end));
         doc.entities = found;
+    }
+}
+
+/// One name, one label within a document: mentions with the same (case-folded) text take
+/// the label most of them got ("MOSKAU" in a dateline follows "Moskau" in the text). Ties
+/// keep each mention's own label.
+fn consistent_labels(found: &mut [Entity]) {
+    let mut votes: FxHashMap<String, FxHashMap<&'static str, usize>> = FxHashMap::default();
+    for e in found.iter() {
+        if let Some(l) = ner::TYPES.iter().find(|t| **t == e.label) {
+            *votes
+                .entry(e.text.to_lowercase())
+                .or_default()
+                .entry(l)
+                .or_insert(0) += 1;
+        }
+    }
+    for e in found.iter_mut() {
+        let Some(v) = votes.get(&e.text.to_lowercase()) else {
+            continue;
+        };
+        let total: usize = v.values().sum();
+        if let Some((l, n)) = v.iter().max_by_key(|(_, n)| **n) {
+            if n * 2 > total && e.label != *l {
+                e.label = l.to_string();
+            }
+        }
     }
 }
 

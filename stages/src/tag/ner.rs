@@ -17,7 +17,7 @@ use std::hash::Hasher;
 /// The entity types, in tag order: tag 0 is `O`, then `B-T`, `I-T` for each type.
 pub const TYPES: [&str; 4] = ["PER", "LOC", "ORG", "MISC"];
 const NT: usize = 1 + 2 * TYPES.len();
-const MAGIC: &[u8; 8] = b"TPNER\x00\x00\x02";
+const MAGIC: &[u8; 8] = b"TPNER\x00\x00\x03";
 const MAX_GAZ_LEN: usize = 6;
 
 /// Errors reading a model file.
@@ -41,8 +41,9 @@ pub struct NerModel {
     gaz: FxHashMap<u64, u8>,
     /// Lower-case word hash → capitalisation bucket (0: always lower … 4: always capitalised).
     caps: FxHashMap<u64, u8>,
-    /// Word hash (exact case) → distributional cluster, learnt from unlabelled text.
-    clusters: FxHashMap<u64, u16>,
+    /// Word hash (exact case) → distributional clusters at three granularities, learnt from
+    /// unlabelled text: bits 0–7 of 64 clusters, 8–15 of 256, 16–31 of 1024.
+    clusters: FxHashMap<u64, u32>,
 }
 
 /// Tag id → (type index, is-begin); `None` for O.
@@ -102,6 +103,8 @@ struct TokInfo {
     upper_first: bool,
     all_upper: bool,
     has_alpha: bool,
+    /// Hashes of the lower-case character 3-grams inside the word (at most 16; 0 = none).
+    grams: [u64; 16],
 }
 
 fn hash_chars(chars: &[char]) -> u64 {
@@ -143,6 +146,12 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
         buf.extend(c.to_lowercase());
     }
     let n = buf.len();
+    let mut grams = [0u64; 16];
+    if alpha >= 4 {
+        for (g, w) in grams.iter_mut().zip(buf.windows(3)) {
+            *g = hash_chars(w);
+        }
+    }
     let pre = |k: usize| hash_chars(&buf[..k.min(n)]);
     let suf = |k: usize| hash_chars(&buf[n.saturating_sub(k)..]);
     TokInfo {
@@ -157,7 +166,46 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
         upper_first: w.chars().next().is_some_and(char::is_uppercase),
         all_upper: alpha > 1 && upper == alpha,
         has_alpha: alpha > 0,
+        grams,
     }
+}
+
+/// The shipped name lists (`stages/data/names/`) as a gazetteer: bit 0 given name, bit 1
+/// place, bit 2 organisation. Built once per process.
+fn name_lists() -> &'static FxHashMap<u64, u8> {
+    static LISTS: std::sync::OnceLock<FxHashMap<u64, u8>> = std::sync::OnceLock::new();
+    LISTS.get_or_init(|| {
+        let abbr = crate::segment::Abbreviations::builtin();
+        let mut m: FxHashMap<u64, u8> = FxHashMap::default();
+        let mut buf = Vec::new();
+        let mut toks = Vec::new();
+        let files: [(&str, u8, bool); 3] = [
+            (include_str!("../../data/names/first-names.txt"), 1, true),
+            (include_str!("../../data/names/places.txt"), 2, false),
+            (include_str!("../../data/names/organisations.txt"), 4, false),
+        ];
+        for (text, bit, words) in files {
+            for line in text.lines().filter(|l| !l.starts_with('#')) {
+                let names: Vec<&str> = if words {
+                    line.split_whitespace().collect()
+                } else {
+                    vec![line.trim()]
+                };
+                for name in names.into_iter().filter(|n| !n.is_empty()) {
+                    toks.clear();
+                    crate::segment::tokenize::tokenize(name, 0, name.len(), &abbr, &mut toks);
+                    let infos: Vec<TokInfo> = toks
+                        .iter()
+                        .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
+                        .collect();
+                    if !infos.is_empty() && infos.len() <= MAX_GAZ_LEN {
+                        *m.entry(seq_hash(&infos)).or_insert(0) |= bit;
+                    }
+                }
+            }
+        }
+        m
+    })
 }
 
 /// Gazetteer key of a token sequence (exact case).
@@ -199,8 +247,9 @@ fn gaz_hits(gaz: &FxHashMap<u64, u8>, infos: &[TokInfo]) -> Vec<(u8, u8)> {
 fn features(
     infos: &[TokInfo],
     gaz: &[(u8, u8)],
+    lists: &[(u8, u8)],
     caps: &FxHashMap<u64, u8>,
-    clusters: &FxHashMap<u64, u16>,
+    clusters: &FxHashMap<u64, u32>,
     out: &mut Features,
 ) {
     out.f.clear();
@@ -228,14 +277,23 @@ fn features(
             infos[j as usize].shape
         }
     };
-    let cl = |j: isize| -> u64 {
+    let packed = |j: isize| -> u32 {
         if j < 0 || j as usize >= n {
-            0xfffe
+            0xffff_fffe
         } else {
             clusters
                 .get(&infos[j as usize].word)
                 .copied()
-                .unwrap_or(0xffff) as u64
+                .unwrap_or(0xffff_ffff)
+        }
+    };
+    // The 256-cluster level, with "none" and "outside the sentence" as their own values.
+    let cl = |j: isize| -> u64 {
+        let p = packed(j);
+        if p >= 0xffff_fffe {
+            (p & 0xffff) as u64 | 1 << 20
+        } else {
+            ((p >> 8) & 0xff) as u64
         }
     };
     for (i, t) in infos.iter().enumerate() {
@@ -251,6 +309,9 @@ fn features(
         f.push(mix(6, t.suf2));
         f.push(mix(7, t.suf3));
         f.push(mix(8, t.suf4));
+        for g in t.grams.iter().take_while(|g| **g != 0) {
+            f.push(mix(9, *g));
+        }
         f.push(mix(10, lw(ii - 1)));
         f.push(mix(11, lw(ii + 1)));
         f.push(mix(12, lw(ii - 2)));
@@ -273,6 +334,16 @@ fn features(
             f.push(mix(32, cl(ii + 1)));
             f.push(mix(33, mix(cl(ii - 1), c0)));
             f.push(mix(34, mix(c0, t.shape)));
+            let p = packed(ii);
+            f.push(mix(
+                35,
+                if p >= 0xffff_fffe {
+                    1 << 20
+                } else {
+                    (p & 0xff) as u64
+                },
+            ));
+            f.push(mix(36, (p >> 16) as u64));
         }
         if caps_line {
             f.push(mix(21, t.lower));
@@ -289,6 +360,15 @@ fn features(
         }
         if b == 0 && inside == 0 {
             f.push(mix(25, 0));
+        }
+        // Shipped name lists: given names, places, organisations.
+        let (lb, li) = lists[i];
+        if lb | li != 0 {
+            f.push(mix(40, lb as u64));
+            f.push(mix(41, li as u64));
+        }
+        if i > 0 && lists[i - 1].0 & 1 != 0 {
+            f.push(mix(42, t.upper_first as u64));
         }
         // Gazetteer hits of the neighbours: "…, Präsident X" or "X , Y".
         if i + 1 < n && gaz[i + 1].0 != 0 {
@@ -310,7 +390,8 @@ impl NerModel {
     fn prepare(&self, tokens: &[&str], feats: &mut Features, buf: &mut Vec<char>) {
         let infos: Vec<TokInfo> = tokens.iter().map(|w| tok_info(w, buf)).collect();
         let gaz = gaz_hits(&self.gaz, &infos);
-        features(&infos, &gaz, &self.caps, &self.clusters, feats);
+        let lists = gaz_hits(name_lists(), &infos);
+        features(&infos, &gaz, &lists, &self.caps, &self.clusters, feats);
     }
 
     /// Emission scores per token (`NT` each).
@@ -371,7 +452,7 @@ impl NerModel {
         };
         put_map(&mut out, &self.gaz);
         put_map(&mut out, &self.caps);
-        let mut cl: Vec<(&u64, &u16)> = self.clusters.iter().collect();
+        let mut cl: Vec<(&u64, &u32)> = self.clusters.iter().collect();
         cl.sort();
         out.extend_from_slice(&(cl.len() as u32).to_le_bytes());
         for (k, c) in cl {
@@ -423,8 +504,7 @@ impl NerModel {
         let mut clusters = FxHashMap::with_capacity_and_hasher(n, Default::default());
         for _ in 0..n {
             let k = r.u64()?;
-            let c = r.take(2)?;
-            clusters.insert(k, u16::from_le_bytes([c[0], c[1]]));
+            clusters.insert(k, r.u32()?);
         }
         let scale = r.f32()?;
         let n = r.u32()? as usize;
@@ -664,7 +744,7 @@ pub fn f1(model: &NerModel, examples: &[Example]) -> f64 {
 pub fn train(
     train: &[Example],
     dev: &[Example],
-    clusters: FxHashMap<u64, u16>,
+    clusters: FxHashMap<u64, u32>,
     o: &TrainOptions,
     mut report: impl FnMut(EpochReport),
 ) -> NerModel {
@@ -693,11 +773,12 @@ pub fn train(
         .map(|(i, ex)| {
             let infos: Vec<TokInfo> = ex.tokens.iter().map(|w| tok_info(w, &mut buf)).collect();
             let g = gaz_hits(&fold_gaz[i % folds], &infos);
+            let lists = gaz_hits(name_lists(), &infos);
             let mut f = Features {
                 f: Vec::new(),
                 offsets: Vec::new(),
             };
-            features(&infos, &g, &caps, &clusters, &mut f);
+            features(&infos, &g, &lists, &caps, &clusters, &mut f);
             f
         })
         .collect();
@@ -821,10 +902,9 @@ impl NerModel {
 /// `texts` are tokenised with the project's tokenizer.
 pub fn word_clusters<'a>(
     texts: impl Iterator<Item = &'a str>,
-    k: usize,
     max_words: usize,
     iterations: usize,
-) -> FxHashMap<u64, u16> {
+) -> FxHashMap<u64, u32> {
     const CONTEXT: usize = 600;
     let abbr = crate::segment::Abbreviations::builtin();
     let mut toks = Vec::new();
@@ -888,6 +968,17 @@ pub fn word_clusters<'a>(
             v
         })
         .collect();
+    let mut packed = vec![0u32; vecs.len()];
+    for (k, shift) in [(64usize, 0u32), (256, 8), (1024, 16)] {
+        for (p, c) in packed.iter_mut().zip(kmeans(&vecs, dim, k, iterations)) {
+            *p |= (c as u32) << shift;
+        }
+    }
+    words.into_iter().zip(packed).collect()
+}
+
+/// Spherical k-means over unit-length sparse vectors; cluster per vector.
+fn kmeans(vecs: &[Vec<(u32, f32)>], dim: usize, k: usize, iterations: usize) -> Vec<u16> {
     let k = k.min(vecs.len()).max(1);
     let mut centroids: Vec<Vec<f32>> = (0..k)
         .map(|c| {
@@ -924,7 +1015,7 @@ pub fn word_clusters<'a>(
             cen.iter_mut().for_each(|x| *x /= norm);
         }
     }
-    words.into_iter().zip(assign).collect()
+    assign
 }
 
 /// Reads gold NER data in the JSONL format of `../shared/eval/ner/` (`text`, and `entities`
