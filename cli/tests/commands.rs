@@ -169,7 +169,10 @@ fn train_ner_is_reproducible_and_its_model_loads_in_a_pipeline() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&o.stdout);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        assert!(stdout.contains("dev entity F1 of the written model"), "{stdout}");
+        assert!(
+            stdout.contains("dev entity F1 of the written model"),
+            "{stdout}"
+        );
         models.push(std::fs::read(&out).unwrap());
     }
     assert_eq!(models[0], models[1], "same data and seed, same model");
@@ -177,7 +180,10 @@ fn train_ner_is_reproducible_and_its_model_loads_in_a_pipeline() {
     let m = dir.path().join("m0.bin");
     textpipe()
         .args(["check", "configs/default.toml", "--set"])
-        .arg(format!("stage.tag.ner_models={{ de = {:?} }}", m.display().to_string()))
+        .arg(format!(
+            "stage.tag.ner_models={{ de = {:?} }}",
+            m.display().to_string()
+        ))
         .assert()
         .success();
     let o = textpipe()
@@ -186,5 +192,8 @@ fn train_ner_is_reproducible_and_its_model_loads_in_a_pipeline() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && err.contains("ner_models.de"), "{err}");
+    assert!(
+        !o.status.success() && err.contains("ner_models.de"),
+        "{err}"
+    );
 }
