@@ -66,21 +66,7 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
     let plan = load(args, &reg)?;
     let runner = Runner::new(plan)?;
     let cancel = CancelToken::new();
-    {
-        let cancel = cancel.clone();
-        let mut hits = 0u32;
-        let _ = ctrlc::set_handler(move || {
-            hits += 1;
-            if hits == 1 {
-                eprintln!(
-                    "\ninterrupt: finishing documents in flight (press Ctrl-C again to abort)"
-                );
-                cancel.cancel();
-            } else {
-                std::process::exit(130);
-            }
-        });
-    }
+    cancel_on_ctrl_c(&cancel);
     let report = {
         let _progress = Progress::start(runner.metrics(), !quiet);
         runner.run(&cancel)
@@ -103,6 +89,21 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
             ExitCode::from(1)
         }
     })
+}
+
+/// The first Ctrl-C finishes the documents in flight; the second aborts.
+pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
+    let cancel = cancel.clone();
+    let mut hits = 0u32;
+    let _ = ctrlc::set_handler(move || {
+        hits += 1;
+        if hits == 1 {
+            eprintln!("\ninterrupt: finishing documents in flight (press Ctrl-C again to abort)");
+            cancel.cancel();
+        } else {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// `textpipe check`.

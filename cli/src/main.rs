@@ -2,6 +2,7 @@
 
 mod commands;
 mod progress;
+mod shard;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +66,77 @@ enum Cmd {
         /// Write the run's metrics (per-stage counts, timings, failures) as JSON to FILE.
         #[arg(long, value_name = "FILE")]
         metrics_json: Option<PathBuf>,
+        /// Run as one task of a sharded, resumable job writing into DIR: {rank:05}.jsonl,
+        /// completions/, stats/, logs/. Running it again skips a completed rank and resumes
+        /// an interrupted one from its last checkpoint.
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        /// This task's rank (default: SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX or SLURM_PROCID).
+        #[arg(long)]
+        rank: Option<usize>,
+        /// Number of tasks (default: SLURM_ARRAY_TASK_COUNT or SLURM_NTASKS).
+        #[arg(long)]
+        world_size: Option<usize>,
+        /// Added to the rank (default: TEXTPIPE_RANK_OFFSET, else 0), for arrays split into chunks.
+        #[arg(long)]
+        rank_offset: Option<usize>,
+        /// With --output-dir: sync the output and save a checkpoint every N documents.
+        #[arg(long, default_value_t = 200)]
+        checkpoint_every: u64,
+        /// With --output-dir: compress the task's output with zstd ({rank:05}.jsonl.zst).
+        #[arg(long)]
+        zstd: bool,
+    },
+    /// Show which ranks of a sharded job (its --output-dir) are done, started or missing.
+    Status {
+        /// The job's output directory.
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sum the per-task stats of a sharded job into one report.
+    MergeStats {
+        /// The job's output directory.
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write (and with --submit, submit) a Slurm job-array script that runs a sharded job.
+    Slurm {
+        /// The pipeline config (TOML).
+        config: PathBuf,
+        /// Number of tasks (shards).
+        #[arg(long)]
+        tasks: usize,
+        /// The job's output directory (also where the script is written).
+        #[arg(long)]
+        output_dir: PathBuf,
+        /// Slurm partition.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task, e.g. 02:00:00.
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs per task.
+        #[arg(long)]
+        cpus_per_task: Option<usize>,
+        /// The cluster's MaxArraySize: more tasks are submitted as several arrays with rank offsets.
+        #[arg(long, default_value_t = 1000)]
+        max_array_size: usize,
+        /// Config overrides passed to every task (KEY=VALUE, as for run).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Compress each task's output with zstd.
+        #[arg(long)]
+        zstd: bool,
+        /// Submit the arrays with sbatch.
+        #[arg(long)]
+        submit: bool,
+        /// With --submit: wait until the arrays have finished (sbatch --wait).
+        #[arg(long)]
+        wait: bool,
     },
     /// Validate a config and print the resolved pipeline, without reading any document.
     Check {
@@ -146,12 +218,67 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    // A task of a sharded job logs to its own file; everything else to stderr.
+    let task = match &cli.cmd {
+        Cmd::Run {
+            output_dir,
+            rank,
+            world_size,
+            rank_offset,
+            ..
+        } => match shard::resolve(*rank, *world_size, *rank_offset, output_dir.as_deref()) {
+            Ok(t) => t,
+            Err(e) => {
+                init_logging(cli.verbose, None);
+                eprintln!("{e:#}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    init_logging(cli.verbose, task.as_ref().map(|t| t.log_file()));
     let result = match cli.cmd {
         Cmd::Run {
             config,
+            checkpoint_every,
+            zstd,
+            ..
+        } if task.is_some() => match &task {
+            Some(t) => shard::run_task(&config, t, checkpoint_every, zstd, cli.quiet),
+            None => unreachable!("guarded by task.is_some()"),
+        },
+        Cmd::Run {
+            config,
             metrics_json,
+            ..
         } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
+        Cmd::Status { dir, json } => shard::status(&dir, json),
+        Cmd::MergeStats { dir, json } => shard::merge_stats(&dir, json),
+        Cmd::Slurm {
+            config,
+            tasks,
+            output_dir,
+            partition,
+            time,
+            cpus_per_task,
+            max_array_size,
+            sets,
+            zstd,
+            submit,
+            wait,
+        } => shard::slurm(&shard::SlurmArgs {
+            config: &config,
+            tasks,
+            output_dir: &output_dir,
+            partition: partition.as_deref(),
+            time: time.as_deref(),
+            cpus_per_task,
+            max_array_size,
+            sets: &sets,
+            zstd,
+            submit,
+            wait,
+        }),
         Cmd::Check { config } => commands::check(&config),
         Cmd::Stages { kind } => commands::stages(kind.as_deref()),
         Cmd::Eval {
@@ -194,7 +321,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(verbose: u8) {
+fn init_logging(verbose: u8, file: Option<PathBuf>) {
     use tracing_subscriber::EnvFilter;
     let default = match verbose {
         0 => "warn,html5ever=error",
@@ -203,9 +330,35 @@ fn init_logging(verbose: u8) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let log = file.and_then(|p| {
+        let opened = p
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&p)
+            });
+        match opened {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!(
+                    "cannot open log file {}: {e}; logging to stderr",
+                    p.display()
+                );
+                None
+            }
+        }
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match log {
+        Some(f) => builder
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(f))
+            .try_init(),
+        None => builder.with_writer(std::io::stderr).try_init(),
+    };
 }

@@ -19,6 +19,10 @@ pub struct FilesOptions {
     pub recursive: bool,
     /// Only files with these extensions (empty: all).
     pub extensions: Vec<String>,
+    /// This task's shard (0-based) when the input is split over `world_size` tasks.
+    pub rank: usize,
+    /// Number of tasks the input is split over: task `rank` reads the sorted file list [rank::world_size].
+    pub world_size: usize,
 }
 
 impl Default for FilesOptions {
@@ -27,6 +31,8 @@ impl Default for FilesOptions {
             path: String::new(),
             recursive: true,
             extensions: Vec::new(),
+            rank: 0,
+            world_size: 1,
         }
     }
 }
@@ -37,6 +43,8 @@ impl StageOptions for FilesOptions {
             OptionDoc { name: "path", help: "file, directory, glob pattern, or \"-\" for stdin (relative to the config file)" },
             OptionDoc { name: "recursive", help: "descend into sub-directories" },
             OptionDoc { name: "extensions", help: "only files with these extensions, e.g. [\"txt\", \"html\"] (empty: all)" },
+            OptionDoc { name: "rank", help: "this task's shard, 0-based (set by `textpipe run --rank`)" },
+            OptionDoc { name: "world_size", help: "number of shards: task `rank` reads the sorted file list [rank::world_size]" },
         ]
     }
 }
@@ -72,7 +80,13 @@ impl SourceFactory for FilesFactory {
         if o.path == "-" {
             return Ok(Box::new(StdinOnce { done: false }));
         }
-        let files = crate::expand_paths(&o.path, ctx, "path", o.recursive, &o.extensions)?;
+        crate::check_shard(o.rank, o.world_size)?;
+        let files: Vec<PathBuf> =
+            crate::expand_paths(&o.path, ctx, "path", o.recursive, &o.extensions)?
+                .into_iter()
+                .skip(o.rank)
+                .step_by(o.world_size)
+                .collect();
         let root = ctx.resolve(&o.path);
         let root = if root.is_dir() {
             root

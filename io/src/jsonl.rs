@@ -29,6 +29,12 @@ pub struct JsonlOptions {
     pub content_type_field: String,
     /// Other fields copied into the document's `meta`.
     pub meta_fields: Vec<String>,
+    /// This task's shard (0-based) when the input is split over `world_size` tasks.
+    pub rank: usize,
+    /// Number of tasks: the files, taken in sorted order as one byte stream, are cut into
+    /// `world_size` byte ranges aligned to line starts; task `rank` reads the lines that
+    /// start in its range (so one big file spreads over many tasks).
+    pub world_size: usize,
 }
 
 impl Default for JsonlOptions {
@@ -42,6 +48,8 @@ impl Default for JsonlOptions {
             date_field: "date".into(),
             content_type_field: "content_type".into(),
             meta_fields: Vec::new(),
+            rank: 0,
+            world_size: 1,
         }
     }
 }
@@ -53,6 +61,14 @@ impl StageOptions for JsonlOptions {
                 name: "path",
                 help:
                     "JSONL file, directory, glob, or \"-\" for stdin (relative to the config file)",
+            },
+            OptionDoc {
+                name: "rank",
+                help: "this task's shard, 0-based (set by `textpipe run --rank`)",
+            },
+            OptionDoc {
+                name: "world_size",
+                help: "number of shards: the files are cut into byte ranges aligned to line starts",
             },
             OptionDoc {
                 name: "id_field",
@@ -110,51 +126,135 @@ impl SourceFactory for JsonlFactory {
         if o.path.is_empty() {
             return Err(OptionsError::at("", "the jsonl source needs `path`"));
         }
+        crate::check_shard(o.rank, o.world_size)?;
+        if o.path == "-" && o.world_size > 1 {
+            return Err(OptionsError::at("path", "stdin cannot be sharded")
+                .with_help("give a file, directory or glob when running with --world-size"));
+        }
         let files = if o.path == "-" {
             Vec::new()
         } else {
             crate::expand_paths(&o.path, ctx, "path", true, &[])?
         };
-        let total = files
+        // The files as one byte stream, cut into `world_size` ranges; this task's parts.
+        let sizes: Vec<u64> = files
             .iter()
-            .filter_map(|f| f.metadata().ok())
-            .map(|m| m.len())
-            .sum();
+            .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
+            .collect();
+        let total: u64 = sizes.iter().sum();
+        let (r, w) = (o.rank as u128, o.world_size as u128);
+        let lo = (total as u128 * r / w) as u64;
+        let hi = (total as u128 * (r + 1) / w) as u64;
+        let mut parts = Vec::new();
+        let mut base = 0u64;
+        for (f, len) in files.into_iter().zip(sizes) {
+            let (a, b) = (lo.max(base), hi.min(base + len));
+            if a < b {
+                parts.push(Part {
+                    path: f,
+                    start: a - base,
+                    end: b - base,
+                });
+            }
+            base += len;
+        }
         Ok(Box::new(JsonlSource {
             stdin: o.path == "-",
-            files: files.into_iter(),
+            files: parts.into_iter(),
             current: None,
-            total,
+            total: hi - lo,
             o,
         }))
     }
 }
 
+/// The lines of one file that start in `[start, end)` (bytes).
+struct Part {
+    path: PathBuf,
+    start: u64,
+    end: u64,
+}
+
+/// The file being read: name, reader, line number, byte position and end of this task's range.
+struct Current {
+    name: String,
+    reader: Box<dyn BufRead + Send>,
+    lineno: usize,
+    pos: u64,
+    end: u64,
+}
+
 struct JsonlSource {
     o: JsonlOptions,
     stdin: bool,
-    files: std::vec::IntoIter<PathBuf>,
-    current: Option<(String, Box<dyn BufRead + Send>, usize)>,
+    files: std::vec::IntoIter<Part>,
+    current: Option<Current>,
     total: u64,
+}
+
+/// Opens `part` positioned at the first line that starts in its range, with the line number
+/// of that line (newlines before it counted), so ids and errors match an unsharded run.
+fn open_part(part: &Part) -> std::io::Result<Current> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(&part.path)?;
+    let mut lineno = 0;
+    let mut pos = 0;
+    if part.start > 0 {
+        // Count the lines before start - 1, then skip the rest of the line in progress there
+        // (a line belongs to the task its first byte falls to).
+        let mut left = part.start - 1;
+        let mut chunk = vec![0u8; 1 << 16];
+        while left > 0 {
+            let n = f.read(&mut chunk[..left.min(1 << 16) as usize])?;
+            if n == 0 {
+                break;
+            }
+            lineno += chunk[..n].iter().filter(|b| **b == b'\n').count();
+            left -= n as u64;
+        }
+        f.seek(SeekFrom::Start(part.start - 1))?;
+        let mut r = std::io::BufReader::with_capacity(1 << 16, f);
+        let mut skip = Vec::new();
+        let n = r.read_until(b'\n', &mut skip)?;
+        if skip.last() == Some(&b'\n') {
+            lineno += 1;
+        }
+        pos = part.start - 1 + n as u64;
+        return Ok(Current {
+            name: part.path.display().to_string(),
+            reader: Box::new(r),
+            lineno,
+            pos,
+            end: part.end,
+        });
+    }
+    Ok(Current {
+        name: part.path.display().to_string(),
+        reader: Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+        lineno,
+        pos,
+        end: part.end,
+    })
 }
 
 impl JsonlSource {
     fn open_next(&mut self) -> Option<Result<(), SourceError>> {
         if self.stdin {
             self.stdin = false;
-            let r: Box<dyn BufRead + Send> = Box::new(std::io::BufReader::new(std::io::stdin()));
-            self.current = Some(("stdin".into(), r, 0));
+            self.current = Some(Current {
+                name: "stdin".into(),
+                reader: Box::new(std::io::BufReader::new(std::io::stdin())),
+                lineno: 0,
+                pos: 0,
+                end: u64::MAX,
+            });
             return Some(Ok(()));
         }
         let p = self.files.next()?;
-        let name = p.display().to_string();
-        Some(match std::fs::File::open(&p) {
-            Ok(f) => {
-                self.current = Some((
-                    name,
-                    Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
-                    0,
-                ));
+        let name = p.path.display().to_string();
+        Some(match open_part(&p) {
+            Ok(c) => {
+                self.current = Some(c);
                 Ok(())
             }
             Err(e) => Err(SourceError {
@@ -218,25 +318,31 @@ impl Source for JsonlSource {
                     return Some(Err(e));
                 }
             }
-            let (name, reader, lineno) = self.current.as_mut()?;
+            let cur = self.current.as_mut()?;
+            if cur.pos >= cur.end {
+                self.current = None;
+                continue;
+            }
             let mut buf = Vec::new();
-            match reader.read_until(b'\n', &mut buf) {
+            match cur.reader.read_until(b'\n', &mut buf) {
                 Ok(0) => {
                     self.current = None;
                     continue;
                 }
-                Ok(_) => {
-                    *lineno += 1;
+                Ok(n) => {
+                    cur.pos += n as u64;
+                    cur.lineno += 1;
                     while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
                         buf.pop();
                     }
                     if buf.iter().all(u8::is_ascii_whitespace) {
                         continue;
                     }
-                    return Some(parse_line(&self.o, &buf, format!("{name}:{lineno}")));
+                    let id = format!("{}:{}", cur.name, cur.lineno);
+                    return Some(parse_line(&self.o, &buf, id));
                 }
                 Err(e) => {
-                    let id = format!("{name}:{}", *lineno + 1);
+                    let id = format!("{}:{}", cur.name, cur.lineno + 1);
                     self.current = None;
                     return Some(Err(SourceError {
                         id,

@@ -96,3 +96,17 @@ fn walk(
     }
     Ok(())
 }
+
+/// Checks `rank < world_size` (shared by the sharded sources).
+pub(crate) fn check_shard(rank: usize, world_size: usize) -> Result<(), OptionsError> {
+    if world_size == 0 {
+        return Err(OptionsError::at("world_size", "must be at least 1"));
+    }
+    if rank >= world_size {
+        return Err(OptionsError::at(
+            "rank",
+            format!("rank {rank} is not below world_size {world_size}"),
+        ));
+    }
+    Ok(())
+}

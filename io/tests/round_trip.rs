@@ -186,3 +186,91 @@ fn glob_and_extension_filters_select_files() {
     );
     assert_eq!(drain(none.unwrap()).len(), 0);
 }
+
+/// Sharded sources: for every world size, the shards hold exactly the unsharded documents
+/// with the same ids (line numbers included); JSONL shards in rank order keep the order.
+#[test]
+fn shards_partition_the_input_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    // One big JSONL file (lines of very different lengths, some without an id, a blank line
+    // and a malformed one) and two small ones.
+    let mut big = String::new();
+    for i in 0..300 {
+        if i % 37 == 5 {
+            big.push('\n');
+        } else if i % 53 == 7 {
+            big.push_str("{not json\n");
+        } else if i % 3 == 0 {
+            big.push_str(&format!(
+                "{{\"text\": \"{}\"}}\n",
+                "Minsk ".repeat(i % 17 + 1)
+            ));
+        } else {
+            big.push_str(&format!(
+                "{{\"id\": \"b{i}\", \"text\": \"{}\"}}\n",
+                "x".repeat(i * 7 % 400)
+            ));
+        }
+    }
+    std::fs::create_dir(dir.path().join("in")).unwrap();
+    std::fs::write(dir.path().join("in/a.jsonl"), &big).unwrap();
+    std::fs::write(
+        dir.path().join("in/b.jsonl"),
+        "{\"id\": \"s1\", \"text\": \"eins\"}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("in/c.jsonl"),
+        "{\"id\": \"s2\", \"text\": \"zwei\"}",
+    )
+    .unwrap();
+    let ids = |kind: &str, extra: &str, rank: usize, world: usize| -> Vec<String> {
+        let opts = table(&format!(
+            "path = \"in\"\nrank = {rank}\nworld_size = {world}\n{extra}"
+        ));
+        let s = reg()
+            .source(kind)
+            .unwrap()
+            .build(opts, &ctx(dir.path()))
+            .unwrap();
+        drain(s)
+            .into_iter()
+            .map(|r| match r {
+                Ok(d) => d.id,
+                Err(e) => format!("error {}", e.id),
+            })
+            .collect()
+    };
+    for kind in ["jsonl", "files"] {
+        let all = ids(kind, "", 0, 1);
+        assert!(all.len() >= 3, "{kind}: {all:?}");
+        for world in [2, 3, 7, 16] {
+            let mut joined: Vec<String> =
+                (0..world).flat_map(|r| ids(kind, "", r, world)).collect();
+            let mut all = all.clone();
+            if kind == "files" {
+                // Files are dealt round-robin ([rank::world_size]): same set, other order.
+                joined.sort();
+                all.sort();
+            }
+            assert_eq!(joined, all, "{kind}, world size {world}");
+        }
+    }
+    // The big file alone spreads over several tasks.
+    let counts: Vec<usize> = (0..4).map(|r| ids("jsonl", "", r, 4).len()).collect();
+    assert!(counts.iter().filter(|c| **c > 0).count() >= 3, "{counts:?}");
+    let e = reg()
+        .source("jsonl")
+        .unwrap()
+        .build(
+            table("path = \"in\"\nrank = 4\nworld_size = 4"),
+            &ctx(dir.path()),
+        )
+        .err()
+        .unwrap();
+    assert!(
+        e.message.contains("rank 4 is not below world_size 4"),
+        "{}",
+        e.message
+    );
+}

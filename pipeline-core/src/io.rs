@@ -47,6 +47,13 @@ pub trait Sink: Send {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError>;
     /// Flushes and commits the output.
     fn finish(&mut self) -> Result<(), SinkError>;
+    /// Called after each document is accounted for (written, dropped or failed), with the
+    /// number accounted so far. With ordered output these are the first `n` input documents,
+    /// so a sink can make its output durable here and record a resumable checkpoint.
+    fn accounted(&mut self, n: u64) -> Result<(), SinkError> {
+        let _ = n;
+        Ok(())
+    }
     /// A one-line description for `textpipe check`.
     fn describe(&self) -> String;
 }

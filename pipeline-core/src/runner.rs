@@ -213,6 +213,7 @@ impl Runner {
             let mut docs_failed = 0u64;
             let mut drop_reasons: BTreeMap<String, u64> = BTreeMap::new();
             let mut fatal: Option<String> = None;
+            let mut accounted = 0u64;
             let _s = tracing::info_span!("sink").entered();
             let mut emit = |env: Envelope, fatal: &mut Option<String>| {
                 match env.state {
@@ -270,6 +271,13 @@ impl Runner {
                                 cancel.cancel();
                             }
                         }
+                    }
+                }
+                accounted += 1;
+                if fatal.is_none() {
+                    if let Err(e) = sink.accounted(accounted) {
+                        *fatal = Some(format!("sink: {e}"));
+                        cancel.cancel();
                     }
                 }
                 let _ = permit_rx.try_recv();

@@ -1,0 +1,299 @@
+//! Sharded, resumable runs: `run --output-dir --rank --world-size`, `status`, `merge-stats`,
+//! `slurm` (script only; tests/slurm.rs submits for real), on a seeds-derived corpus.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn textpipe() -> Command {
+    let mut c = Command::cargo_bin("textpipe").unwrap();
+    c.current_dir(root());
+    // Tests must not pick up a scheduler's environment.
+    for k in [
+        "SLURM_ARRAY_TASK_ID",
+        "SLURM_ARRAY_TASK_COUNT",
+        "SLURM_PROCID",
+        "SLURM_NTASKS",
+        "JOB_COMPLETION_INDEX",
+        "TEXTPIPE_RANK_OFFSET",
+    ] {
+        c.env_remove(k);
+    }
+    c
+}
+
+/// A corpus of `n` seeds-derived documents and a config over it (stages without run-wide
+/// state, so any split of the input gives the same documents).
+fn setup(n: usize) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.jsonl");
+    textpipe()
+        .args(["gen-corpus", "--from", "seeds", "-n", &n.to_string(), "-o"])
+        .arg(&corpus)
+        .assert()
+        .success();
+    let cfg = dir.path().join("job.toml");
+    std::fs::write(
+        &cfg,
+        r#"[pipeline]
+on_error = "dead-letter"
+dead_letter = "dead-letter.jsonl"
+
+[source]
+kind = "jsonl"
+path = "corpus.jsonl"
+
+[[stage]]
+kind = "decode"
+
+[[stage]]
+kind = "clean"
+[stage.options]
+duplicates = "keep"
+
+[[stage]]
+kind = "segment"
+
+[[stage]]
+kind = "summarise"
+
+[sink]
+kind = "jsonl"
+path = "-"
+fields = ["id", "text", "summary"]
+"#,
+    )
+    .unwrap();
+    (dir, cfg)
+}
+
+fn single_run(cfg: &Path) -> Vec<u8> {
+    let out = textpipe().args(["-q", "run"]).arg(cfg).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn merged(dir: &Path, world: usize) -> Vec<u8> {
+    (0..world)
+        .flat_map(|r| std::fs::read(dir.join(format!("{r:05}.jsonl"))).unwrap())
+        .collect()
+}
+
+#[test]
+fn shards_merge_to_the_single_run_and_completed_ranks_are_skipped() {
+    let (dir, cfg) = setup(120);
+    let job = dir.path().join("job");
+    let expected = single_run(&cfg);
+    // Rank from flags, from a Slurm array's environment, from a Kubernetes index.
+    textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .args(["--rank", "0", "--world-size", "3"])
+        .assert()
+        .success();
+    textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "3")
+        .assert()
+        .success();
+    let st = textpipe().arg("status").arg(&job).output().unwrap();
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(!st.status.success(), "not all done yet");
+    assert!(
+        text.contains("2 of 3 ranks done") && text.contains("not started: 2"),
+        "{text}"
+    );
+    textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .args(["--world-size", "3", "--zstd"])
+        .env("JOB_COMPLETION_INDEX", "2")
+        .assert()
+        .success();
+    // Rank 2 is compressed: decompress it back into place to compare.
+    let zst = std::fs::read(job.join("00002.jsonl.zst")).unwrap();
+    assert!(zst.len() < 200_000, "compressed");
+    let plain = zstd::stream::decode_all(&zst[..]).unwrap();
+    std::fs::write(job.join("00002.jsonl"), plain).unwrap();
+    assert_eq!(merged(&job, 3), expected, "merged shards = single run");
+    textpipe().arg("status").arg(&job).assert().success();
+
+    // Each rank has its stats, log and completion marker; merge-stats adds them up.
+    for r in 0..3 {
+        for f in [
+            format!("completions/{r:05}"),
+            format!("stats/{r:05}.json"),
+            format!("logs/{r:05}.log"),
+        ] {
+            assert!(job.join(&f).exists(), "{f}");
+        }
+    }
+    let ms = textpipe()
+        .args(["merge-stats", "--json"])
+        .arg(&job)
+        .output()
+        .unwrap();
+    let m: serde_json::Value = serde_json::from_slice(&ms.stdout).unwrap();
+    assert_eq!(m["tasks"], 3);
+    assert_eq!(m["docs_accounted"], 120);
+    assert_eq!(m["docs_written_total"], 120);
+    assert_eq!(m["stages"][0]["name"], "decode");
+    assert_eq!(m["stages"][0]["docs_in"], 120);
+
+    // A completed rank is not run again; a different world size in the same directory is refused.
+    let again = textpipe()
+        .args(["run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .args(["--rank", "1", "--world-size", "3"])
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already complete"));
+    let bad = textpipe()
+        .args(["run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .args(["--rank", "1", "--world-size", "4"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("was started with world size 3"));
+    let bad = textpipe()
+        .args(["run"])
+        .arg(&cfg)
+        .args(["--rank", "1", "--world-size", "4"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("add --output-dir DIR"));
+}
+
+#[test]
+fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
+    let (dir, cfg) = setup(200);
+    let job = dir.path().join("job");
+    let expected = single_run(&cfg);
+    let ckpt = job.join("00000.ckpt");
+    let accounted = || -> u64 {
+        std::fs::read(&ckpt)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["accounted"].as_u64())
+            .unwrap_or(0)
+    };
+    let bin = assert_cmd::cargo::cargo_bin("textpipe");
+    // Kill with SIGKILL once the checkpoint passes each mark, then resume.
+    for mark in [10, 60, 130] {
+        let mut child = std::process::Command::new(&bin)
+            .current_dir(root())
+            .args(["-q", "run"])
+            .arg(&cfg)
+            .arg("--output-dir")
+            .arg(&job)
+            .args(["--checkpoint-every", "5"])
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        while accounted() < mark && start.elapsed().as_secs() < 120 {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !job.join("completions/00000").exists(),
+            "killed before the end (mark {mark}, checkpoint {})",
+            accounted()
+        );
+        // The partial output may run past the checkpoint: that tail is cut on resume.
+        let partial = std::fs::metadata(job.join("00000.jsonl.partial"))
+            .unwrap()
+            .len();
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&ckpt).unwrap()).unwrap();
+        assert!(partial >= saved["bytes"].as_u64().unwrap());
+    }
+    let out = textpipe()
+        .args(["run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("resuming after"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(job.join("00000.jsonl")).unwrap(),
+        expected,
+        "resumed output = uninterrupted output, byte for byte"
+    );
+    assert!(!ckpt.exists() && !job.join("00000.jsonl.partial").exists());
+}
+
+#[test]
+fn slurm_script_splits_large_arrays_with_rank_offsets() {
+    let (dir, cfg) = setup(3);
+    let job = dir.path().join("job");
+    let out = textpipe()
+        .args(["slurm"])
+        .arg(&cfg)
+        .args([
+            "--tasks",
+            "2500",
+            "--max-array-size",
+            "1000",
+            "--partition",
+            "short",
+        ])
+        .args(["--time", "01:00:00", "--cpus-per-task", "4", "--output-dir"])
+        .arg(&job)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let script = std::fs::read_to_string(job.join("textpipe.sbatch")).unwrap();
+    for needle in [
+        "#SBATCH --array=0-999",
+        "#SBATCH --partition=short",
+        "#SBATCH --time=01:00:00",
+        "#SBATCH --cpus-per-task=4",
+        "--world-size 2500",
+        "--rank \"$(( ${TEXTPIPE_RANK_OFFSET:-0} + SLURM_ARRAY_TASK_ID ))\"",
+    ] {
+        assert!(script.contains(needle), "missing {needle:?} in\n{script}");
+    }
+    // The script is valid bash.
+    let ok = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(job.join("textpipe.sbatch"))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
