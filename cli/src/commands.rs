@@ -326,17 +326,39 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `textpipe train` was asked for.
+pub struct TrainArgs<'a> {
+    /// What to train (`ner`).
+    pub what: &'a str,
+    /// Training data.
+    pub train: &'a Path,
+    /// Development data.
+    pub dev: Option<&'a Path>,
+    /// Model file to write.
+    pub out: &'a Path,
+    /// Unlabelled text for word clusters.
+    pub unlabelled: &'a [std::path::PathBuf],
+    /// Most epochs.
+    pub epochs: usize,
+    /// Shuffling seed.
+    pub seed: u64,
+    /// Models to average.
+    pub runs: usize,
+}
+
 /// `textpipe train ner`: trains the entity tagger and writes the model file.
-pub fn train(
-    what: &str,
-    train: &Path,
-    dev: Option<&Path>,
-    out: &Path,
-    unlabelled: &[std::path::PathBuf],
-    epochs: usize,
-    seed: u64,
-) -> Result<ExitCode> {
+pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     use textpipe_stages::tag::ner;
+    let TrainArgs {
+        what,
+        train,
+        dev,
+        out,
+        unlabelled,
+        epochs,
+        seed,
+        runs,
+    } = *a;
     if what != "ner" {
         anyhow::bail!("unknown model `{what}`: only `ner` can be trained");
     }
@@ -389,9 +411,10 @@ pub fn train(
         seed,
         ..Default::default()
     };
-    let model = ner::train(&train_ex, &dev_ex, clusters, &opts, |r| {
+    let model = ner::train_ensemble(&train_ex, &dev_ex, clusters, &opts, runs, |run, r| {
         eprintln!(
-            "epoch {:>2}: train tag accuracy {:.4}, dev entity F1 {:.4}  ({:.0}s)",
+            "run {}/{runs} epoch {:>2}: train tag accuracy {:.4}, dev entity F1 {:.4}  ({:.0}s)",
+            run + 1,
             r.epoch,
             r.train_accuracy,
             r.dev_f1,

@@ -198,6 +198,9 @@ enum Cmd {
         /// Seed of the shuffling (training is deterministic for a seed).
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Train this many models (seeds SEED, SEED+1, …) and average them into one.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
     },
     /// Write N varied documents (seed paragraphs shuffled and numbered) as JSONL, for benchmarks.
     GenCorpus {
@@ -301,15 +304,17 @@ fn main() -> ExitCode {
             unlabelled,
             epochs,
             seed,
-        } => commands::train(
-            &what,
-            &train,
-            dev.as_deref(),
-            &out,
-            &unlabelled,
+            runs,
+        } => commands::train(&commands::TrainArgs {
+            what: &what,
+            train: &train,
+            dev: dev.as_deref(),
+            out: &out,
+            unlabelled: &unlabelled,
             epochs,
             seed,
-        ),
+            runs,
+        }),
         Cmd::GenCorpus { from, n, out, seed } => commands::gen_corpus(&from, n, &out, seed),
     };
     match result {

@@ -1,7 +1,6 @@
 //! `textpipe eval ner` with the shipped models, on the project's own tokens: entity F1
-//! (exact span and type) on the dev files the models were tuned on. The bars are
-//! 0.65 (GermEval) and 0.91 (CoNLL); these checks guard the levels reached so far
-//! (0.621 and 0.910) against regressions, and per-type sanity.
+//! (exact span and type) on the dev files the models were tuned on (best epoch, ensemble
+//! size): at least 0.65 on GermEval and 0.91 on CoNLL, and every type above a floor.
 
 use pipeline_core::Registry;
 
@@ -18,7 +17,7 @@ fn ner(file: &str) -> serde_json::Value {
 fn germeval_dev() {
     let r = ner("germeval2014-dev.jsonl");
     let f1 = r["f1"].as_f64().unwrap();
-    assert!(f1 >= 0.61, "GermEval dev F1 {f1:.4}");
+    assert!(f1 >= 0.65, "GermEval dev F1 {f1:.4}");
     // The plain CRF reference (CRFsuite, gold tokens) scores 0.586.
     assert!(f1 > 0.586, "must beat the CRF reference: {f1:.4}");
     for t in ["PER", "LOC", "ORG", "OTH"] {
@@ -31,7 +30,7 @@ fn germeval_dev() {
 fn conll_dev() {
     let r = ner("conll2003-dev.jsonl");
     let f1 = r["f1"].as_f64().unwrap();
-    assert!(f1 >= 0.905, "CoNLL dev F1 {f1:.4}");
+    assert!(f1 >= 0.91, "CoNLL dev F1 {f1:.4}");
     assert!(f1 > 0.896, "must beat the CRF reference: {f1:.4}");
     for t in ["PER", "LOC", "ORG", "MISC"] {
         let f = r["per_type"][t]["f1"].as_f64().unwrap();

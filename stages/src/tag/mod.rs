@@ -564,36 +564,51 @@ impl Tagger {
     /// Runs the entity model over each sentence (segmenting first if no `segment` stage
     /// ran) and puts its entities before the gazetteer's, which take precedence.
     fn entities(&self, model: &ner::NerModel, doc: &mut Document) {
-        let owned;
-        let (sentences, tokens): (&[Span], Vec<Span>) = if doc.tokens.is_empty() {
-            let (_, s, t) = self.segmenter.segment(&doc.text);
-            owned = s;
-            (&owned, t.iter().map(|t| t.span).collect())
-        } else if doc.sentences.is_empty() {
-            owned = vec![Span::new(0, doc.text.len())];
-            (&owned, doc.tokens.iter().map(|t| t.span).collect())
-        } else {
-            (&doc.sentences, doc.tokens.iter().map(|t| t.span).collect())
-        };
+        // Tag each paragraph as one sequence, with its sentence starts marked.
+        let (paragraphs, sentences, tokens): (Vec<Span>, Vec<Span>, Vec<Span>) =
+            if doc.tokens.is_empty() {
+                let (p, s, t) = self.segmenter.segment(&doc.text);
+                (p, s, t.iter().map(|t| t.span).collect())
+            } else {
+                let p = if doc.paragraphs.is_empty() {
+                    crate::segment::Segmenter::paragraphs(&doc.text)
+                } else {
+                    doc.paragraphs.clone()
+                };
+                (
+                    p,
+                    doc.sentences.clone(),
+                    doc.tokens.iter().map(|t| t.span).collect(),
+                )
+            };
         let text = &doc.text;
         let mut found = Vec::new();
         let mut words: Vec<&str> = Vec::new();
-        let mut k = 0;
-        for s in sentences {
-            while k < tokens.len() && tokens[k].start < s.start {
+        let mut starts: Vec<bool> = Vec::new();
+        let (mut k, mut si) = (0, 0);
+        for p in &paragraphs {
+            while k < tokens.len() && tokens[k].start < p.start {
                 k += 1;
             }
             let first = k;
-            while k < tokens.len() && tokens[k].end <= s.end {
+            while k < tokens.len() && tokens[k].end <= p.end {
                 k += 1;
             }
             let toks = &tokens[first..k];
             words.clear();
             words.extend(toks.iter().filter_map(|t| text.get(t.start..t.end)));
-            if words.len() != toks.len() {
+            if words.len() != toks.len() || toks.is_empty() {
                 continue;
             }
-            for (a, b, ty) in model.entities(&words) {
+            starts.clear();
+            for (j, t) in toks.iter().enumerate() {
+                while si < sentences.len() && sentences[si].start < t.start {
+                    si += 1;
+                }
+                let at_start = si < sentences.len() && sentences[si].start == t.start;
+                starts.push(j == 0 || at_start);
+            }
+            for (a, b, ty) in model.entities_with_starts(&words, &starts) {
                 let span = Span::new(toks[a].start, toks[b - 1].end);
                 found.push(Entity {
                     span,
@@ -601,6 +616,13 @@ impl Tagger {
                     text: text[span.start..span.end].to_string(),
                     group: None,
                 });
+            }
+        }
+        // A name the model calls a person but the shipped place list knows (Belarus, Minsk)
+        // is a place: the list is small and curated, the model's guess on an unseen name is not.
+        for e in &mut found {
+            if e.label == "PER" && ner::is_listed_place(&e.text) {
+                e.label = "LOC".into();
             }
         }
         consistent_labels(&mut found);

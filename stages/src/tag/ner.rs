@@ -100,9 +100,13 @@ struct TokInfo {
     suf2: u64,
     suf3: u64,
     suf4: u64,
+    suf5: u64,
+    pre4: u64,
     upper_first: bool,
     all_upper: bool,
     has_alpha: bool,
+    /// First token of a sentence.
+    sent_start: bool,
     /// Hashes of the lower-case character 3-grams inside the word (at most 16; 0 = none).
     grams: [u64; 16],
 }
@@ -163,9 +167,12 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
         suf2: suf(2),
         suf3: suf(3),
         suf4: suf(4),
+        suf5: suf(5),
+        pre4: pre(4),
         upper_first: w.chars().next().is_some_and(char::is_uppercase),
         all_upper: alpha > 1 && upper == alpha,
         has_alpha: alpha > 0,
+        sent_start: false,
         grams,
     }
 }
@@ -206,6 +213,22 @@ fn name_lists() -> &'static FxHashMap<u64, u8> {
         }
         m
     })
+}
+
+/// True if `name` is in the shipped list of places (countries, regions, cities).
+pub fn is_listed_place(name: &str) -> bool {
+    let mut buf = Vec::new();
+    let abbr = crate::segment::Abbreviations::builtin();
+    let mut toks = Vec::new();
+    crate::segment::tokenize::tokenize(name, 0, name.len(), &abbr, &mut toks);
+    let infos: Vec<TokInfo> = toks
+        .iter()
+        .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
+        .collect();
+    !infos.is_empty()
+        && name_lists()
+            .get(&seq_hash(&infos))
+            .is_some_and(|m| m & 2 != 0)
 }
 
 /// Gazetteer key of a token sequence (exact case).
@@ -309,6 +332,14 @@ fn features(
         f.push(mix(6, t.suf2));
         f.push(mix(7, t.suf3));
         f.push(mix(8, t.suf4));
+        f.push(mix(43, t.suf5));
+        if i > 0 {
+            f.push(mix(45, infos[i - 1].suf3));
+        }
+        if i + 1 < n {
+            f.push(mix(46, infos[i + 1].suf3));
+        }
+        f.push(mix(44, t.pre4));
         for g in t.grams.iter().take_while(|g| **g != 0) {
             f.push(mix(9, *g));
         }
@@ -321,11 +352,11 @@ fn features(
         f.push(mix(16, mix(sh(ii - 1), mix(t.shape, sh(ii + 1)))));
         f.push(mix(17, mix(lw(ii - 1), t.lower)));
         f.push(mix(18, mix(t.lower, lw(ii + 1))));
-        f.push(mix(19, mix(t.shape, (i == 0) as u64)));
+        f.push(mix(19, mix(t.shape, t.sent_start as u64)));
         let bucket = caps.get(&t.lower).copied().unwrap_or(9) as u64;
         f.push(mix(
             20,
-            mix(bucket, t.upper_first as u64 + 2 * (i == 0) as u64),
+            mix(bucket, t.upper_first as u64 + 2 * t.sent_start as u64),
         ));
         if !clusters.is_empty() {
             let c0 = cl(ii);
@@ -387,8 +418,11 @@ impl NerModel {
         self.index.len()
     }
 
-    fn prepare(&self, tokens: &[&str], feats: &mut Features, buf: &mut Vec<char>) {
-        let infos: Vec<TokInfo> = tokens.iter().map(|w| tok_info(w, buf)).collect();
+    fn prepare(&self, tokens: &[&str], starts: &[bool], feats: &mut Features, buf: &mut Vec<char>) {
+        let mut infos: Vec<TokInfo> = tokens.iter().map(|w| tok_info(w, buf)).collect();
+        for (t, s) in infos.iter_mut().zip(starts) {
+            t.sent_start = *s;
+        }
         let gaz = gaz_hits(&self.gaz, &infos);
         let lists = gaz_hits(name_lists(), &infos);
         features(&infos, &gaz, &lists, &self.caps, &self.clusters, feats);
@@ -412,8 +446,19 @@ impl NerModel {
         }
     }
 
-    /// The best tag sequence for `tokens`.
+    /// The best tag sequence for one sentence.
     pub fn tag(&self, tokens: &[&str]) -> Vec<usize> {
+        let mut starts = vec![false; tokens.len()];
+        if let Some(s) = starts.first_mut() {
+            *s = true;
+        }
+        self.tag_with_starts(tokens, &starts)
+    }
+
+    /// The best tag sequence for a run of sentences (a paragraph): `starts[i]` marks the
+    /// first token of each sentence. Tagging a paragraph as one sequence keeps the context
+    /// across a sentence boundary that the segmenter may have put in the wrong place.
+    pub fn tag_with_starts(&self, tokens: &[&str], starts: &[bool]) -> Vec<usize> {
         if tokens.is_empty() {
             return Vec::new();
         }
@@ -422,7 +467,7 @@ impl NerModel {
             offsets: Vec::with_capacity(tokens.len() + 1),
         };
         let mut buf = Vec::new();
-        self.prepare(tokens, &mut feats, &mut buf);
+        self.prepare(tokens, starts, &mut feats, &mut buf);
         let mut em = Vec::new();
         self.emissions(&feats, &mut em);
         viterbi(&em, &self.trans, tokens.len())
@@ -431,6 +476,15 @@ impl NerModel {
     /// Entities of one sentence as (first token, end token exclusive, type index).
     pub fn entities(&self, tokens: &[&str]) -> Vec<(usize, usize, usize)> {
         spans_of(&self.tag(tokens))
+    }
+
+    /// Entities of a paragraph whose sentences start where `starts` says.
+    pub fn entities_with_starts(
+        &self,
+        tokens: &[&str],
+        starts: &[bool],
+    ) -> Vec<(usize, usize, usize)> {
+        spans_of(&self.tag_with_starts(tokens, starts))
     }
 
     /// Serialises the model.
@@ -740,6 +794,68 @@ pub fn f1(model: &NerModel, examples: &[Example]) -> f64 {
     2.0 * p * r / (p + r)
 }
 
+/// Trains `runs` models with different shuffling seeds (`o.seed`, `o.seed + 1`, …) and
+/// averages their weights into one model (a linear model, so the average is one model of
+/// the same kind); `report` gets every run's epochs. With `runs == 1` this is [`train`].
+pub fn train_ensemble(
+    train_set: &[Example],
+    dev: &[Example],
+    clusters: FxHashMap<u64, u32>,
+    o: &TrainOptions,
+    runs: usize,
+    mut report: impl FnMut(usize, EpochReport),
+) -> NerModel {
+    let runs = runs.max(1);
+    let models: Vec<NerModel> = (0..runs)
+        .map(|r| {
+            let o = TrainOptions {
+                seed: o.seed.wrapping_add(r as u64),
+                ..o.clone()
+            };
+            train(train_set, dev, clusters.clone(), &o, |e| report(r, e))
+        })
+        .collect();
+    if runs == 1 {
+        return models.into_iter().next().unwrap_or_default();
+    }
+    let mut keys: Vec<u64> = models
+        .iter()
+        .flat_map(|m| m.index.keys().copied())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut out = NerModel {
+        index: FxHashMap::default(),
+        w: vec![0.0; keys.len() * NT],
+        trans: vec![0.0; (NT + 1) * NT],
+        gaz: models[0].gaz.clone(),
+        caps: models[0].caps.clone(),
+        clusters: models[0].clusters.clone(),
+    };
+    let scale = 1.0 / runs as f32;
+    for (row, k) in keys.iter().enumerate() {
+        out.index.insert(*k, row as u32);
+        for m in &models {
+            if let Some(&r) = m.index.get(k) {
+                let r = r as usize * NT;
+                for (a, b) in out.w[row * NT..(row + 1) * NT]
+                    .iter_mut()
+                    .zip(&m.w[r..r + NT])
+                {
+                    *a += b * scale;
+                }
+            }
+        }
+    }
+    for m in &models {
+        for (a, b) in out.trans.iter_mut().zip(&m.trans) {
+            *a += b * scale;
+        }
+    }
+    out.prune(1e-3);
+    out
+}
+
 /// Trains a model; `report` is called after each epoch. The best epoch on `dev` is returned.
 pub fn train(
     train: &[Example],
@@ -771,7 +887,10 @@ pub fn train(
         .iter()
         .enumerate()
         .map(|(i, ex)| {
-            let infos: Vec<TokInfo> = ex.tokens.iter().map(|w| tok_info(w, &mut buf)).collect();
+            let mut infos: Vec<TokInfo> = ex.tokens.iter().map(|w| tok_info(w, &mut buf)).collect();
+            if let Some(t) = infos.first_mut() {
+                t.sent_start = true;
+            }
             let g = gaz_hits(&fold_gaz[i % folds], &infos);
             let lists = gaz_hits(name_lists(), &infos);
             let mut f = Features {
