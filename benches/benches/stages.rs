@@ -26,15 +26,24 @@ fn text_corpus() -> Vec<Document> {
         .collect()
 }
 
-/// The corpus with paragraphs and sentences segmented (input for tag and summarise).
+/// The corpus with paragraphs, sentences and tokens segmented (input for tag and summarise).
 fn segmented_corpus() -> Vec<Document> {
     let seg = Segmenter::new();
     text_corpus()
         .into_iter()
         .map(|mut d| {
-            let (p, s, _) = seg.segment(&d.text);
+            let (p, s, t) = seg.segment(&d.text);
             d.paragraphs = p;
             d.sentences = s;
+            d.tokens = t
+                .iter()
+                .map(|t| pipeline_core::Token {
+                    span: t.span,
+                    kind: t.kind.as_str().to_string(),
+                    lower: None,
+                    stem: None,
+                })
+                .collect();
             d
         })
         .collect()
@@ -141,9 +150,20 @@ fn bench_clean(c: &mut Criterion) {
 fn bench_tag(c: &mut Criterion) {
     let docs = segmented_corpus();
     let mut g = group(c, "tag", docs.iter().map(|d| d.text.len()).sum());
-    run(&mut g, "language and keywords", &docs, &|| {
+    run(&mut g, "language, entities and keywords", &docs, &|| {
         Box::new(Tagger::new(TagOptions::default()))
     });
+    run(
+        &mut g,
+        "language and keywords (entities off)",
+        &docs,
+        &|| {
+            Box::new(Tagger::new(TagOptions {
+                entities: false,
+                ..TagOptions::default()
+            }))
+        },
+    );
     g.finish();
 }
 

@@ -218,6 +218,8 @@ pub struct Tagger {
     df: Arc<Mutex<DocFreq>>,
     /// Entity models by language code.
     ner: Arc<FxHashMap<String, Arc<ner::NerModel>>>,
+    /// Per-worker word-score caches, one per entity model (language).
+    ner_cache: FxHashMap<String, ner::NerCache>,
     segmenter: Arc<crate::segment::Segmenter>,
 }
 
@@ -237,6 +239,7 @@ impl Tagger {
             } else {
                 FxHashMap::default()
             }),
+            ner_cache: FxHashMap::default(),
             segmenter: Arc::new(crate::segment::Segmenter::new()),
         }
     }
@@ -411,9 +414,15 @@ impl Stage for Tagger {
         if self.o.keywords > 0 {
             doc.keywords = self.keywords(doc);
         }
-        if let Some(model) = doc.lang.as_deref().and_then(|l| self.ner.get(l)) {
-            let model = Arc::clone(model);
-            self.entities(&model, doc);
+        if let Some((lang, model)) = doc
+            .lang
+            .as_deref()
+            .and_then(|l| self.ner.get_key_value(l))
+            .map(|(l, m)| (l.clone(), Arc::clone(m)))
+        {
+            let mut cache = self.ner_cache.remove(&lang).unwrap_or_default();
+            self.entities(&model, &mut cache, doc);
+            self.ner_cache.insert(lang, cache);
         }
         if let Some(g) = &self.gazetteer {
             let mut found = g.find(&doc.text);
@@ -563,7 +572,7 @@ impl Tagger {
 
     /// Runs the entity model over each sentence (segmenting first if no `segment` stage
     /// ran) and puts its entities before the gazetteer's, which take precedence.
-    fn entities(&self, model: &ner::NerModel, doc: &mut Document) {
+    fn entities(&self, model: &ner::NerModel, cache: &mut ner::NerCache, doc: &mut Document) {
         // Tag each paragraph as one sequence, with its sentence starts marked.
         let (paragraphs, sentences, tokens): (Vec<Span>, Vec<Span>, Vec<Span>) =
             if doc.tokens.is_empty() {
@@ -608,7 +617,7 @@ impl Tagger {
                 let at_start = si < sentences.len() && sentences[si].start == t.start;
                 starts.push(j == 0 || at_start);
             }
-            for (a, b, ty) in model.entities_with_starts(&words, &starts) {
+            for (a, b, ty) in model.entities_cached(cache, &words, &starts) {
                 let span = Span::new(toks[a].start, toks[b - 1].end);
                 found.push(Entity {
                     span,

@@ -17,7 +17,7 @@ use std::hash::Hasher;
 /// The entity types, in tag order: tag 0 is `O`, then `B-T`, `I-T` for each type.
 pub const TYPES: [&str; 4] = ["PER", "LOC", "ORG", "MISC"];
 const NT: usize = 1 + 2 * TYPES.len();
-const MAGIC: &[u8; 8] = b"TPNER\x00\x00\x03";
+const MAGIC: &[u8; 8] = b"TPNER\x00\x00\x04";
 const MAX_GAZ_LEN: usize = 6;
 
 /// Errors reading a model file.
@@ -207,6 +207,9 @@ fn name_lists() -> &'static FxHashMap<u64, u8> {
                         .collect();
                     if !infos.is_empty() && infos.len() <= MAX_GAZ_LEN {
                         *m.entry(seq_hash(&infos)).or_insert(0) |= bit;
+                        for k in 1..infos.len() {
+                            m.entry(seq_hash(&infos[..k])).or_insert(0);
+                        }
                     }
                 }
             }
@@ -236,6 +239,36 @@ fn seq_hash(infos: &[TokInfo]) -> u64 {
     infos.iter().fold(0x5151, |h, t| mix(h, t.word))
 }
 
+/// Per-worker memory of word scores for [`NerModel::entities_cached`] (one per model).
+#[derive(Debug, Clone, Default)]
+pub struct NerCache {
+    map: FxHashMap<u64, u32>,
+    words: Vec<Cached>,
+    pads: [[f32; NT]; 4],
+    pads_ready: bool,
+    buf: Vec<char>,
+}
+
+/// A word's token information and score parts.
+#[derive(Debug, Clone)]
+struct Cached {
+    info: TokInfo,
+    packed: u32,
+    /// Scores from its own features.
+    own: [f32; NT],
+    /// `near[s]`: the scores it gives a token when it stands at offset `NEAR[s]` from it.
+    near: [[f32; NT]; 4],
+}
+
+/// The exact-case word hash of [`tok_info`], computed alone (the cache key).
+fn word_hash(w: &str) -> u64 {
+    let mut h = FxHasher::default();
+    for c in w.chars() {
+        h.write_u32(c as u32);
+    }
+    h.finish()
+}
+
 /// Feature hashes of every token of a sentence, flattened; `offsets[i]..offsets[i+1]`.
 struct Features {
     f: Vec<u64>,
@@ -253,20 +286,174 @@ fn gaz_hits(gaz: &FxHashMap<u64, u8>, infos: &[TokInfo]) -> Vec<(u8, u8)> {
         if !infos[i].has_alpha {
             continue;
         }
+        // The map also holds every proper prefix of a name (type mask 0), so the first
+        // miss ends the search.
         let mut h = 0x5151u64;
         for n in 1..=MAX_GAZ_LEN.min(infos.len() - i) {
             h = mix(h, infos[i + n - 1].word);
-            if let Some(&m) = gaz.get(&h) {
-                hits[i].0 |= m;
-                for hit in &mut hits[i + 1..i + n] {
-                    hit.1 |= m;
-                }
+            let Some(&m) = gaz.get(&h) else {
+                break;
+            };
+            hits[i].0 |= m;
+            for hit in &mut hits[i + 1..i + n] {
+                hit.1 |= m;
             }
         }
     }
     hits
 }
 
+const PAD_L: u64 = 0x1111;
+const PAD_R: u64 = 0x2222;
+
+/// A word's packed clusters (`0xffff_fffe`: outside the sentence, `0xffff_ffff`: unknown).
+fn packed_cluster(clusters: &FxHashMap<u64, u32>, t: Option<&TokInfo>) -> u32 {
+    match t {
+        None => 0xffff_fffe,
+        Some(t) => clusters.get(&t.word).copied().unwrap_or(0xffff_ffff),
+    }
+}
+
+/// The 256-cluster level, with "unknown" and "outside the sentence" as their own values.
+fn cl256(p: u32) -> u64 {
+    if p >= 0xffff_fffe {
+        (p & 0xffff) as u64 | 1 << 20
+    } else {
+        ((p >> 8) & 0xff) as u64
+    }
+}
+
+/// Features of the token itself (cacheable per word).
+fn own_feats(t: &TokInfo, p: u32, has_clusters: bool, f: &mut Vec<u64>) {
+    f.push(mix(0, 0));
+    f.push(mix(1, t.lower));
+    f.push(mix(2, t.word));
+    f.push(mix(3, t.shape));
+    f.push(mix(4, t.pre2));
+    f.push(mix(5, t.pre3));
+    f.push(mix(6, t.suf2));
+    f.push(mix(7, t.suf3));
+    f.push(mix(8, t.suf4));
+    f.push(mix(43, t.suf5));
+    f.push(mix(44, t.pre4));
+    for g in t.grams.iter().take_while(|g| **g != 0) {
+        f.push(mix(9, *g));
+    }
+    if has_clusters {
+        let c0 = cl256(p);
+        f.push(mix(30, c0));
+        f.push(mix(34, mix(c0, t.shape)));
+        f.push(mix(
+            35,
+            if p >= 0xffff_fffe {
+                1 << 20
+            } else {
+                (p & 0xff) as u64
+            },
+        ));
+        f.push(mix(36, (p >> 16) as u64));
+    }
+}
+
+/// Offsets of the neighbour features, in the order of [`Cached::near`].
+const NEAR: [isize; 4] = [-2, -1, 1, 2];
+
+/// Features saying "the word at offset `k` is `t`" (`None`: outside the sentence); they
+/// depend on that word only, so they are cacheable per word too.
+fn near_feats(k: isize, t: Option<&TokInfo>, p: u32, has_clusters: bool, f: &mut Vec<u64>) {
+    let pad = if k < 0 { PAD_L } else { PAD_R };
+    let lw = t.map_or(pad, |t| t.lower);
+    match k {
+        -2 => f.push(mix(12, lw)),
+        2 => f.push(mix(13, lw)),
+        _ => {
+            let left = k < 0;
+            f.push(mix(if left { 10 } else { 11 }, lw));
+            f.push(mix(if left { 14 } else { 15 }, t.map_or(pad, |t| t.shape)));
+            if let Some(t) = t {
+                f.push(mix(if left { 45 } else { 46 }, t.suf3));
+            }
+            if has_clusters {
+                f.push(mix(if left { 31 } else { 32 }, cl256(p)));
+            }
+        }
+    }
+}
+
+/// Features of token `i` in its context: pairs with neighbours, sentence position, an
+/// all-caps line, gazetteer and list hits.
+#[allow(clippy::too_many_arguments)]
+fn context_feats(
+    i: usize,
+    infos: &[TokInfo],
+    packed: &[u32],
+    gaz: &[(u8, u8)],
+    lists: &[(u8, u8)],
+    caps: &FxHashMap<u64, u8>,
+    has_clusters: bool,
+    caps_line: bool,
+    f: &mut Vec<u64>,
+) {
+    let n = infos.len();
+    let t = &infos[i];
+    let at = |j: isize| (j >= 0 && (j as usize) < n).then(|| &infos[j as usize]);
+    let ii = i as isize;
+    let lw = |j: isize| at(j).map_or(if j < 0 { PAD_L } else { PAD_R }, |t| t.lower);
+    let sh = |j: isize| at(j).map_or(if j < 0 { PAD_L } else { PAD_R }, |t| t.shape);
+    f.push(mix(16, mix(sh(ii - 1), mix(t.shape, sh(ii + 1)))));
+    f.push(mix(17, mix(lw(ii - 1), t.lower)));
+    f.push(mix(18, mix(t.lower, lw(ii + 1))));
+    f.push(mix(19, mix(t.shape, t.sent_start as u64)));
+    let bucket = caps.get(&t.lower).copied().unwrap_or(9) as u64;
+    f.push(mix(
+        20,
+        mix(bucket, t.upper_first as u64 + 2 * t.sent_start as u64),
+    ));
+    if has_clusters {
+        let prev = if i > 0 { packed[i - 1] } else { 0xffff_fffe };
+        f.push(mix(33, mix(cl256(prev), cl256(packed[i]))));
+    }
+    if caps_line {
+        f.push(mix(21, t.lower));
+        f.push(mix(22, 1));
+    }
+    let (b, inside) = gaz[i];
+    for ty in 0..TYPES.len() {
+        if b & (1 << ty) != 0 {
+            f.push(mix(23, ty as u64));
+        }
+        if inside & (1 << ty) != 0 {
+            f.push(mix(24, ty as u64));
+        }
+    }
+    if b == 0 && inside == 0 {
+        f.push(mix(25, 0));
+    }
+    // Shipped name lists: given names, places, organisations.
+    let (lb, li) = lists[i];
+    if lb | li != 0 {
+        f.push(mix(40, lb as u64));
+        f.push(mix(41, li as u64));
+    }
+    if i > 0 && lists[i - 1].0 & 1 != 0 {
+        f.push(mix(42, t.upper_first as u64));
+    }
+    // Gazetteer hits of the neighbours: "…, Präsident X" or "X , Y".
+    if i + 1 < n && gaz[i + 1].0 != 0 {
+        f.push(mix(26, gaz[i + 1].0 as u64));
+    }
+    if i > 0 && (gaz[i - 1].0 | gaz[i - 1].1) != 0 {
+        f.push(mix(27, (gaz[i - 1].0 | gaz[i - 1].1) as u64));
+    }
+}
+
+fn is_caps_line(infos: &[TokInfo]) -> bool {
+    let alpha = infos.iter().filter(|t| t.has_alpha).count();
+    alpha >= 3 && infos.iter().filter(|t| t.all_upper).count() * 10 >= alpha * 8
+}
+
+/// Every feature of every token, flattened (training); inference sums the same features
+/// through [`NerCache`].
 fn features(
     infos: &[TokInfo],
     gaz: &[(u8, u8)],
@@ -278,136 +465,35 @@ fn features(
     out.f.clear();
     out.offsets.clear();
     let n = infos.len();
-    let alpha = infos.iter().filter(|t| t.has_alpha).count();
-    let caps_line = alpha >= 3 && infos.iter().filter(|t| t.all_upper).count() * 10 >= alpha * 8;
-    const PAD_L: u64 = 0x1111;
-    const PAD_R: u64 = 0x2222;
-    let lw = |j: isize| -> u64 {
-        if j < 0 {
-            PAD_L
-        } else if j as usize >= n {
-            PAD_R
-        } else {
-            infos[j as usize].lower
-        }
-    };
-    let sh = |j: isize| -> u64 {
-        if j < 0 {
-            PAD_L
-        } else if j as usize >= n {
-            PAD_R
-        } else {
-            infos[j as usize].shape
-        }
-    };
-    let packed = |j: isize| -> u32 {
-        if j < 0 || j as usize >= n {
-            0xffff_fffe
-        } else {
-            clusters
-                .get(&infos[j as usize].word)
-                .copied()
-                .unwrap_or(0xffff_ffff)
-        }
-    };
-    // The 256-cluster level, with "none" and "outside the sentence" as their own values.
-    let cl = |j: isize| -> u64 {
-        let p = packed(j);
-        if p >= 0xffff_fffe {
-            (p & 0xffff) as u64 | 1 << 20
-        } else {
-            ((p >> 8) & 0xff) as u64
-        }
-    };
-    for (i, t) in infos.iter().enumerate() {
+    let has_clusters = !clusters.is_empty();
+    let caps_line = is_caps_line(infos);
+    let packed: Vec<u32> = infos
+        .iter()
+        .map(|t| packed_cluster(clusters, Some(t)))
+        .collect();
+    for i in 0..n {
         out.offsets.push(out.f.len());
-        let ii = i as isize;
-        let f = &mut out.f;
-        f.push(mix(0, 0));
-        f.push(mix(1, t.lower));
-        f.push(mix(2, t.word));
-        f.push(mix(3, t.shape));
-        f.push(mix(4, t.pre2));
-        f.push(mix(5, t.pre3));
-        f.push(mix(6, t.suf2));
-        f.push(mix(7, t.suf3));
-        f.push(mix(8, t.suf4));
-        f.push(mix(43, t.suf5));
-        if i > 0 {
-            f.push(mix(45, infos[i - 1].suf3));
+        own_feats(&infos[i], packed[i], has_clusters, &mut out.f);
+        for k in NEAR {
+            let j = i as isize + k;
+            let (t, p) = if j >= 0 && (j as usize) < n {
+                (Some(&infos[j as usize]), packed[j as usize])
+            } else {
+                (None, 0xffff_fffe)
+            };
+            near_feats(k, t, p, has_clusters, &mut out.f);
         }
-        if i + 1 < n {
-            f.push(mix(46, infos[i + 1].suf3));
-        }
-        f.push(mix(44, t.pre4));
-        for g in t.grams.iter().take_while(|g| **g != 0) {
-            f.push(mix(9, *g));
-        }
-        f.push(mix(10, lw(ii - 1)));
-        f.push(mix(11, lw(ii + 1)));
-        f.push(mix(12, lw(ii - 2)));
-        f.push(mix(13, lw(ii + 2)));
-        f.push(mix(14, sh(ii - 1)));
-        f.push(mix(15, sh(ii + 1)));
-        f.push(mix(16, mix(sh(ii - 1), mix(t.shape, sh(ii + 1)))));
-        f.push(mix(17, mix(lw(ii - 1), t.lower)));
-        f.push(mix(18, mix(t.lower, lw(ii + 1))));
-        f.push(mix(19, mix(t.shape, t.sent_start as u64)));
-        let bucket = caps.get(&t.lower).copied().unwrap_or(9) as u64;
-        f.push(mix(
-            20,
-            mix(bucket, t.upper_first as u64 + 2 * t.sent_start as u64),
-        ));
-        if !clusters.is_empty() {
-            let c0 = cl(ii);
-            f.push(mix(30, c0));
-            f.push(mix(31, cl(ii - 1)));
-            f.push(mix(32, cl(ii + 1)));
-            f.push(mix(33, mix(cl(ii - 1), c0)));
-            f.push(mix(34, mix(c0, t.shape)));
-            let p = packed(ii);
-            f.push(mix(
-                35,
-                if p >= 0xffff_fffe {
-                    1 << 20
-                } else {
-                    (p & 0xff) as u64
-                },
-            ));
-            f.push(mix(36, (p >> 16) as u64));
-        }
-        if caps_line {
-            f.push(mix(21, t.lower));
-            f.push(mix(22, 1));
-        }
-        let (b, inside) = gaz[i];
-        for ty in 0..TYPES.len() {
-            if b & (1 << ty) != 0 {
-                f.push(mix(23, ty as u64));
-            }
-            if inside & (1 << ty) != 0 {
-                f.push(mix(24, ty as u64));
-            }
-        }
-        if b == 0 && inside == 0 {
-            f.push(mix(25, 0));
-        }
-        // Shipped name lists: given names, places, organisations.
-        let (lb, li) = lists[i];
-        if lb | li != 0 {
-            f.push(mix(40, lb as u64));
-            f.push(mix(41, li as u64));
-        }
-        if i > 0 && lists[i - 1].0 & 1 != 0 {
-            f.push(mix(42, t.upper_first as u64));
-        }
-        // Gazetteer hits of the neighbours: "…, Präsident X" or "X , Y".
-        if i + 1 < n && gaz[i + 1].0 != 0 {
-            f.push(mix(26, gaz[i + 1].0 as u64));
-        }
-        if i > 0 && (gaz[i - 1].0 | gaz[i - 1].1) != 0 {
-            f.push(mix(27, (gaz[i - 1].0 | gaz[i - 1].1) as u64));
-        }
+        context_feats(
+            i,
+            infos,
+            &packed,
+            gaz,
+            lists,
+            caps,
+            has_clusters,
+            caps_line,
+            &mut out.f,
+        );
     }
     out.offsets.push(out.f.len());
 }
@@ -485,6 +571,119 @@ impl NerModel {
         starts: &[bool],
     ) -> Vec<(usize, usize, usize)> {
         spans_of(&self.tag_with_starts(tokens, starts))
+    }
+
+    /// Sum of the weight rows of `feats` into `row`.
+    fn add_rows(&self, feats: &[u64], row: &mut [f32; NT]) {
+        for h in feats {
+            if let Some(&r) = self.index.get(h) {
+                let r = r as usize * NT;
+                for (s, w) in row.iter_mut().zip(&self.w[r..r + NT]) {
+                    *s += w;
+                }
+            }
+        }
+    }
+
+    /// Entities of a paragraph (as [`NerModel::entities_with_starts`]), with the per-word
+    /// parts of the scores taken from `cache`: a word's own features and the features it
+    /// gives its neighbours are summed once per distinct word, not once per occurrence.
+    pub fn entities_cached(
+        &self,
+        cache: &mut NerCache,
+        tokens: &[&str],
+        starts: &[bool],
+    ) -> Vec<(usize, usize, usize)> {
+        let n = tokens.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let has_clusters = !self.clusters.is_empty();
+        if cache.words.len() > 200_000 {
+            cache.map.clear();
+            cache.words.clear();
+        }
+        if !cache.pads_ready {
+            for (slot, k) in NEAR.iter().enumerate() {
+                let mut f = Vec::new();
+                near_feats(*k, None, 0xffff_fffe, has_clusters, &mut f);
+                let mut row = [0f32; NT];
+                self.add_rows(&f, &mut row);
+                cache.pads[slot] = row;
+            }
+            cache.pads_ready = true;
+        }
+        let mut ids = Vec::with_capacity(n);
+        let mut infos = Vec::with_capacity(n);
+        let mut f = Vec::new();
+        for (w, start) in tokens.iter().zip(starts) {
+            let key = word_hash(w);
+            let id = match cache.map.get(&key) {
+                Some(&id) => id as usize,
+                None => {
+                    let info = tok_info(w, &mut cache.buf);
+                    let p = packed_cluster(&self.clusters, Some(&info));
+                    let mut own = [0f32; NT];
+                    f.clear();
+                    own_feats(&info, p, has_clusters, &mut f);
+                    self.add_rows(&f, &mut own);
+                    let mut near = [[0f32; NT]; 4];
+                    for (slot, k) in NEAR.iter().enumerate() {
+                        f.clear();
+                        near_feats(*k, Some(&info), p, has_clusters, &mut f);
+                        self.add_rows(&f, &mut near[slot]);
+                    }
+                    cache.words.push(Cached {
+                        info,
+                        packed: p,
+                        own,
+                        near,
+                    });
+                    let id = cache.words.len() - 1;
+                    cache.map.insert(key, id as u32);
+                    id
+                }
+            };
+            let mut info = cache.words[id].info;
+            info.sent_start = *start;
+            infos.push(info);
+            ids.push(id);
+        }
+        let packed: Vec<u32> = ids.iter().map(|&id| cache.words[id].packed).collect();
+        let gaz = gaz_hits(&self.gaz, &infos);
+        let lists = gaz_hits(name_lists(), &infos);
+        let caps_line = is_caps_line(&infos);
+        let mut em = vec![0f32; n * NT];
+        for i in 0..n {
+            let mut row = cache.words[ids[i]].own;
+            for (slot, k) in NEAR.iter().enumerate() {
+                // The word at i + k contributes what it says about the word at distance −k.
+                let j = i as isize + k;
+                let v = if j >= 0 && (j as usize) < n {
+                    &cache.words[ids[j as usize]].near[slot]
+                } else {
+                    &cache.pads[slot]
+                };
+                for (a, b) in row.iter_mut().zip(v) {
+                    *a += b;
+                }
+            }
+            f.clear();
+            context_feats(
+                i,
+                &infos,
+                &packed,
+                &gaz,
+                &lists,
+                &self.caps,
+                has_clusters,
+                caps_line,
+                &mut f,
+            );
+            self.add_rows(&f, &mut row);
+            em[i * NT..(i + 1) * NT].copy_from_slice(&row);
+        }
+        spans_of(&viterbi(&em, &self.trans, n))
     }
 
     /// Serialises the model.
@@ -733,6 +932,7 @@ fn gazetteer_of<'a>(
     buf: &mut Vec<char>,
 ) -> FxHashMap<u64, u8> {
     let mut counts: FxHashMap<(u64, u8), usize> = FxHashMap::default();
+    let mut prefixes: Vec<u64> = Vec::new();
     for ex in examples {
         for (s, e, ty) in spans_of(&ex.tags) {
             if e - s > MAX_GAZ_LEN {
@@ -740,9 +940,15 @@ fn gazetteer_of<'a>(
             }
             let infos: Vec<TokInfo> = ex.tokens[s..e].iter().map(|w| tok_info(w, buf)).collect();
             *counts.entry((seq_hash(&infos), 1 << ty)).or_insert(0) += 1;
+            for k in 1..infos.len() {
+                prefixes.push(seq_hash(&infos[..k]));
+            }
         }
     }
     let mut gaz: FxHashMap<u64, u8> = FxHashMap::default();
+    for p in prefixes {
+        gaz.entry(p).or_insert(0);
+    }
     for ((h, m), c) in counts {
         if c >= min_count {
             *gaz.entry(h).or_insert(0) |= m;
