@@ -220,10 +220,11 @@ fn name_lists() -> &'static FxHashMap<u64, u8> {
 
 /// True if `name` is in the shipped list of places (countries, regions, cities).
 pub fn is_listed_place(name: &str) -> bool {
+    static ABBR: std::sync::OnceLock<crate::segment::Abbreviations> = std::sync::OnceLock::new();
+    let abbr = ABBR.get_or_init(crate::segment::Abbreviations::builtin);
     let mut buf = Vec::new();
-    let abbr = crate::segment::Abbreviations::builtin();
     let mut toks = Vec::new();
-    crate::segment::tokenize::tokenize(name, 0, name.len(), &abbr, &mut toks);
+    crate::segment::tokenize::tokenize(name, 0, name.len(), abbr, &mut toks);
     let infos: Vec<TokInfo> = toks
         .iter()
         .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
