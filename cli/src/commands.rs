@@ -295,6 +295,10 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
                         out.push_str(&format!("          {help}\n"));
                     }
                 }
+                // Documented options without a default (required ones, or free-form keys).
+                for d in docs.iter().filter(|d| !defaults.contains_key(d.name)) {
+                    out.push_str(&format!("      {}\n          {}\n", d.name, d.help));
+                }
             }
             out.push('\n');
         };
