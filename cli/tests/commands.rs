@@ -197,3 +197,26 @@ fn train_ner_is_reproducible_and_its_model_loads_in_a_pipeline() {
         "{err}"
     );
 }
+
+#[test]
+fn stages_lists_options_with_defaults_and_required_ones() {
+    let out = textpipe().args(["stages", "plugin"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("plugin: a stage from a shared library"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      path\n") && text.contains("relative to the config file"),
+        "{text}"
+    );
+    let out = textpipe().args(["stages", "tag"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("entities = true") && text.contains("      gazetteer\n"),
+        "{text}"
+    );
+    let out = textpipe().args(["stages", "nonesuch"]).output().unwrap();
+    assert!(!out.status.success());
+}
