@@ -15,45 +15,35 @@ fn pipeline(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes as u64));
-    g.bench_function("default.toml, 1000 docs of 5 KB", |b| {
-        b.iter_batched(
-            || {
-                let mut plan =
-                    pipeline_core::load(&config, &[], &reg).expect("default config loads");
-                plan.source = Box::new(MemSource(docs.clone().into_iter()));
-                plan.sink = Box::new(NullSink(0));
-                plan
-            },
-            |plan| {
-                let r = Runner::new(plan).expect("start").run(&CancelToken::new());
-                assert_eq!(r.docs_read, 1_000);
-            },
-            BatchSize::PerIteration,
-        )
-    });
-    // The same pipeline with a no-op native plugin stage appended: the cost of the boundary.
-    let noop = textpipe_benches::build_plugins().join("textpipe_noop");
+    // The config as given, and with a no-op native plugin stage appended: the cost of the boundary.
     let text = std::fs::read_to_string(&config).expect("default config");
+    let noop = textpipe_benches::build_plugins().join("textpipe_noop");
     let with_noop = format!(
         "{text}\n[[stage]]\nname = \"noop\"\nkind = \"plugin\"\n[stage.options]\npath = {:?}\n",
         noop.display().to_string()
     );
-    g.bench_function("default.toml + no-op plugin, 1000 docs of 5 KB", |b| {
-        b.iter_batched(
-            || {
-                let mut plan = pipeline_core::config::load_text(&config, &with_noop, &[], &reg)
-                    .expect("config with the noop plugin loads");
-                plan.source = Box::new(MemSource(docs.clone().into_iter()));
-                plan.sink = Box::new(NullSink(0));
-                plan
-            },
-            |plan| {
-                let r = Runner::new(plan).expect("start").run(&CancelToken::new());
-                assert_eq!(r.docs_read, 1_000);
-            },
-            BatchSize::PerIteration,
-        )
-    });
+    for (name, config_text) in [
+        ("default.toml, 1000 docs of 5 KB", &text),
+        ("default.toml + no-op plugin, 1000 docs of 5 KB", &with_noop),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || {
+                    let mut plan =
+                        pipeline_core::config::load_text(&config, config_text, &[], &reg)
+                            .expect("config loads");
+                    plan.source = Box::new(MemSource(docs.clone().into_iter()));
+                    plan.sink = Box::new(NullSink(0));
+                    plan
+                },
+                |plan| {
+                    let r = Runner::new(plan).expect("start").run(&CancelToken::new());
+                    assert_eq!(r.docs_read, 1_000);
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
     g.finish();
 }
 

@@ -35,18 +35,25 @@ fn run_ok(cmd: &mut Command) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    json_lines(&out.stdout)
+}
+
+/// The JSON documents of a JSONL output.
+fn json_lines(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
 
-/// A directory of plain-text documents, one per (name, text).
+/// A temporary directory with a `docs/` subdirectory of plain-text documents, one per
+/// (name, text); configs written beside it read `path = "docs"`.
 fn docs(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("docs");
+    std::fs::create_dir(&d).unwrap();
     for (name, text) in files {
-        std::fs::write(dir.path().join(format!("{name}.txt")), text).unwrap();
+        std::fs::write(d.join(format!("{name}.txt")), text).unwrap();
     }
     dir
 }
@@ -86,7 +93,10 @@ fn plugins_config_redacts_and_scores_readability_on_the_seeds() {
         textpipe()
             .args(["run", "configs/plugins.toml", "-q"])
             .arg("--set")
-            .arg(format!("source.path={}", seeds.path().display()))
+            .arg(format!(
+                "source.path={}",
+                seeds.path().join("docs").display()
+            ))
             .arg("--set")
             .arg(format!("stage.redact.path={}", lib("textpipe_redact")))
             .arg("--set")
@@ -160,10 +170,7 @@ path = "-"
 
 #[test]
 fn misbehaving_plugin_fails_only_its_documents() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().join("docs");
-    std::fs::create_dir(&d).unwrap();
-    for (name, text) in [
+    let dir = docs(&[
         ("a_ok", "Ein ganz normaler Text."),
         ("b_panic", "Hier PANIC bitte."),
         ("c_fail", "Hier FAIL bitte."),
@@ -172,9 +179,7 @@ fn misbehaving_plugin_fails_only_its_documents() {
         ("f_badutf8", "Hier BADUTF8 bitte."),
         ("g_lang", "LANG setzen bitte."),
         ("h_ok", "Noch ein normaler Text."),
-    ] {
-        std::fs::write(d.join(format!("{name}.txt")), text).unwrap();
-    }
+    ]);
     let cfg = testkit_config(dir.path(), "");
     let metrics = dir.path().join("m.json");
     let out = textpipe()
@@ -189,11 +194,7 @@ fn misbehaving_plugin_fails_only_its_documents() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let docs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let docs = json_lines(&out.stdout);
     let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a_ok", "g_lang", "h_ok"]);
     assert_eq!(docs[0]["meta"]["testkit"], true);
@@ -218,8 +219,7 @@ fn misbehaving_plugin_fails_only_its_documents() {
 
 #[test]
 fn plugin_load_problems_are_config_errors_naming_the_path() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    let dir = docs(&[]);
     let cfg = testkit_config(dir.path(), "");
 
     // Missing file.
@@ -315,10 +315,7 @@ fn exec_stage_in_python_adds_top_words_to_every_seed() {
 
 #[test]
 fn exec_child_that_crashes_or_hangs_fails_that_document_and_is_restarted() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path().join("docs");
-    std::fs::create_dir(&d).unwrap();
-    for (name, text) in [
+    let dir = docs(&[
         ("a", "eins"),
         ("b", "CRASH"),
         ("c", "zwei"),
@@ -328,9 +325,7 @@ fn exec_child_that_crashes_or_hangs_fails_that_document_and_is_restarted() {
         ("g", "DROP"),
         ("h", "BADSPAN"),
         ("i", "vier"),
-    ] {
-        std::fs::write(d.join(format!("{name}.txt")), text).unwrap();
-    }
+    ]);
     let script = root().join("cli/tests/fixtures/flaky_exec.py");
     let cfg = dir.path().join("exec.toml");
     std::fs::write(
@@ -367,11 +362,7 @@ path = "-"
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let docs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let docs = json_lines(&out.stdout);
     let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a", "c", "e", "i"]);
     // Three children served the good documents: the first, one after the crash, one after the hang.

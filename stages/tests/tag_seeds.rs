@@ -1,30 +1,35 @@
 //! tag on the seeds: German, confident, with the key phrases of each document.
 
+mod common;
+
 use pipeline_core::{Document, Stage};
 use textpipe_stages::clean::Cleaner;
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 use textpipe_stages::segment::Segmenter;
 use textpipe_stages::tag::{TagOptions, Tagger};
 
+/// The seeds through decode, clean, segment and tag: (file name, document).
+fn tagged_seeds() -> Vec<(String, Document)> {
+    common::seeds()
+        .into_iter()
+        .map(|(name, raw)| {
+            let mut d = Document::from_bytes("s", raw);
+            Decoder::new(DecodeOptions::default())
+                .process(&mut d)
+                .unwrap();
+            Cleaner::new().process(&mut d).unwrap();
+            Segmenter::new().process(&mut d).unwrap();
+            Tagger::new(TagOptions::default()).process(&mut d).unwrap();
+            (name, d)
+        })
+        .collect()
+}
+
 #[test]
 fn seeds_are_german_and_keywords_name_the_topic() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
     let mut all_keywords = Vec::new();
-    for p in paths {
-        let mut d = Document::from_bytes("s", std::fs::read(&p).unwrap());
-        Decoder::new(DecodeOptions::default())
-            .process(&mut d)
-            .unwrap();
-        Cleaner::new().process(&mut d).unwrap();
-        Segmenter::new().process(&mut d).unwrap();
-        Tagger::new(TagOptions::default()).process(&mut d).unwrap();
-        assert_eq!(d.lang.as_deref(), Some("de"), "{}", p.display());
+    for (name, d) in tagged_seeds() {
+        assert_eq!(d.lang.as_deref(), Some("de"), "{name}");
         assert!(d.meta["lang_confidence"].as_f64().unwrap() > 0.9);
         assert!(!d.meta.contains_key("mixed_languages"));
         assert_eq!(d.keywords.len(), 10);
@@ -65,22 +70,8 @@ fn seeds_are_german_and_keywords_name_the_topic() {
 #[test]
 fn seed_entities_have_their_types() {
     use std::collections::BTreeMap;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../seeds");
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    paths.sort();
     let mut labels: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
-    for p in paths {
-        let mut d = Document::from_bytes("s", std::fs::read(&p).unwrap());
-        Decoder::new(DecodeOptions::default())
-            .process(&mut d)
-            .unwrap();
-        Cleaner::new().process(&mut d).unwrap();
-        Segmenter::new().process(&mut d).unwrap();
-        Tagger::new(TagOptions::default()).process(&mut d).unwrap();
+    for (_, d) in tagged_seeds() {
         for e in &d.entities {
             for w in e.text.split([' ', '-']) {
                 *labels

@@ -425,16 +425,8 @@ impl Stage for Tagger {
             self.ner_cache.insert(lang, cache);
         }
         if let Some(g) = &self.gazetteer {
-            let mut found = g.find(&doc.text);
-            // Keep entities from earlier stages that do not overlap the gazetteer's.
-            let earlier: Vec<Entity> = doc
-                .entities
-                .drain(..)
-                .filter(|e| !found_overlaps(&found, e))
-                .collect();
-            found.extend(earlier);
-            found.sort_by_key(|e| (e.span.start, e.span.end));
-            doc.entities = found;
+            let found = g.find(&doc.text);
+            overlay_entities(doc, found);
         }
         if self.o.group_entities && !doc.entities.is_empty() {
             let groups = group::group(&mut doc.entities);
@@ -666,17 +658,8 @@ impl Tagger {
                 }
             }
             found.extend(extra);
-            found.sort_by_key(|e| (e.span.start, e.span.end));
         }
-        // Entities from earlier stages stay unless the model found an overlapping one.
-        let earlier: Vec<Entity> = doc
-            .entities
-            .drain(..)
-            .filter(|e| !found_overlaps(&found, e))
-            .collect();
-        found.extend(earlier);
-        found.sort_by_key(|e| (e.span.start, e.span.end));
-        doc.entities = found;
+        overlay_entities(doc, found);
     }
 }
 
@@ -705,6 +688,19 @@ fn consistent_labels(found: &mut [Entity]) {
             }
         }
     }
+}
+
+/// Puts `found` over the document's entities: earlier entities stay unless one of `found`
+/// overlaps them; the result is sorted by span.
+fn overlay_entities(doc: &mut Document, mut found: Vec<Entity>) {
+    let earlier: Vec<Entity> = doc
+        .entities
+        .drain(..)
+        .filter(|e| !found_overlaps(&found, e))
+        .collect();
+    found.extend(earlier);
+    found.sort_by_key(|e| (e.span.start, e.span.end));
+    doc.entities = found;
 }
 
 fn found_overlaps(found: &[Entity], e: &Entity) -> bool {

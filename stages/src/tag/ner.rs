@@ -182,10 +182,7 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
 fn name_lists() -> &'static FxHashMap<u64, u8> {
     static LISTS: std::sync::OnceLock<FxHashMap<u64, u8>> = std::sync::OnceLock::new();
     LISTS.get_or_init(|| {
-        let abbr = crate::segment::Abbreviations::builtin();
         let mut m: FxHashMap<u64, u8> = FxHashMap::default();
-        let mut buf = Vec::new();
-        let mut toks = Vec::new();
         let files: [(&str, u8, bool); 3] = [
             (include_str!("../../data/names/first-names.txt"), 1, true),
             (include_str!("../../data/names/places.txt"), 2, false),
@@ -199,12 +196,7 @@ fn name_lists() -> &'static FxHashMap<u64, u8> {
                     vec![line.trim()]
                 };
                 for name in names.into_iter().filter(|n| !n.is_empty()) {
-                    toks.clear();
-                    crate::segment::tokenize::tokenize(name, 0, name.len(), &abbr, &mut toks);
-                    let infos: Vec<TokInfo> = toks
-                        .iter()
-                        .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
-                        .collect();
+                    let infos = name_infos(name);
                     if !infos.is_empty() && infos.len() <= MAX_GAZ_LEN {
                         *m.entry(seq_hash(&infos)).or_insert(0) |= bit;
                         for k in 1..infos.len() {
@@ -218,17 +210,21 @@ fn name_lists() -> &'static FxHashMap<u64, u8> {
     })
 }
 
-/// True if `name` is in the shipped list of places (countries, regions, cities).
-pub fn is_listed_place(name: &str) -> bool {
+/// Token information of a name, tokenised as running text would be.
+fn name_infos(name: &str) -> Vec<TokInfo> {
     static ABBR: std::sync::OnceLock<crate::segment::Abbreviations> = std::sync::OnceLock::new();
     let abbr = ABBR.get_or_init(crate::segment::Abbreviations::builtin);
     let mut buf = Vec::new();
     let mut toks = Vec::new();
     crate::segment::tokenize::tokenize(name, 0, name.len(), abbr, &mut toks);
-    let infos: Vec<TokInfo> = toks
-        .iter()
+    toks.iter()
         .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
-        .collect();
+        .collect()
+}
+
+/// True if `name` is in the shipped list of places (countries, regions, cities).
+pub fn is_listed_place(name: &str) -> bool {
+    let infos = name_infos(name);
     !infos.is_empty()
         && name_lists()
             .get(&seq_hash(&infos))
