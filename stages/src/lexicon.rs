@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 const DE: &str = include_str!("../data/stopwords-de.txt");
 const EN: &str = include_str!("../data/stopwords-en.txt");
@@ -33,4 +33,20 @@ pub fn stopwords_for(lang: &str) -> &'static FxHashSet<String> {
         "en" => SETS[1].get_or_init(|| parse(&[EN])),
         _ => SETS[2].get_or_init(FxHashSet::default),
     }
+}
+
+/// German and English stop words in one table: bit 0 German, bit 1 English; and the
+/// longest of them in bytes (longer words need no lookup).
+pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
+    static T: OnceLock<(FxHashMap<String, u8>, usize)> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut m: FxHashMap<String, u8> = FxHashMap::default();
+        for (bit, list) in [(1u8, DE), (2u8, EN)] {
+            for w in parse(&[list]) {
+                *m.entry(w).or_insert(0) |= bit;
+            }
+        }
+        let longest = m.keys().map(String::len).max().unwrap_or(0);
+        (m, longest)
+    })
 }

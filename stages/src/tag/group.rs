@@ -37,14 +37,15 @@ fn key(e: &Entity) -> String {
 
 /// Assigns `group` on each entity and returns the groups (in order of first mention).
 pub fn group(entities: &mut [Entity]) -> Vec<Group> {
-    let mut keys: Vec<(String, String)> = Vec::new(); // (label class, key)
+    // (label, key) → group index.
+    let mut keys: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
     let mut groups: Vec<Group> = Vec::new();
     for e in entities.iter_mut() {
         let k = (e.label.clone(), key(e));
-        let idx = match keys.iter().position(|x| *x == k) {
-            Some(i) => i,
+        let idx = match keys.get(&k) {
+            Some(&i) => i,
             None => {
-                keys.push(k);
+                keys.insert(k, groups.len());
                 groups.push(Group {
                     name: e.text.clone(),
                     label: e.label.clone(),

@@ -12,14 +12,15 @@
 //!   `Putin`) are grouped with mention counts in `meta.entity_groups`.
 
 pub mod group;
+pub mod keywords;
 pub mod ner;
 
 use std::sync::{Arc, Mutex};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pipeline_core::{
-    BuildContext, Document, Entity, Keyword, OptionDoc, OptionsError, Outcome, PreparedStage, Span,
-    Stage, StageError, StageOptions, TypedFactory,
+    BuildContext, Document, Entity, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
+    StageError, StageOptions, TypedFactory,
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -38,7 +39,7 @@ pub struct TagOptions {
     pub min_paragraph_chars: usize,
     /// Number of keywords (0: none).
     pub keywords: usize,
-    /// Longest keyword phrase, in words.
+    /// Longest keyword phrase, in words (at most 6).
     pub max_keyword_words: usize,
     /// Gazetteer file (`LABEL<TAB>name` per line), relative to the config file.
     pub gazetteer: Option<String>,
@@ -80,7 +81,7 @@ impl StageOptions for TagOptions {
             OptionDoc { name: "paragraph_languages", help: "detect each paragraph's language too (meta.paragraph_langs)" },
             OptionDoc { name: "min_paragraph_chars", help: "shorter paragraphs are not detected on their own" },
             OptionDoc { name: "keywords", help: "number of keywords (0: none)" },
-            OptionDoc { name: "max_keyword_words", help: "longest keyword phrase, in words" },
+            OptionDoc { name: "max_keyword_words", help: "longest keyword phrase, in words (at most 6)" },
             OptionDoc { name: "gazetteer", help: "file of names to tag, \"LABEL<TAB>name\" per line (relative to the config file)" },
             OptionDoc { name: "group_entities", help: "group variants of one entity (meta.entity_groups)" },
             OptionDoc { name: "trust_given_language", help: "keep a language the document already has instead of detecting it" },
@@ -142,18 +143,36 @@ fn to_iso1(lang: whatlang::Lang) -> String {
         .to_string()
 }
 
-/// Text for language detection: URLs, e-mail addresses and numbers removed.
-fn detectable(text: &str) -> String {
-    text.split_whitespace()
-        .filter(|w| {
-            !(w.contains("://")
-                || w.starts_with("www.")
-                || w.contains('@')
-                || w.chars().all(|c| !c.is_alphabetic()))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Text for language detection: URLs, e-mail addresses and numbers removed, at most about
+/// `max_bytes` long (cut after a word).
+fn detectable(text: &str, max_bytes: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max_bytes + 32));
+    for w in text.split_whitespace() {
+        if w.contains("://")
+            || w.starts_with("www.")
+            || w.contains('@')
+            || w.chars().all(|c| !c.is_alphabetic())
+        {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+        if out.len() >= max_bytes {
+            break;
+        }
+    }
+    out
 }
+
+/// Bytes of a text that language detection looks at first. whatlang's cost grows with the
+/// text (about 10 MB/s here) while its answer between a few allowed languages is settled
+/// long before 250 bytes; a sample that leaves it unsure is retried on the whole text.
+const DETECT_SAMPLE: usize = 250;
+
+/// Confidence on the sample above which the whole text is not looked at.
+const SAMPLE_CONFIDENT: f64 = 0.6;
 
 /// A user gazetteer: names and their labels.
 struct Gazetteer {
@@ -202,38 +221,38 @@ impl Gazetteer {
     }
 }
 
-/// Document frequencies of keyword words over the run, shared by all workers.
-#[derive(Default)]
-struct DocFreq {
-    docs: u64,
-    df: FxHashMap<String, u64>,
-}
-
 /// The tag stage.
 #[derive(Clone)]
 pub struct Tagger {
     o: TagOptions,
     detector: Arc<whatlang::Detector>,
     gazetteer: Option<Arc<Gazetteer>>,
-    df: Arc<Mutex<DocFreq>>,
+    df: Arc<Mutex<keywords::DocFreq>>,
     /// Entity models by language code.
     ner: Arc<FxHashMap<String, Arc<ner::NerModel>>>,
     /// Per-worker word-score caches, one per entity model (language).
     ner_cache: FxHashMap<String, ner::NerCache>,
     segmenter: Arc<crate::segment::Segmenter>,
+    /// Every allowed language is one whose stop words ship (de, en): text that is clearly
+    /// one of them by its stop words is decided without whatlang (see [`stopwords_decide`]).
+    stopwords_first: bool,
 }
 
 impl Tagger {
     /// A tagger with the given options and no gazetteer (unknown language codes are ignored).
     pub fn new(o: TagOptions) -> Self {
         let o_entities = o.entities;
+        let stopwords_first = !o.languages.is_empty()
+            && o.languages.iter().all(|l| l == "de" || l == "en")
+            && o.languages.iter().any(|l| l == "de")
+            && o.languages.iter().any(|l| l == "en");
         let langs: Vec<whatlang::Lang> =
             o.languages.iter().filter_map(|c| to_whatlang(c)).collect();
         Tagger {
             o,
             detector: Arc::new(whatlang::Detector::with_allowlist(langs)),
             gazetteer: None,
-            df: Arc::new(Mutex::new(DocFreq::default())),
+            df: Arc::new(Mutex::new(keywords::DocFreq::default())),
             ner: Arc::new(if o_entities {
                 shipped_models()
             } else {
@@ -241,12 +260,25 @@ impl Tagger {
             }),
             ner_cache: FxHashMap::default(),
             segmenter: Arc::new(crate::segment::Segmenter::new()),
+            stopwords_first,
         }
     }
 
     /// Language code and confidence of `text` (`und` below the threshold or when undetectable).
     pub fn language(&self, text: &str) -> (String, f64) {
-        let (lang, conf) = match self.detector.detect(&detectable(text)) {
+        if self.stopwords_first {
+            if let Some((lang, conf)) = stopwords_decide(text) {
+                return (lang.to_string(), conf);
+            }
+        }
+        let sample = detectable(text, DETECT_SAMPLE);
+        let info = match self.detector.detect(&sample) {
+            Some(info) if info.confidence() >= SAMPLE_CONFIDENT => Some(info),
+            // The sample is all there is: its answer stands.
+            first if sample.len() < DETECT_SAMPLE => first,
+            _ => self.detector.detect(&detectable(text, usize::MAX)),
+        };
+        let (lang, conf) = match info {
             Some(info) if info.confidence() >= self.o.min_confidence => {
                 return (to_iso1(info.lang()), info.confidence())
             }
@@ -259,151 +291,6 @@ impl Tagger {
             _ => (lang, conf),
         }
     }
-
-    fn keywords(&self, doc: &Document) -> Vec<Keyword> {
-        let stop = crate::lexicon::stopwords();
-        let german = doc.lang.as_deref() == Some("de");
-        // Candidate phrases: runs of content words inside a sentence.
-        let mut counts: FxHashMap<String, (usize, String)> = FxHashMap::default();
-        let spans: Vec<Span> = if doc.sentences.is_empty() {
-            vec![Span::new(0, doc.text.len())]
-        } else {
-            doc.sentences.clone()
-        };
-        let mut words_in_doc: Vec<String> = Vec::new();
-        for s in &spans {
-            let sent = &doc.text[s.start..s.end];
-            let mut run: Vec<&str> = Vec::new();
-            let flush = |run: &mut Vec<&str>, counts: &mut FxHashMap<String, (usize, String)>| {
-                for n in 1..=self.o.max_keyword_words.min(run.len()) {
-                    for w in run.windows(n) {
-                        let surface = w.join(" ");
-                        let key = surface.to_lowercase();
-                        let e = counts.entry(key).or_insert((0, surface));
-                        e.0 += 1;
-                    }
-                }
-                run.clear();
-            };
-            for raw in sent.split_whitespace() {
-                let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
-                let breaks = raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”'])
-                    || raw.starts_with(['(', '„', '"', '“']);
-                let content = w.chars().count() >= 3
-                    && w.chars().any(char::is_alphabetic)
-                    && !stop.contains(&w.to_lowercase());
-                if content {
-                    if raw.starts_with(['(', '„', '"', '“']) {
-                        flush(&mut run, &mut counts);
-                    }
-                    run.push(w);
-                    words_in_doc.push(w.to_lowercase());
-                } else {
-                    flush(&mut run, &mut counts);
-                }
-                if breaks {
-                    flush(&mut run, &mut counts);
-                }
-            }
-            flush(&mut run, &mut counts);
-        }
-        // Update and read document frequencies.
-        let words_in_doc: Vec<String> = words_in_doc
-            .into_iter()
-            .collect::<rustc_hash::FxHashSet<_>>()
-            .into_iter()
-            .collect();
-        let (docs, idf): (u64, FxHashMap<String, f32>) = {
-            let mut df = self.df.lock().unwrap_or_else(|p| p.into_inner());
-            df.docs += 1;
-            for w in &words_in_doc {
-                *df.df.entry(w.clone()).or_insert(0) += 1;
-            }
-            let n = df.docs;
-            let idf = words_in_doc
-                .iter()
-                .map(|w| {
-                    (
-                        w.clone(),
-                        (((n + 1) as f32) / (*df.df.get(w).unwrap_or(&1) as f32)).ln() + 1.0,
-                    )
-                })
-                .collect();
-            (n, idf)
-        };
-        let _ = docs;
-        let mut scored: Vec<(f32, String, String)> = counts
-            .into_iter()
-            .map(|(key, (freq, surface))| {
-                let parts: Vec<&str> = key.split(' ').collect();
-                let mean_idf = parts
-                    .iter()
-                    .map(|p| idf.get(*p).copied().unwrap_or(1.0))
-                    .sum::<f32>()
-                    / parts.len() as f32;
-                let capital_bonus = if surface.chars().next().is_some_and(char::is_uppercase) {
-                    1.2
-                } else {
-                    1.0
-                };
-                // Longer phrases earn their bonus only by recurring.
-                let multi = if freq >= 2 {
-                    1.0 + 0.6 * (parts.len() as f32 - 1.0)
-                } else {
-                    1.0
-                };
-                let score = freq as f32 * mean_idf * multi * capital_bonus;
-                (score, key, surface)
-            })
-            // German key phrases begin and end with a capitalised word (nouns, names):
-            // "Einheitlicher Wirtschaftsraum", not "Integration treu geblieben".
-            .filter(|(_, _, surface)| {
-                !german || {
-                    let ws: Vec<&str> = surface.split(' ').collect();
-                    let cap = |w: &&str| w.chars().next().is_some_and(char::is_uppercase);
-                    ws.first().is_some_and(cap) && ws.last().is_some_and(cap)
-                }
-            })
-            .filter(|(_, key, _)| {
-                !(key.split(' ').count() > 1
-                    && key
-                        .split(' ')
-                        .collect::<Vec<_>>()
-                        .windows(2)
-                        .any(|w| w[0] == w[1]))
-            })
-            .collect();
-        // Only the best few are needed: select them, then sort that slice.
-        let keep = (self.o.keywords * 8).min(scored.len());
-        let by_score = |a: &(f32, String, String), b: &(f32, String, String)| {
-            b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1))
-        };
-        if keep < scored.len() && keep > 0 {
-            scored.select_nth_unstable_by(keep - 1, by_score);
-            scored.truncate(keep);
-        }
-        scored.sort_by(by_score);
-        let mut out: Vec<Keyword> = Vec::new();
-        let mut covered: Vec<String> = Vec::new();
-        for (score, key, surface) in scored {
-            if out.len() >= self.o.keywords {
-                break;
-            }
-            // Skip a phrase whose words are all inside an already chosen one.
-            if key
-                .split(' ')
-                .all(|w| covered.iter().any(|c| c.split(' ').any(|x| x == w)))
-            {
-                continue;
-            }
-            covered.push(key);
-            out.push(Keyword {
-                text: surface,
-                score,
-            });
-        }
-        out
-    }
 }
 
 impl Stage for Tagger {
@@ -412,7 +299,13 @@ impl Stage for Tagger {
             self.detect_languages(doc);
         }
         if self.o.keywords > 0 {
-            doc.keywords = self.keywords(doc);
+            doc.keywords = keywords::keywords(
+                doc,
+                doc.lang.as_deref() == Some("de"),
+                self.o.keywords,
+                self.o.max_keyword_words,
+                &self.df,
+            );
         }
         if let Some((lang, model)) = doc
             .lang
@@ -439,22 +332,64 @@ impl Stage for Tagger {
     }
 }
 
+/// Stop-word counts of `text`: (German, English, words), URLs, e-mail addresses and
+/// numbers left out. Lower-cases each word into one reused buffer (no allocation per word).
+fn stopword_counts(text: &str) -> (usize, usize, usize) {
+    let (table, longest) = crate::lexicon::stopword_langs();
+    let (mut d, mut e, mut n) = (0, 0, 0);
+    let mut count = |key: &str| {
+        if let Some(&bits) = table.get(key) {
+            d += usize::from(bits & 1 != 0);
+            e += usize::from(bits & 2 != 0);
+        }
+    };
+    let mut lw = String::new();
+    let mut ascii = [0u8; 32];
+    for raw in text.split_whitespace() {
+        if raw.len() > 4 && (raw.contains("://") || raw.starts_with("www.") || raw.contains('@')) {
+            continue;
+        }
+        if raw.is_ascii() {
+            // Fast path: ASCII letters, lower-cased on the stack.
+            for w in raw
+                .as_bytes()
+                .split(|b| !b.is_ascii_alphabetic())
+                .filter(|w| !w.is_empty())
+            {
+                n += 1;
+                if w.len() > *longest || w.len() > ascii.len() {
+                    continue;
+                }
+                let buf = &mut ascii[..w.len()];
+                buf.copy_from_slice(w);
+                buf.make_ascii_lowercase();
+                if let Ok(key) = std::str::from_utf8(buf) {
+                    count(key);
+                }
+            }
+            continue;
+        }
+        for w in raw
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            n += 1;
+            // Lower-casing never shortens a word by more than a few bytes: a word over
+            // twice the longest stop word cannot be one.
+            if w.len() > 2 * longest {
+                continue;
+            }
+            lw.clear();
+            lw.extend(w.chars().flat_map(char::to_lowercase));
+            count(&lw);
+        }
+    }
+    (d, e, n)
+}
+
 /// The language (`de` or `en`) whose stop words clearly dominate `text`, if any.
 fn stopword_vote(text: &str) -> Option<&'static str> {
-    let (de, en) = (
-        crate::lexicon::stopwords_for("de"),
-        crate::lexicon::stopwords_for("en"),
-    );
-    let (mut d, mut e) = (0, 0);
-    let text = detectable(text);
-    for w in text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-    {
-        let lw = w.to_lowercase();
-        d += usize::from(de.contains(&lw));
-        e += usize::from(en.contains(&lw));
-    }
+    let (d, e, _) = stopword_counts(text);
     if d >= e + 2 && d >= 2 * e {
         Some("de")
     } else if e >= d + 2 && e >= 2 * d {
@@ -462,6 +397,17 @@ fn stopword_vote(text: &str) -> Option<&'static str> {
     } else {
         None
     }
+}
+
+/// The language (`de` or `en`) that `text` is beyond doubt, by stop words alone: at least
+/// three of them, three times the other language's and a fifth of all words (running text
+/// is 30–50% stop words; a list of names, a signature or text in a third language is not).
+/// Returns the language and a confidence on whatlang's scale.
+fn stopwords_decide(text: &str) -> Option<(&'static str, f64)> {
+    let (d, e, n) = stopword_counts(text);
+    let (lang, win, lose) = if d > e { ("de", d, e) } else { ("en", e, d) };
+    (win >= 3 && win >= 3 * lose && win * 5 >= n)
+        .then(|| (lang, (1.0 - lose as f64 / win as f64).clamp(0.5, 1.0)))
 }
 
 /// The shipped entity models (`stages/models/ner-*.bin`, compiled in), parsed once per process.

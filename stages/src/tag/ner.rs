@@ -35,6 +35,9 @@ pub struct NerModel {
     index: FxHashMap<u64, u32>,
     /// `NT` weights per feature row.
     w: Vec<f32>,
+    /// The same weights keyed by feature hash, for tagging: one memory access per feature
+    /// instead of two. Built by [`NerModel::build_rows`] once training or loading is done.
+    rows: FxHashMap<u64, [f32; NT]>,
     /// Transition weights: row `NT` is the start state; `trans[prev * NT + cur]`.
     trans: Vec<f32>,
     /// Token-sequence hash → bit mask of entity types seen with exactly that name.
@@ -107,9 +110,11 @@ struct TokInfo {
     has_alpha: bool,
     /// First token of a sentence.
     sent_start: bool,
-    /// Hashes of the lower-case character 3-grams inside the word (at most 16; 0 = none).
-    grams: [u64; 16],
 }
+
+/// Hashes of the lower-case character 3-grams inside a word (at most 16; 0 = none); kept
+/// out of [`TokInfo`], which is copied per token, since only the word's own features use them.
+type Grams = [u64; 16];
 
 fn hash_chars(chars: &[char]) -> u64 {
     let mut h = FxHasher::default();
@@ -120,7 +125,9 @@ fn hash_chars(chars: &[char]) -> u64 {
     h.finish()
 }
 
-fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
+/// Hashes of word `w` (`buf` is scratch space; it ends holding the lower-case word); fills
+/// `grams` if given.
+fn tok_info(w: &str, buf: &mut Vec<char>, grams: Option<&mut Grams>) -> TokInfo {
     buf.clear();
     let mut word = FxHasher::default();
     let mut shape = FxHasher::default();
@@ -150,10 +157,12 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
         buf.extend(c.to_lowercase());
     }
     let n = buf.len();
-    let mut grams = [0u64; 16];
-    if alpha >= 4 {
-        for (g, w) in grams.iter_mut().zip(buf.windows(3)) {
-            *g = hash_chars(w);
+    if let Some(grams) = grams {
+        *grams = [0u64; 16];
+        if alpha >= 4 {
+            for (g, w) in grams.iter_mut().zip(buf.windows(3)) {
+                *g = hash_chars(w);
+            }
         }
     }
     let pre = |k: usize| hash_chars(&buf[..k.min(n)]);
@@ -173,7 +182,6 @@ fn tok_info(w: &str, buf: &mut Vec<char>) -> TokInfo {
         all_upper: alpha > 1 && upper == alpha,
         has_alpha: alpha > 0,
         sent_start: false,
-        grams,
     }
 }
 
@@ -218,7 +226,7 @@ fn name_infos(name: &str) -> Vec<TokInfo> {
     let mut toks = Vec::new();
     crate::segment::tokenize::tokenize(name, 0, name.len(), abbr, &mut toks);
     toks.iter()
-        .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf))
+        .map(|t| tok_info(&name[t.span.start..t.span.end], &mut buf, None))
         .collect()
 }
 
@@ -233,10 +241,11 @@ pub fn is_listed_place(name: &str) -> bool {
 
 /// Gazetteer key of a token sequence (exact case).
 fn seq_hash(infos: &[TokInfo]) -> u64 {
-    infos.iter().fold(0x5151, |h, t| mix(h, t.word))
+    infos.iter().fold(GAZ_SEED, |h, t| mix(h, t.word))
 }
 
-/// Per-worker memory of word scores for [`NerModel::entities_cached`] (one per model).
+/// Per-worker memory of word scores for [`NerModel::entities_cached`] (one per model),
+/// and scratch space reused from paragraph to paragraph.
 #[derive(Debug, Clone, Default)]
 pub struct NerCache {
     map: FxHashMap<u64, u32>,
@@ -244,6 +253,15 @@ pub struct NerCache {
     pads: [[f32; NT]; 4],
     pads_ready: bool,
     buf: Vec<char>,
+    ids: Vec<u32>,
+    infos: Vec<TokInfo>,
+    packed: Vec<u32>,
+    gaz: Vec<(u8, u8)>,
+    lists: Vec<(u8, u8)>,
+    f: Vec<u64>,
+    em: Vec<f32>,
+    back: Vec<[u8; NT]>,
+    tags: Vec<usize>,
 }
 
 /// A word's token information and score parts.
@@ -255,6 +273,11 @@ struct Cached {
     own: [f32; NT],
     /// `near[s]`: the scores it gives a token when it stands at offset `NEAR[s]` from it.
     near: [[f32; NT]; 4],
+    /// Scores of [`word_ctx_feats`] inside a sentence (0) and at its start (1).
+    ctx: [[f32; NT]; 2],
+    /// The model gazetteer's and the name lists' entries for the word alone.
+    gaz1: Option<u8>,
+    list1: Option<u8>,
 }
 
 /// The exact-case word hash of [`tok_info`], computed alone (the cache key).
@@ -274,9 +297,31 @@ struct Features {
 
 /// Which gazetteer hits cover each token: per token, (type mask as B, type mask as I).
 fn gaz_hits(gaz: &FxHashMap<u64, u8>, infos: &[TokInfo]) -> Vec<(u8, u8)> {
-    let mut hits = vec![(0u8, 0u8); infos.len()];
+    let mut hits = Vec::new();
+    gaz_hits_with(
+        gaz,
+        infos,
+        |i| gaz.get(&mix(GAZ_SEED, infos[i].word)).copied(),
+        &mut hits,
+    );
+    hits
+}
+
+/// Seed of [`seq_hash`].
+const GAZ_SEED: u64 = 0x5151;
+
+/// [`gaz_hits`] into `hits`, with `first(i)` the map's entry for the one-word sequence at
+/// `i` (which the tagger caches per word).
+fn gaz_hits_with(
+    gaz: &FxHashMap<u64, u8>,
+    infos: &[TokInfo],
+    first: impl Fn(usize) -> Option<u8>,
+    hits: &mut Vec<(u8, u8)>,
+) {
+    hits.clear();
+    hits.resize(infos.len(), (0, 0));
     if gaz.is_empty() {
-        return hits;
+        return;
     }
     for i in 0..infos.len() {
         // Names start with a word; skip punctuation and numbers cheaply.
@@ -285,8 +330,12 @@ fn gaz_hits(gaz: &FxHashMap<u64, u8>, infos: &[TokInfo]) -> Vec<(u8, u8)> {
         }
         // The map also holds every proper prefix of a name (type mask 0), so the first
         // miss ends the search.
-        let mut h = 0x5151u64;
-        for n in 1..=MAX_GAZ_LEN.min(infos.len() - i) {
+        let Some(m) = first(i) else {
+            continue;
+        };
+        hits[i].0 |= m;
+        let mut h = mix(GAZ_SEED, infos[i].word);
+        for n in 2..=MAX_GAZ_LEN.min(infos.len() - i) {
             h = mix(h, infos[i + n - 1].word);
             let Some(&m) = gaz.get(&h) else {
                 break;
@@ -297,7 +346,6 @@ fn gaz_hits(gaz: &FxHashMap<u64, u8>, infos: &[TokInfo]) -> Vec<(u8, u8)> {
             }
         }
     }
-    hits
 }
 
 const PAD_L: u64 = 0x1111;
@@ -321,7 +369,7 @@ fn cl256(p: u32) -> u64 {
 }
 
 /// Features of the token itself (cacheable per word).
-fn own_feats(t: &TokInfo, p: u32, has_clusters: bool, f: &mut Vec<u64>) {
+fn own_feats(t: &TokInfo, grams: &Grams, p: u32, has_clusters: bool, f: &mut Vec<u64>) {
     f.push(mix(0, 0));
     f.push(mix(1, t.lower));
     f.push(mix(2, t.word));
@@ -333,7 +381,7 @@ fn own_feats(t: &TokInfo, p: u32, has_clusters: bool, f: &mut Vec<u64>) {
     f.push(mix(8, t.suf4));
     f.push(mix(43, t.suf5));
     f.push(mix(44, t.pre4));
-    for g in t.grams.iter().take_while(|g| **g != 0) {
+    for g in grams.iter().take_while(|g| **g != 0) {
         f.push(mix(9, *g));
     }
     if has_clusters {
@@ -377,8 +425,20 @@ fn near_feats(k: isize, t: Option<&TokInfo>, p: u32, has_clusters: bool, f: &mut
     }
 }
 
+/// Features of a word at or not at a sentence start (`t.sent_start`): its shape and its
+/// capitalisation against the capitalisation usual for it. They depend on the word and that
+/// flag only, so the tagger caches them per word.
+fn word_ctx_feats(t: &TokInfo, caps: &FxHashMap<u64, u8>, f: &mut Vec<u64>) {
+    f.push(mix(19, mix(t.shape, t.sent_start as u64)));
+    let bucket = caps.get(&t.lower).copied().unwrap_or(9) as u64;
+    f.push(mix(
+        20,
+        mix(bucket, t.upper_first as u64 + 2 * t.sent_start as u64),
+    ));
+}
+
 /// Features of token `i` in its context: pairs with neighbours, sentence position, an
-/// all-caps line, gazetteer and list hits.
+/// all-caps line, gazetteer and list hits; with `with_word_parts`, also [`word_ctx_feats`].
 #[allow(clippy::too_many_arguments)]
 fn context_feats(
     i: usize,
@@ -389,6 +449,7 @@ fn context_feats(
     caps: &FxHashMap<u64, u8>,
     has_clusters: bool,
     caps_line: bool,
+    with_word_parts: bool,
     f: &mut Vec<u64>,
 ) {
     let n = infos.len();
@@ -400,12 +461,9 @@ fn context_feats(
     f.push(mix(16, mix(sh(ii - 1), mix(t.shape, sh(ii + 1)))));
     f.push(mix(17, mix(lw(ii - 1), t.lower)));
     f.push(mix(18, mix(t.lower, lw(ii + 1))));
-    f.push(mix(19, mix(t.shape, t.sent_start as u64)));
-    let bucket = caps.get(&t.lower).copied().unwrap_or(9) as u64;
-    f.push(mix(
-        20,
-        mix(bucket, t.upper_first as u64 + 2 * t.sent_start as u64),
-    ));
+    if with_word_parts {
+        word_ctx_feats(t, caps, f);
+    }
     if has_clusters {
         let prev = if i > 0 { packed[i - 1] } else { 0xffff_fffe };
         f.push(mix(33, mix(cl256(prev), cl256(packed[i]))));
@@ -453,6 +511,7 @@ fn is_caps_line(infos: &[TokInfo]) -> bool {
 /// through [`NerCache`].
 fn features(
     infos: &[TokInfo],
+    grams: &[Grams],
     gaz: &[(u8, u8)],
     lists: &[(u8, u8)],
     caps: &FxHashMap<u64, u8>,
@@ -470,7 +529,7 @@ fn features(
         .collect();
     for i in 0..n {
         out.offsets.push(out.f.len());
-        own_feats(&infos[i], packed[i], has_clusters, &mut out.f);
+        own_feats(&infos[i], &grams[i], packed[i], has_clusters, &mut out.f);
         for k in NEAR {
             let j = i as isize + k;
             let (t, p) = if j >= 0 && (j as usize) < n {
@@ -489,6 +548,7 @@ fn features(
             caps,
             has_clusters,
             caps_line,
+            true,
             &mut out.f,
         );
     }
@@ -502,13 +562,26 @@ impl NerModel {
     }
 
     fn prepare(&self, tokens: &[&str], starts: &[bool], feats: &mut Features, buf: &mut Vec<char>) {
-        let mut infos: Vec<TokInfo> = tokens.iter().map(|w| tok_info(w, buf)).collect();
+        let mut grams = vec![[0u64; 16]; tokens.len()];
+        let mut infos: Vec<TokInfo> = tokens
+            .iter()
+            .zip(&mut grams)
+            .map(|(w, g)| tok_info(w, buf, Some(g)))
+            .collect();
         for (t, s) in infos.iter_mut().zip(starts) {
             t.sent_start = *s;
         }
         let gaz = gaz_hits(&self.gaz, &infos);
         let lists = gaz_hits(name_lists(), &infos);
-        features(&infos, &gaz, &lists, &self.caps, &self.clusters, feats);
+        features(
+            &infos,
+            &grams,
+            &gaz,
+            &lists,
+            &self.caps,
+            &self.clusters,
+            feats,
+        );
     }
 
     /// Emission scores per token (`NT` each).
@@ -572,6 +645,16 @@ impl NerModel {
 
     /// Sum of the weight rows of `feats` into `row`.
     fn add_rows(&self, feats: &[u64], row: &mut [f32; NT]) {
+        if !self.rows.is_empty() {
+            for h in feats {
+                if let Some(w) = self.rows.get(h) {
+                    for (s, w) in row.iter_mut().zip(w) {
+                        *s += w;
+                    }
+                }
+            }
+            return;
+        }
         for h in feats {
             if let Some(&r) = self.index.get(h) {
                 let r = r as usize * NT;
@@ -610,54 +693,56 @@ impl NerModel {
             }
             cache.pads_ready = true;
         }
-        let mut ids = Vec::with_capacity(n);
-        let mut infos = Vec::with_capacity(n);
-        let mut f = Vec::new();
+        let mut ids = std::mem::take(&mut cache.ids);
+        let mut infos = std::mem::take(&mut cache.infos);
+        let mut f = std::mem::take(&mut cache.f);
+        ids.clear();
+        infos.clear();
         for (w, start) in tokens.iter().zip(starts) {
             let key = word_hash(w);
             let id = match cache.map.get(&key) {
-                Some(&id) => id as usize,
+                Some(&id) => id,
                 None => {
-                    let info = tok_info(w, &mut cache.buf);
-                    let p = packed_cluster(&self.clusters, Some(&info));
-                    let mut own = [0f32; NT];
-                    f.clear();
-                    own_feats(&info, p, has_clusters, &mut f);
-                    self.add_rows(&f, &mut own);
-                    let mut near = [[0f32; NT]; 4];
-                    for (slot, k) in NEAR.iter().enumerate() {
-                        f.clear();
-                        near_feats(*k, Some(&info), p, has_clusters, &mut f);
-                        self.add_rows(&f, &mut near[slot]);
-                    }
-                    cache.words.push(Cached {
-                        info,
-                        packed: p,
-                        own,
-                        near,
-                    });
-                    let id = cache.words.len() - 1;
-                    cache.map.insert(key, id as u32);
+                    let id = self.cache_word(cache, w, has_clusters, &mut f);
+                    cache.map.insert(key, id);
                     id
                 }
             };
-            let mut info = cache.words[id].info;
+            let mut info = cache.words[id as usize].info;
             info.sent_start = *start;
             infos.push(info);
             ids.push(id);
         }
-        let packed: Vec<u32> = ids.iter().map(|&id| cache.words[id].packed).collect();
-        let gaz = gaz_hits(&self.gaz, &infos);
-        let lists = gaz_hits(name_lists(), &infos);
+        let words = &cache.words;
+        cache.packed.clear();
+        cache
+            .packed
+            .extend(ids.iter().map(|&id| words[id as usize].packed));
+        gaz_hits_with(
+            &self.gaz,
+            &infos,
+            |i| words[ids[i] as usize].gaz1,
+            &mut cache.gaz,
+        );
+        gaz_hits_with(
+            name_lists(),
+            &infos,
+            |i| words[ids[i] as usize].list1,
+            &mut cache.lists,
+        );
         let caps_line = is_caps_line(&infos);
-        let mut em = vec![0f32; n * NT];
+        cache.em.clear();
         for i in 0..n {
-            let mut row = cache.words[ids[i]].own;
+            let w = &words[ids[i] as usize];
+            let mut row = w.own;
+            for (a, b) in row.iter_mut().zip(&w.ctx[infos[i].sent_start as usize]) {
+                *a += b;
+            }
             for (slot, k) in NEAR.iter().enumerate() {
                 // The word at i + k contributes what it says about the word at distance −k.
                 let j = i as isize + k;
                 let v = if j >= 0 && (j as usize) < n {
-                    &cache.words[ids[j as usize]].near[slot]
+                    &words[ids[j as usize] as usize].near[slot]
                 } else {
                     &cache.pads[slot]
                 };
@@ -669,18 +754,65 @@ impl NerModel {
             context_feats(
                 i,
                 &infos,
-                &packed,
-                &gaz,
-                &lists,
+                &cache.packed,
+                &cache.gaz,
+                &cache.lists,
                 &self.caps,
                 has_clusters,
                 caps_line,
+                false,
                 &mut f,
             );
             self.add_rows(&f, &mut row);
-            em[i * NT..(i + 1) * NT].copy_from_slice(&row);
+            cache.em.extend_from_slice(&row);
         }
-        spans_of(&viterbi(&em, &self.trans, n))
+        viterbi_into(&cache.em, &self.trans, n, &mut cache.back, &mut cache.tags);
+        cache.ids = ids;
+        cache.infos = infos;
+        cache.f = f;
+        spans_of(&cache.tags)
+    }
+
+    /// Computes and caches the score parts of word `w`; returns its id in `cache.words`.
+    fn cache_word(
+        &self,
+        cache: &mut NerCache,
+        w: &str,
+        has_clusters: bool,
+        f: &mut Vec<u64>,
+    ) -> u32 {
+        let mut grams = [0u64; 16];
+        let mut info = tok_info(w, &mut cache.buf, Some(&mut grams));
+        let p = packed_cluster(&self.clusters, Some(&info));
+        let mut own = [0f32; NT];
+        f.clear();
+        own_feats(&info, &grams, p, has_clusters, f);
+        self.add_rows(f, &mut own);
+        let mut near = [[0f32; NT]; 4];
+        for (slot, k) in NEAR.iter().enumerate() {
+            f.clear();
+            near_feats(*k, Some(&info), p, has_clusters, f);
+            self.add_rows(f, &mut near[slot]);
+        }
+        let mut ctx = [[0f32; NT]; 2];
+        for (start, row) in ctx.iter_mut().enumerate() {
+            info.sent_start = start == 1;
+            f.clear();
+            word_ctx_feats(&info, &self.caps, f);
+            self.add_rows(f, row);
+        }
+        info.sent_start = false;
+        let one = mix(GAZ_SEED, info.word);
+        cache.words.push(Cached {
+            info,
+            packed: p,
+            own,
+            near,
+            ctx,
+            gaz1: self.gaz.get(&one).copied(),
+            list1: name_lists().get(&one).copied(),
+        });
+        (cache.words.len() - 1) as u32
     }
 
     /// Serialises the model.
@@ -767,14 +899,30 @@ impl NerModel {
                 w.push(q as f32 * scale);
             }
         }
-        Ok(NerModel {
+        let mut m = NerModel {
             index,
             w,
+            rows: FxHashMap::default(),
             trans,
             gaz,
             caps,
             clusters,
-        })
+        };
+        m.build_rows();
+        Ok(m)
+    }
+
+    /// Fills [`NerModel::rows`] from the index and weights.
+    fn build_rows(&mut self) {
+        self.rows = self
+            .index
+            .iter()
+            .map(|(&k, &r)| {
+                let mut row = [0f32; NT];
+                row.copy_from_slice(&self.w[r as usize * NT..(r as usize + 1) * NT]);
+                (k, row)
+            })
+            .collect();
     }
 }
 
@@ -808,41 +956,67 @@ impl<'a> Reader<'a> {
 
 /// Best path through the tag lattice with the BIO constraint.
 fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<usize> {
-    let mut score = vec![f32::NEG_INFINITY; n * NT];
-    let mut back = vec![0u8; n * NT];
-    for c in 0..NT {
-        if allowed(NT, c) {
-            score[c] = trans[NT * NT + c] + em[c];
-        }
+    let mut tags = Vec::new();
+    viterbi_into(em, trans, n, &mut Vec::new(), &mut tags);
+    tags
+}
+
+/// [`viterbi`] into `tags`, with `back` as scratch space. Disallowed transitions are folded
+/// into the transition table as −∞, so the inner loop has no branch but the max.
+fn viterbi_into(
+    em: &[f32],
+    trans: &[f32],
+    n: usize,
+    back: &mut Vec<[u8; NT]>,
+    tags: &mut Vec<usize>,
+) {
+    tags.clear();
+    if n == 0 {
+        return;
     }
-    for i in 1..n {
-        for c in 0..NT {
-            let mut best = f32::NEG_INFINITY;
-            let mut arg = 0;
-            for p in 0..NT {
-                if !allowed(p, c) {
-                    continue;
-                }
-                let s = score[(i - 1) * NT + p] + trans[p * NT + c];
-                if s > best {
-                    best = s;
-                    arg = p;
-                }
+    // tm[c][p]: score of moving from p to c.
+    let mut tm = [[f32::NEG_INFINITY; NT]; NT];
+    for (c, row) in tm.iter_mut().enumerate() {
+        for (p, t) in row.iter_mut().enumerate() {
+            if allowed(p, c) {
+                *t = trans[p * NT + c];
             }
-            score[i * NT + c] = best + em[i * NT + c];
-            back[i * NT + c] = arg as u8;
         }
     }
-    let mut tags = vec![0usize; n];
-    let last = &score[(n - 1) * NT..n * NT];
+    let mut score = [f32::NEG_INFINITY; NT];
+    for (c, s) in score.iter_mut().enumerate() {
+        if allowed(NT, c) {
+            *s = trans[NT * NT + c] + em[c];
+        }
+    }
+    back.clear();
+    back.resize(n, [0u8; NT]);
+    for i in 1..n {
+        let mut next = [0f32; NT];
+        let e = &em[i * NT..(i + 1) * NT];
+        for c in 0..NT {
+            // Branch-free arg max (the first of equal maxima wins); −∞ + −∞ stays −∞.
+            let mut best = f32::NEG_INFINITY;
+            let mut arg = 0u8;
+            for (p, (&sp, &t)) in score.iter().zip(&tm[c]).enumerate() {
+                let v = sp + t;
+                let better = v > best;
+                best = if better { v } else { best };
+                arg = if better { p as u8 } else { arg };
+            }
+            next[c] = best + e[c];
+            back[i][c] = arg;
+        }
+        score = next;
+    }
     let mut cur = (0..NT)
-        .max_by(|&a, &b| last[a].total_cmp(&last[b]))
+        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
         .unwrap_or(0);
+    tags.resize(n, 0);
     for i in (0..n).rev() {
         tags[i] = cur;
-        cur = back[i * NT + cur] as usize;
+        cur = back[i][cur] as usize;
     }
-    tags
 }
 
 /// Entity spans (first token, end exclusive, type) of a tag sequence.
@@ -935,7 +1109,10 @@ fn gazetteer_of<'a>(
             if e - s > MAX_GAZ_LEN {
                 continue;
             }
-            let infos: Vec<TokInfo> = ex.tokens[s..e].iter().map(|w| tok_info(w, buf)).collect();
+            let infos: Vec<TokInfo> = ex.tokens[s..e]
+                .iter()
+                .map(|w| tok_info(w, buf, None))
+                .collect();
             *counts.entry((seq_hash(&infos), 1 << ty)).or_insert(0) += 1;
             for k in 1..infos.len() {
                 prefixes.push(seq_hash(&infos[..k]));
@@ -962,7 +1139,7 @@ fn caps_of(examples: &[Example], buf: &mut Vec<char>) -> FxHashMap<u64, u8> {
             if i == 0 {
                 continue;
             }
-            let t = tok_info(w, buf);
+            let t = tok_info(w, buf, None);
             if !t.has_alpha || t.all_upper {
                 continue;
             }
@@ -1030,6 +1207,7 @@ pub fn train_ensemble(
     let mut out = NerModel {
         index: FxHashMap::default(),
         w: vec![0.0; keys.len() * NT],
+        rows: FxHashMap::default(),
         trans: vec![0.0; (NT + 1) * NT],
         gaz: models[0].gaz.clone(),
         caps: models[0].caps.clone(),
@@ -1090,7 +1268,13 @@ pub fn train(
         .iter()
         .enumerate()
         .map(|(i, ex)| {
-            let mut infos: Vec<TokInfo> = ex.tokens.iter().map(|w| tok_info(w, &mut buf)).collect();
+            let mut grams = vec![[0u64; 16]; ex.tokens.len()];
+            let mut infos: Vec<TokInfo> = ex
+                .tokens
+                .iter()
+                .zip(&mut grams)
+                .map(|(w, g)| tok_info(w, &mut buf, Some(g)))
+                .collect();
             if let Some(t) = infos.first_mut() {
                 t.sent_start = true;
             }
@@ -1100,7 +1284,7 @@ pub fn train(
                 f: Vec::new(),
                 offsets: Vec::new(),
             };
-            features(&infos, &g, &lists, &caps, &clusters, &mut f);
+            features(&infos, &grams, &g, &lists, &caps, &clusters, &mut f);
             f
         })
         .collect();
@@ -1109,6 +1293,7 @@ pub fn train(
     let mut model = NerModel {
         index: FxHashMap::default(),
         w: Vec::new(),
+        rows: FxHashMap::default(),
         trans: vec![0.0; (NT + 1) * NT],
         gaz: full_gaz,
         caps,
@@ -1215,6 +1400,7 @@ impl NerModel {
         }
         self.index = index;
         self.w = w;
+        self.build_rows();
     }
 }
 
@@ -1240,7 +1426,7 @@ pub fn word_clusters<'a>(
         crate::segment::tokenize::tokenize(text, 0, text.len(), &abbr, &mut toks);
         stream.push((0, 0));
         for t in &toks {
-            let info = tok_info(&text[t.span.start..t.span.end], &mut buf);
+            let info = tok_info(&text[t.span.start..t.span.end], &mut buf, None);
             stream.push((info.word, info.lower));
             *freq.entry(info.word).or_insert(0) += 1;
             *lfreq.entry(info.lower).or_insert(0) += 1;
