@@ -3,23 +3,27 @@
 //! from the run so far, shared by all workers) with a bonus for recurring multi-word phrases
 //! and capitalised phrases; top-k, skipping phrases whose words a better one already holds.
 //!
-//! Each distinct word of a document is looked up (and lower-cased) once; phrases are keyed by
-//! word ids, and strings are built only for the keywords returned.
+//! Each distinct word of a document is looked up and lower-cased once; words are known by
+//! 64-bit hashes of their exact and lower-case forms (hand-rolled rather than a string
+//! interner: no allocation per word, and the tables are kept from document to document), and
+//! phrases by word ids. Strings are built only for the keywords returned.
 
 use std::cmp::Ordering;
+use std::hash::Hasher;
 use std::sync::Mutex;
 
 use pipeline_core::{Document, Keyword, Span};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHasher};
 
 /// Longest phrase, in words (`max_keyword_words` is capped here).
 pub const MAX_WORDS: usize = 6;
 
-/// Document frequencies of keyword words over the run, shared by all workers.
+/// Document frequencies of keyword words over the run (by lower-case word hash), shared by
+/// all workers.
 #[derive(Default)]
 pub struct DocFreq {
     docs: u64,
-    df: FxHashMap<String, u64>,
+    df: FxHashMap<u64, u64>,
 }
 
 /// No word (pads phrase keys shorter than [`MAX_WORDS`]).
@@ -28,107 +32,129 @@ const NONE: u32 = u32::MAX;
 /// A phrase as word ids, padded with [`NONE`].
 type Key = [u32; MAX_WORDS];
 
-/// One distinct surface form of a document.
-struct Surface<'a> {
-    text: &'a str,
+/// One distinct surface form of the current document.
+#[derive(Clone, Copy)]
+struct Surface {
+    /// Byte range in the document text.
+    start: u32,
+    end: u32,
     /// Id of its lower-case form.
     lower: u32,
     /// A content word: three or more characters, a letter, not a stop word.
     content: bool,
+    /// Starts with an upper-case letter.
+    capital: bool,
 }
 
-/// The words of one document: surface forms and their lower-case forms, each stored once.
-#[derive(Default)]
-struct Vocab<'a> {
-    surfaces: Vec<Surface<'a>>,
-    surface_ids: FxHashMap<&'a str, u32>,
-    lowers: Vec<std::borrow::Cow<'a, str>>,
-    lower_ids: FxHashMap<std::borrow::Cow<'a, str>, u32>,
+/// Per-worker tables, emptied (not freed) for each document.
+#[derive(Default, Clone)]
+pub struct Scratch {
+    surfaces: Vec<Surface>,
+    surface_ids: FxHashMap<u64, u32>,
+    /// Lower-case form id → (a surface with that form, content word).
+    lowers: Vec<(u32, bool)>,
+    lower_ids: FxHashMap<u64, u32>,
+    lower_hashes: Vec<u64>,
+    counts: FxHashMap<Key, (u32, Key)>,
+    run: Vec<u32>,
+    idf: Vec<f32>,
+    buf: String,
 }
 
-impl<'a> Vocab<'a> {
-    fn surface(&mut self, w: &'a str) -> u32 {
-        if let Some(&id) = self.surface_ids.get(w) {
+fn hash_str(s: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(s.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.surfaces.clear();
+        self.surface_ids.clear();
+        self.lowers.clear();
+        self.lower_ids.clear();
+        self.lower_hashes.clear();
+        self.counts.clear();
+        self.run.clear();
+    }
+
+    /// Id of surface form `w` (a slice of `text`).
+    fn surface(&mut self, text: &str, w: &str) -> u32 {
+        let key = hash_str(w);
+        if let Some(&id) = self.surface_ids.get(&key) {
             return id;
         }
-        let unchanged = w.chars().all(|c| {
-            let mut l = c.to_lowercase();
-            l.next() == Some(c) && l.next().is_none()
-        });
-        let lower: std::borrow::Cow<'a, str> = if unchanged {
-            w.into()
+        let id = self.surfaces.len() as u32;
+        self.buf.clear();
+        if w.is_ascii() {
+            self.buf.push_str(w);
+            self.buf.make_ascii_lowercase();
         } else {
-            w.to_lowercase().into()
-        };
+            self.buf.extend(w.chars().flat_map(char::to_lowercase));
+        }
+        let lower_key = hash_str(&self.buf);
         let content = w.chars().nth(2).is_some()
             && w.chars().any(char::is_alphabetic)
-            && !crate::lexicon::stopwords().contains(lower.as_ref());
-        let lower = match self.lower_ids.get(&lower) {
-            Some(&id) => id,
+            && !crate::lexicon::stopwords().contains(self.buf.as_str());
+        let lower = match self.lower_ids.get(&lower_key) {
+            Some(&l) => l,
             None => {
-                let id = self.lowers.len() as u32;
-                self.lowers.push(lower.clone());
-                self.lower_ids.insert(lower, id);
-                id
+                let l = self.lowers.len() as u32;
+                self.lowers.push((id, content));
+                self.lower_hashes.push(lower_key);
+                self.lower_ids.insert(lower_key, l);
+                l
             }
         };
-        let id = self.surfaces.len() as u32;
+        let start = (w.as_ptr() as usize - text.as_ptr() as usize) as u32;
         self.surfaces.push(Surface {
-            text: w,
+            start,
+            end: start + w.len() as u32,
             lower,
             content,
+            capital: w.chars().next().is_some_and(char::is_uppercase),
         });
-        self.surface_ids.insert(w, id);
+        self.surface_ids.insert(key, id);
         id
     }
 
-    /// The words of `key` (surface or lower-case ids, as `get` maps them) joined by spaces.
-    fn join(&self, key: &Key, get: impl Fn(u32) -> &'a str) -> String {
-        let mut s = String::new();
-        for &id in key.iter().take_while(|&&i| i != NONE) {
-            if !s.is_empty() {
-                s.push(' ');
+    /// Counts every window of 1..=`max_words` words of the run (surface ids) and empties it.
+    fn flush(&mut self, max_words: usize) {
+        for n in 1..=max_words.min(self.run.len()) {
+            for w in self.run.windows(n) {
+                let mut key = [NONE; MAX_WORDS];
+                let mut surface = [NONE; MAX_WORDS];
+                for (i, &id) in w.iter().enumerate() {
+                    key[i] = self.surfaces[id as usize].lower;
+                    surface[i] = id;
+                }
+                self.counts.entry(key).or_insert((0, surface)).0 += 1;
             }
-            s.push_str(get(id));
         }
-        s
+        self.run.clear();
     }
 }
 
-/// Compares two lower-case keys as their space-joined strings compare (without joining).
-fn key_cmp(lowers: &[std::borrow::Cow<'_, str>], a: &Key, b: &Key) -> Ordering {
-    fn bytes<'k>(
-        lowers: &'k [std::borrow::Cow<'_, str>],
-        k: &'k Key,
-    ) -> impl Iterator<Item = u8> + 'k {
-        k.iter()
-            .take_while(|&&i| i != NONE)
-            .enumerate()
-            .flat_map(move |(j, &i)| {
-                let sep: &[u8] = if j > 0 { b" " } else { b"" };
-                sep.iter().chain(lowers[i as usize].as_bytes()).copied()
-            })
-    }
-    bytes(lowers, a).cmp(bytes(lowers, b))
+/// The words of a key.
+fn words(key: &Key) -> impl Iterator<Item = &u32> + Clone {
+    key.iter().take_while(|&&i| i != NONE)
 }
 
-/// Counts of candidate phrases: lower-case key → (count, surface ids of the first occurrence).
-type Counts = FxHashMap<Key, (u32, Key)>;
-
-/// Counts every window of 1..=`max_words` words of `run` (surface ids) and empties it.
-fn flush(run: &mut Vec<u32>, vocab: &Vocab<'_>, max_words: usize, counts: &mut Counts) {
-    for n in 1..=max_words.min(run.len()) {
-        for w in run.windows(n) {
-            let mut key = [NONE; MAX_WORDS];
-            let mut surface = [NONE; MAX_WORDS];
-            for (i, &id) in w.iter().enumerate() {
-                key[i] = vocab.surfaces[id as usize].lower;
-                surface[i] = id;
-            }
-            counts.entry(key).or_insert((0, surface)).0 += 1;
-        }
+/// Compares two lower-case keys as their space-joined lower-case strings compare (code
+/// point order is UTF-8 byte order), without building them.
+fn key_cmp(text: &str, s: &Scratch, a: &Key, b: &Key) -> Ordering {
+    fn chars<'k>(text: &'k str, s: &'k Scratch, k: &'k Key) -> impl Iterator<Item = char> + 'k {
+        words(k).enumerate().flat_map(move |(j, &l)| {
+            let sf = s.surfaces[s.lowers[l as usize].0 as usize];
+            let w = &text[sf.start as usize..sf.end as usize];
+            (j > 0)
+                .then_some(' ')
+                .into_iter()
+                .chain(w.chars().flat_map(char::to_lowercase))
+        })
     }
-    run.clear();
+    chars(text, s, a).cmp(chars(text, s, b))
 }
 
 /// The top `k` keywords of `doc` (German phrases begin and end with a capitalised word);
@@ -139,82 +165,64 @@ pub fn keywords(
     k: usize,
     max_words: usize,
     df: &Mutex<DocFreq>,
+    s: &mut Scratch,
 ) -> Vec<Keyword> {
     let max_words = max_words.clamp(1, MAX_WORDS);
-    let whole = [Span::new(0, doc.text.len())];
+    let text = doc.text.as_str();
+    let whole = [Span::new(0, text.len())];
     let spans: &[Span] = if doc.sentences.is_empty() {
         &whole
     } else {
         &doc.sentences
     };
-    let mut vocab = Vocab::default();
-    let mut counts: Counts = FxHashMap::default();
-    let mut run: Vec<u32> = Vec::new();
-    for s in spans {
-        let Some(sent) = doc.text.get(s.start..s.end) else {
+    s.clear();
+    for sp in spans {
+        let Some(sent) = text.get(sp.start..sp.end) else {
             continue;
         };
         for raw in sent.split_whitespace() {
             let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
             let opens = raw.starts_with(['(', '„', '"', '“']);
-            let breaks = opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);
-            let id = vocab.surface(w);
-            if vocab.surfaces[id as usize].content {
+            let breaks =
+                opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);
+            let id = s.surface(text, w);
+            if s.surfaces[id as usize].content {
                 if opens {
-                    flush(&mut run, &vocab, max_words, &mut counts);
+                    s.flush(max_words);
                 }
-                run.push(id);
+                s.run.push(id);
             } else {
-                flush(&mut run, &vocab, max_words, &mut counts);
+                s.flush(max_words);
             }
             if breaks {
-                flush(&mut run, &vocab, max_words, &mut counts);
+                s.flush(max_words);
             }
         }
-        flush(&mut run, &vocab, max_words, &mut counts);
+        s.flush(max_words);
     }
 
     // Update and read document frequencies of the content words.
-    let mut is_content = vec![false; vocab.lowers.len()];
-    for s in &vocab.surfaces {
-        if s.content {
-            is_content[s.lower as usize] = true;
-        }
-    }
-    let mut idf = vec![1.0f32; vocab.lowers.len()];
+    s.idf.clear();
+    s.idf.resize(s.lowers.len(), 1.0);
     {
         let mut df = df.lock().unwrap_or_else(|p| p.into_inner());
         df.docs += 1;
         let n = df.docs;
-        for (id, lower) in vocab.lowers.iter().enumerate() {
-            if !is_content[id] {
-                continue;
+        for (id, &(_, content)) in s.lowers.iter().enumerate() {
+            if content {
+                let c = df.df.entry(s.lower_hashes[id]).or_insert(0);
+                *c += 1;
+                s.idf[id] = (((n + 1) as f32) / (*c as f32)).ln() + 1.0;
             }
-            let c = match df.df.get_mut(lower.as_ref()) {
-                Some(c) => {
-                    *c += 1;
-                    *c
-                }
-                None => {
-                    df.df.insert(lower.to_string(), 1);
-                    1
-                }
-            };
-            idf[id] = (((n + 1) as f32) / (c as f32)).ln() + 1.0;
         }
     }
 
-    let cap = |id: u32| {
-        vocab.surfaces[id as usize]
-            .text
-            .chars()
-            .next()
-            .is_some_and(char::is_uppercase)
-    };
-    let mut scored: Vec<(f32, Key, Key)> = counts
-        .into_iter()
-        .filter_map(|(key, (freq, surface))| {
-            let len = key.iter().take_while(|&&i| i != NONE).count();
+    let cap = |id: u32| s.surfaces[id as usize].capital;
+    let mut scored: Vec<(f32, Key, Key)> = s
+        .counts
+        .iter()
+        .filter_map(|(key, &(freq, surface))| {
+            let len = words(key).count();
             let parts = &key[..len];
             // German key phrases begin and end with a capitalised word (nouns, names):
             // "Einheitlicher Wirtschaftsraum", not "Integration treu geblieben".
@@ -224,7 +232,7 @@ pub fn keywords(
             if parts.windows(2).any(|w| w[0] == w[1]) {
                 return None;
             }
-            let mean_idf = parts.iter().map(|&p| idf[p as usize]).sum::<f32>() / len as f32;
+            let mean_idf = parts.iter().map(|&p| s.idf[p as usize]).sum::<f32>() / len as f32;
             let capital_bonus = if cap(surface[0]) { 1.2 } else { 1.0 };
             // Longer phrases earn their bonus only by recurring.
             let multi = if freq >= 2 {
@@ -232,13 +240,17 @@ pub fn keywords(
             } else {
                 1.0
             };
-            Some((freq as f32 * mean_idf * multi * capital_bonus, key, surface))
+            Some((
+                freq as f32 * mean_idf * multi * capital_bonus,
+                *key,
+                surface,
+            ))
         })
         .collect();
     // Only the best few are needed: select them, then sort that slice.
     let by_score = |a: &(f32, Key, Key), b: &(f32, Key, Key)| {
         b.0.total_cmp(&a.0)
-            .then_with(|| key_cmp(&vocab.lowers, &a.1, &b.1))
+            .then_with(|| key_cmp(text, s, &a.1, &b.1))
     };
     let keep = (k * 8).min(scored.len());
     if keep < scored.len() && keep > 0 {
@@ -253,13 +265,20 @@ pub fn keywords(
             break;
         }
         // Skip a phrase whose words are all inside an already chosen one.
-        let words = key.iter().take_while(|&&i| i != NONE);
-        if words.clone().all(|w| covered.contains(w)) {
+        if words(&key).all(|w| covered.contains(w)) {
             continue;
         }
-        covered.extend(words);
+        covered.extend(words(&key));
+        let mut phrase = String::new();
+        for &id in words(&surface) {
+            let sf = s.surfaces[id as usize];
+            if !phrase.is_empty() {
+                phrase.push(' ');
+            }
+            phrase.push_str(&text[sf.start as usize..sf.end as usize]);
+        }
         out.push(Keyword {
-            text: vocab.join(&surface, |id| vocab.surfaces[id as usize].text),
+            text: phrase,
             score,
         });
     }

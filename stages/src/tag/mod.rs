@@ -236,6 +236,8 @@ pub struct Tagger {
     /// Every allowed language is one whose stop words ship (de, en): text that is clearly
     /// one of them by its stop words is decided without whatlang (see [`stopwords_decide`]).
     stopwords_first: bool,
+    /// Per-worker tables of the keyword extractor.
+    kw: keywords::Scratch,
 }
 
 impl Tagger {
@@ -261,6 +263,7 @@ impl Tagger {
             ner_cache: FxHashMap::default(),
             segmenter: Arc::new(crate::segment::Segmenter::new()),
             stopwords_first,
+            kw: keywords::Scratch::default(),
         }
     }
 
@@ -305,6 +308,7 @@ impl Stage for Tagger {
                 self.o.keywords,
                 self.o.max_keyword_words,
                 &self.df,
+                &mut self.kw,
             );
         }
         if let Some((lang, model)) = doc

@@ -260,7 +260,7 @@ pub struct NerCache {
     lists: Vec<(u8, u8)>,
     f: Vec<u64>,
     em: Vec<f32>,
-    back: Vec<[u8; NT]>,
+    scores: Vec<[f32; NT]>,
     tags: Vec<usize>,
 }
 
@@ -766,7 +766,7 @@ impl NerModel {
             self.add_rows(&f, &mut row);
             cache.em.extend_from_slice(&row);
         }
-        viterbi_into(&cache.em, &self.trans, n, &mut cache.back, &mut cache.tags);
+        viterbi_into(&cache.em, &self.trans, n, &mut cache.scores, &mut cache.tags);
         cache.ids = ids;
         cache.infos = infos;
         cache.f = f;
@@ -961,62 +961,73 @@ fn viterbi(em: &[f32], trans: &[f32], n: usize) -> Vec<usize> {
     tags
 }
 
-/// [`viterbi`] into `tags`, with `back` as scratch space. Disallowed transitions are folded
-/// into the transition table as −∞, so the inner loop has no branch but the max.
+/// [`viterbi`] into `tags`, with `scores` as scratch space. Disallowed transitions are
+/// folded into the transition table as −∞, so the forward pass is only additions and
+/// maxima over whole rows (SIMD); the best predecessor is found again while tracing back,
+/// for the one tag on the path instead of for every tag.
 fn viterbi_into(
     em: &[f32],
     trans: &[f32],
     n: usize,
-    back: &mut Vec<[u8; NT]>,
+    scores: &mut Vec<[f32; NT]>,
     tags: &mut Vec<usize>,
 ) {
     tags.clear();
     if n == 0 {
         return;
     }
-    // tm[c][p]: score of moving from p to c.
+    // tm[p][c]: score of moving from p to c.
     let mut tm = [[f32::NEG_INFINITY; NT]; NT];
-    for (c, row) in tm.iter_mut().enumerate() {
-        for (p, t) in row.iter_mut().enumerate() {
+    for (p, row) in tm.iter_mut().enumerate() {
+        for (c, t) in row.iter_mut().enumerate() {
             if allowed(p, c) {
                 *t = trans[p * NT + c];
             }
         }
     }
-    let mut score = [f32::NEG_INFINITY; NT];
-    for (c, s) in score.iter_mut().enumerate() {
+    scores.clear();
+    scores.resize(n, [f32::NEG_INFINITY; NT]);
+    for c in 0..NT {
         if allowed(NT, c) {
-            *s = trans[NT * NT + c] + em[c];
+            scores[0][c] = trans[NT * NT + c] + em[c];
         }
     }
-    back.clear();
-    back.resize(n, [0u8; NT]);
     for i in 1..n {
-        let mut next = [0f32; NT];
+        let prev = scores[i - 1];
+        let mut best = [f32::NEG_INFINITY; NT];
+        for (p, row) in tm.iter().enumerate() {
+            for c in 0..NT {
+                let v = prev[p] + row[c];
+                best[c] = if v > best[c] { v } else { best[c] };
+            }
+        }
         let e = &em[i * NT..(i + 1) * NT];
         for c in 0..NT {
-            // Branch-free arg max (the first of equal maxima wins); −∞ + −∞ stays −∞.
-            let mut best = f32::NEG_INFINITY;
-            let mut arg = 0u8;
-            for (p, (&sp, &t)) in score.iter().zip(&tm[c]).enumerate() {
-                let v = sp + t;
-                let better = v > best;
-                best = if better { v } else { best };
-                arg = if better { p as u8 } else { arg };
-            }
-            next[c] = best + e[c];
-            back[i][c] = arg;
+            best[c] += e[c];
         }
-        score = next;
+        scores[i] = best;
     }
+    let last = &scores[n - 1];
     let mut cur = (0..NT)
-        .max_by(|&a, &b| score[a].total_cmp(&score[b]))
+        .max_by(|&a, &b| last[a].total_cmp(&last[b]))
         .unwrap_or(0);
     tags.resize(n, 0);
-    for i in (0..n).rev() {
+    for i in (1..n).rev() {
         tags[i] = cur;
-        cur = back[i][cur] as usize;
+        // The predecessor the forward pass took: the first p reaching the maximum.
+        let prev = &scores[i - 1];
+        let mut best = f32::NEG_INFINITY;
+        let mut arg = 0;
+        for p in 0..NT {
+            let v = prev[p] + tm[p][cur];
+            if v > best {
+                best = v;
+                arg = p;
+            }
+        }
+        cur = arg;
     }
+    tags[0] = cur;
 }
 
 /// Entity spans (first token, end exclusive, type) of a tag sequence.
