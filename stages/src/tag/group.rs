@@ -17,35 +17,44 @@ pub struct Group {
     pub variants: Vec<String>,
 }
 
-/// The key a mention is grouped by: for persons the last name (initials and first names
-/// dropped), otherwise the whole name; lower-cased, with a German genitive `s` removed.
-fn key(e: &Entity) -> String {
-    let words: Vec<&str> = e.text.split_whitespace().collect();
+/// The key a mention is grouped by: its label, then for persons the last name (initials
+/// and first names dropped), otherwise the whole name; lower-cased, with a German genitive
+/// `s` removed. Written into `out`.
+fn key(e: &Entity, out: &mut String) {
     let base = if e.label == "PER" {
-        words.last().copied().unwrap_or("")
+        e.text.split_whitespace().next_back().unwrap_or("")
     } else {
         &e.text
     };
-    let lower = base
-        .trim_matches(|c: char| !c.is_alphanumeric())
-        .to_lowercase();
-    match lower.strip_suffix('s') {
-        Some(stem) if stem.chars().count() >= 4 && !stem.ends_with('s') => stem.to_string(),
-        _ => lower,
+    out.clear();
+    out.push_str(&e.label);
+    out.push('\u{1f}');
+    let label_len = out.len();
+    out.extend(
+        base.trim_matches(|c: char| !c.is_alphanumeric())
+            .chars()
+            .flat_map(char::to_lowercase),
+    );
+    let stem = &out[label_len..];
+    if let Some(s) = stem.strip_suffix('s') {
+        if s.chars().count() >= 4 && !s.ends_with('s') {
+            out.pop();
+        }
     }
 }
 
 /// Assigns `group` on each entity and returns the groups (in order of first mention).
 pub fn group(entities: &mut [Entity]) -> Vec<Group> {
-    // (label, key) → group index.
-    let mut keys: rustc_hash::FxHashMap<(String, String), usize> = Default::default();
+    // Key (label and name) → group index.
+    let mut keys: rustc_hash::FxHashMap<String, usize> = Default::default();
     let mut groups: Vec<Group> = Vec::new();
+    let mut k = String::new();
     for e in entities.iter_mut() {
-        let k = (e.label.clone(), key(e));
-        let idx = match keys.get(&k) {
+        key(e, &mut k);
+        let idx = match keys.get(k.as_str()) {
             Some(&i) => i,
             None => {
-                keys.insert(k, groups.len());
+                keys.insert(k.clone(), groups.len());
                 groups.push(Group {
                     name: e.text.clone(),
                     label: e.label.clone(),

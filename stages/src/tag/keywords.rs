@@ -183,8 +183,7 @@ pub fn keywords(
         for raw in sent.split_whitespace() {
             let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
             let opens = raw.starts_with(['(', '„', '"', '“']);
-            let breaks =
-                opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);
+            let breaks = opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);
             let id = s.surface(text, w);
             if s.surfaces[id as usize].content {
                 if opens {

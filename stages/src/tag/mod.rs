@@ -174,6 +174,27 @@ const DETECT_SAMPLE: usize = 250;
 /// Confidence on the sample above which the whole text is not looked at.
 const SAMPLE_CONFIDENT: f64 = 0.6;
 
+/// The start of `text`: at most `max` bytes, cut before a space (or at a char boundary).
+fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = &text[..end];
+    match cut.rfind(char::is_whitespace) {
+        Some(i) if i > 0 => &text[..i],
+        _ => cut,
+    }
+}
+
+/// Whether `t` has at least `n` characters (counts no further than `n`).
+fn at_least_chars(t: &str, n: usize) -> bool {
+    t.len() >= n && (n == 0 || t.chars().nth(n - 1).is_some())
+}
+
 /// A user gazetteer: names and their labels.
 struct Gazetteer {
     ac: AhoCorasick,
@@ -349,24 +370,32 @@ fn stopword_counts(text: &str) -> (usize, usize, usize) {
     };
     let mut lw = String::new();
     let mut ascii = [0u8; 32];
-    for raw in text.split_whitespace() {
+    for raw in text.split_ascii_whitespace() {
         if raw.len() > 4 && (raw.contains("://") || raw.starts_with("www.") || raw.contains('@')) {
             continue;
         }
         if raw.is_ascii() {
-            // Fast path: ASCII letters, lower-cased on the stack.
-            for w in raw
-                .as_bytes()
-                .split(|b| !b.is_ascii_alphabetic())
-                .filter(|w| !w.is_empty())
-            {
+            // Fast path: runs of ASCII letters, lower-cased on the stack.
+            let b = raw.as_bytes();
+            let mut i = 0;
+            while i < b.len() {
+                if !b[i].is_ascii_alphabetic() {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && b[i].is_ascii_alphabetic() {
+                    i += 1;
+                }
                 n += 1;
+                let w = &b[start..i];
                 if w.len() > *longest || w.len() > ascii.len() {
                     continue;
                 }
                 let buf = &mut ascii[..w.len()];
-                buf.copy_from_slice(w);
-                buf.make_ascii_lowercase();
+                for (o, c) in buf.iter_mut().zip(w) {
+                    *o = c.to_ascii_lowercase();
+                }
                 if let Ok(key) = std::str::from_utf8(buf) {
                     count(key);
                 }
@@ -408,7 +437,8 @@ fn stopword_vote(text: &str) -> Option<&'static str> {
 /// is 30–50% stop words; a list of names, a signature or text in a third language is not).
 /// Returns the language and a confidence on whatlang's scale.
 fn stopwords_decide(text: &str) -> Option<(&'static str, f64)> {
-    let (d, e, n) = stopword_counts(text);
+    // Sixty-odd words settle it; a long text is judged by its start (as whatlang's sample).
+    let (d, e, n) = stopword_counts(prefix(text, 2 * DETECT_SAMPLE));
     let (lang, win, lose) = if d > e { ("de", d, e) } else { ("en", e, d) };
     (win >= 3 && win >= 3 * lose && win * 5 >= n)
         .then(|| (lang, (1.0 - lose as f64 / win as f64).clamp(0.5, 1.0)))
@@ -454,7 +484,7 @@ impl Tagger {
             .iter()
             .map(|p| {
                 let t = &doc.text[p.start..p.end];
-                (t.chars().count() >= self.o.min_paragraph_chars).then(|| self.language(t))
+                at_least_chars(t, self.o.min_paragraph_chars).then(|| self.language(t))
             })
             .collect();
         let mut votes: FxHashMap<&str, f64> = FxHashMap::default();
@@ -561,19 +591,19 @@ impl Tagger {
             }
             for (a, b, ty) in model.entities_cached(cache, &words, &starts) {
                 let span = Span::new(toks[a].start, toks[b - 1].end);
+                // A name the model calls a person but the shipped place list knows
+                // (Belarus, Minsk) is a place: the list is small and curated, the model's
+                // guess on an unseen name is not.
+                let label = match ner::TYPES[ty] {
+                    "PER" if ner::is_listed_place(&words[a..b]) => "LOC",
+                    l => l,
+                };
                 found.push(Entity {
                     span,
-                    label: ner::TYPES[ty].to_string(),
+                    label: label.to_string(),
                     text: text[span.start..span.end].to_string(),
                     group: None,
                 });
-            }
-        }
-        // A name the model calls a person but the shipped place list knows (Belarus, Minsk)
-        // is a place: the list is small and curated, the model's guess on an unseen name is not.
-        for e in &mut found {
-            if e.label == "PER" && ner::is_listed_place(&e.text) {
-                e.label = "LOC".into();
             }
         }
         consistent_labels(&mut found);

@@ -230,12 +230,12 @@ fn name_infos(name: &str) -> Vec<TokInfo> {
         .collect()
 }
 
-/// True if `name` is in the shipped list of places (countries, regions, cities).
-pub fn is_listed_place(name: &str) -> bool {
-    let infos = name_infos(name);
-    !infos.is_empty()
+/// True if the name made of `words` (tokens, as the tokenizer cut them) is in the shipped
+/// list of places (countries, regions, cities).
+pub fn is_listed_place(words: &[&str]) -> bool {
+    !words.is_empty()
         && name_lists()
-            .get(&seq_hash(&infos))
+            .get(&words.iter().fold(GAZ_SEED, |h, w| mix(h, word_hash(w))))
             .is_some_and(|m| m & 2 != 0)
 }
 
@@ -766,7 +766,13 @@ impl NerModel {
             self.add_rows(&f, &mut row);
             cache.em.extend_from_slice(&row);
         }
-        viterbi_into(&cache.em, &self.trans, n, &mut cache.scores, &mut cache.tags);
+        viterbi_into(
+            &cache.em,
+            &self.trans,
+            n,
+            &mut cache.scores,
+            &mut cache.tags,
+        );
         cache.ids = ids;
         cache.infos = infos;
         cache.f = f;
