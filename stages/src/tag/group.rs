@@ -77,6 +77,21 @@ pub fn group(entities: &mut [Entity]) -> Vec<Group> {
     groups
 }
 
+/// The groups as JSON (as serde would write them), moving their strings instead of copying.
+pub fn into_json(groups: Vec<Group>) -> serde_json::Value {
+    groups
+        .into_iter()
+        .map(|g| {
+            let mut m = serde_json::Map::new();
+            m.insert("name".into(), g.name.into());
+            m.insert("label".into(), g.label.into());
+            m.insert("mentions".into(), g.mentions.into());
+            m.insert("variants".into(), g.variants.into());
+            serde_json::Value::Object(m)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

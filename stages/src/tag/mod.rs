@@ -348,10 +348,8 @@ impl Stage for Tagger {
         }
         if self.o.group_entities && !doc.entities.is_empty() {
             let groups = group::group(&mut doc.entities);
-            doc.meta.insert(
-                "entity_groups".into(),
-                serde_json::to_value(groups).unwrap_or_default(),
-            );
+            doc.meta
+                .insert("entity_groups".into(), group::into_json(groups));
         }
         Ok(Outcome::Keep)
     }

@@ -267,14 +267,13 @@ pub struct NerCache {
 /// A word's token information and score parts.
 #[derive(Debug, Clone)]
 struct Cached {
-    info: TokInfo,
-    packed: u32,
-    /// Scores from its own features.
-    own: [f32; NT],
+    /// Scores from its own features and [`word_ctx_feats`], inside a sentence (0) and at
+    /// its start (1).
+    own: [[f32; NT]; 2],
     /// `near[s]`: the scores it gives a token when it stands at offset `NEAR[s]` from it.
     near: [[f32; NT]; 4],
-    /// Scores of [`word_ctx_feats`] inside a sentence (0) and at its start (1).
-    ctx: [[f32; NT]; 2],
+    info: TokInfo,
+    packed: u32,
     /// The model gazetteer's and the name lists' entries for the word alone.
     gaz1: Option<u8>,
     list1: Option<u8>,
@@ -699,7 +698,13 @@ impl NerModel {
         ids.clear();
         infos.clear();
         for (w, start) in tokens.iter().zip(starts) {
-            let key = word_hash(w);
+            // The cache's own key: the word's bytes hashed a word at a time (the features'
+            // `word_hash` goes character by character).
+            let key = {
+                let mut h = FxHasher::default();
+                h.write(w.as_bytes());
+                h.finish()
+            };
             let id = match cache.map.get(&key) {
                 Some(&id) => id,
                 None => {
@@ -734,10 +739,7 @@ impl NerModel {
         cache.em.clear();
         for i in 0..n {
             let w = &words[ids[i] as usize];
-            let mut row = w.own;
-            for (a, b) in row.iter_mut().zip(&w.ctx[infos[i].sent_start as usize]) {
-                *a += b;
-            }
+            let mut row = w.own[infos[i].sent_start as usize];
             for (slot, k) in NEAR.iter().enumerate() {
                 // The word at i + k contributes what it says about the word at distance −k.
                 let j = i as isize + k;
@@ -800,8 +802,8 @@ impl NerModel {
             near_feats(*k, Some(&info), p, has_clusters, f);
             self.add_rows(f, &mut near[slot]);
         }
-        let mut ctx = [[0f32; NT]; 2];
-        for (start, row) in ctx.iter_mut().enumerate() {
+        let mut both = [own; 2];
+        for (start, row) in both.iter_mut().enumerate() {
             info.sent_start = start == 1;
             f.clear();
             word_ctx_feats(&info, &self.caps, f);
@@ -810,11 +812,10 @@ impl NerModel {
         info.sent_start = false;
         let one = mix(GAZ_SEED, info.word);
         cache.words.push(Cached {
+            own: both,
+            near,
             info,
             packed: p,
-            own,
-            near,
-            ctx,
             gaz1: self.gaz.get(&one).copied(),
             list1: name_lists().get(&one).copied(),
         });
