@@ -120,9 +120,17 @@ impl Scratch {
     }
 
     /// Counts every window of 1..=`max_words` words of the run (surface ids) and empties it.
-    fn flush(&mut self, max_words: usize) {
+    /// With `german`, windows that do not begin and end with a capitalised word are left
+    /// out (they could not become keywords).
+    fn flush(&mut self, max_words: usize, german: bool) {
         for n in 1..=max_words.min(self.run.len()) {
             for w in self.run.windows(n) {
+                if german
+                    && !(self.surfaces[w[0] as usize].capital
+                        && self.surfaces[w[n - 1] as usize].capital)
+                {
+                    continue;
+                }
                 let mut key = [NONE; MAX_WORDS];
                 let mut surface = [NONE; MAX_WORDS];
                 for (i, &id) in w.iter().enumerate() {
@@ -187,17 +195,17 @@ pub fn keywords(
             let id = s.surface(text, w);
             if s.surfaces[id as usize].content {
                 if opens {
-                    s.flush(max_words);
+                    s.flush(max_words, german);
                 }
                 s.run.push(id);
             } else {
-                s.flush(max_words);
+                s.flush(max_words, german);
             }
             if breaks {
-                s.flush(max_words);
+                s.flush(max_words, german);
             }
         }
-        s.flush(max_words);
+        s.flush(max_words, german);
     }
 
     // Update and read document frequencies of the content words.
