@@ -738,6 +738,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stop_words_decide_only_clear_cases() {
+        let de = "Der Präsident sagte am Montag, dass die Zusammenarbeit mit dem Nachbarland \
+                  weiter ausgebaut werden soll, auch wenn es noch offene Fragen gibt.";
+        let en = "The president said on Monday that the cooperation with the neighbouring \
+                  country would be expanded, even though there are still open questions.";
+        assert_eq!(stopwords_decide(de).map(|d| d.0), Some("de"));
+        assert_eq!(stopwords_decide(en).map(|d| d.0), Some("en"));
+        // Dutch shares a few function words with both lists but is neither: whatlang decides.
+        let nl = "De president zei maandag dat de samenwerking met het buurland verder \
+                  uitgebreid moet worden, ook al zijn er nog open vragen.";
+        assert_eq!(stopwords_decide(nl), None);
+        // A signature or a list of names has too few stop words to decide anything.
+        let sig = "Traci Warner Enron Broadband Services, Inc. Phone (713) 853-3242 \
+                   traci.warner@enron.com http://www.enron.com";
+        assert_eq!(stopwords_decide(sig), None);
+        // URLs and e-mail addresses do not count as words.
+        assert_eq!(
+            stopword_counts("und die http://x.de/und/die a@b.de der"),
+            (3, 0, 3)
+        );
+    }
+
+    #[test]
     fn language_per_document_and_paragraph_and_mixed_flag() {
         let mut t = Tagger::new(TagOptions::default());
         let de = "Die Beziehungen zwischen Belarus und Russland können als ein Vorbild einer gleichberechtigten Zusammenarbeit dienen, erklärte das Ministerium.";
