@@ -110,8 +110,8 @@ pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
 pub fn check(args: &ConfigArgs) -> Result<ExitCode> {
     let reg = registry();
     let plan = load(args, &reg)?;
-    print!("{}", plan.describe());
-    println!("config OK");
+    out!("{}", plan.describe());
+    outln!("config OK");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,10 +161,10 @@ pub fn bench(args: &ConfigArgs, repeat: usize, json: bool) -> Result<ExitCode> {
             "config": args.config, "repeat": reports.len(), "median_mb_per_s": median,
             "best_mb_per_s": by_speed.last(), "runs": reports,
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        outln!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", last.table());
-        println!(
+        out!("{}", last.table());
+        outln!(
             "median over {} run(s): {median:.2} MB/s of input; best {:.2} MB/s; peak RSS {}",
             reports.len(),
             by_speed.last().copied().unwrap_or(0.0),
@@ -201,9 +201,9 @@ pub fn eval(
     stages.rouge_stem = rouge_stem;
     let report = textpipe_eval::run(task, gold, &mut stages)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report.json)?);
+        outln!("{}", serde_json::to_string_pretty(&report.json)?);
     } else {
-        print!("{}", report.text);
+        out!("{}", report.text);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -326,7 +326,7 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
             only.unwrap_or("")
         );
     }
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -439,7 +439,7 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     } else {
         format!("{:.4}", ner::f1(&reloaded, &dev_ex))
     };
-    println!(
+    outln!(
         "wrote {} ({:.1} MB, {} feature rows) in {:.0}s; dev entity F1 of the written model (gold tokens of our tokenizer): {dev_f1}",
         out.display(),
         bytes.len() as f64 / 1e6,

@@ -1,5 +1,18 @@
 //! The `textpipe` command line.
 
+/// Writes to stdout like `print!`; if the reader has gone (`textpipe eval … | head`), the
+/// process ends quietly with status 0 instead of panicking, as Unix tools do. Used by the
+/// commands that only report; `run` writes through its sink, which reports the error.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::write_stdout(format_args!($($t)*)) };
+}
+
+/// `out!` with a newline.
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!("\n")) };
+    ($($t:tt)*) => { $crate::write_stdout(format_args!("{}\n", format_args!($($t)*))) };
+}
+
 mod commands;
 mod progress;
 mod shard;
@@ -8,6 +21,19 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// See [`out!`].
+fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(1);
+    }
+}
 
 const EXAMPLES: &str = "\
 Examples:

@@ -468,20 +468,20 @@ pub fn status(dir: &Path, json: bool) -> Result<ExitCode> {
         }
     }
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::json!({"world_size": world, "done": done, "partial": partial, "missing": missing})
         );
     } else {
-        println!("{}: {} of {world} ranks done", dir.display(), done.len());
+        outln!("{}: {} of {world} ranks done", dir.display(), done.len());
         if !partial.is_empty() {
-            println!(
+            outln!(
                 "  started, not done (resume by running them again): {}",
                 ranges(&partial)
             );
         }
         if !missing.is_empty() {
-            println!("  not started: {}", ranges(&missing));
+            outln!("  not started: {}", ranges(&missing));
         }
     }
     Ok(if done.len() == world {
@@ -547,10 +547,10 @@ pub fn merge_stats(dir: &Path, json: bool) -> Result<ExitCode> {
     total.insert("missing_ranks".into(), serde_json::json!(missing));
     total.insert("stages".into(), stages.clone().into());
     if json {
-        println!("{}", serde_json::to_string_pretty(&total)?);
+        outln!("{}", serde_json::to_string_pretty(&total)?);
     } else {
         let g = |k: &str| total.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
-        println!(
+        outln!(
             "{}: {tasks} of {world} tasks reported; {} documents accounted, {} written ({} bytes), {} failed, {} dropped",
             dir.display(),
             g("docs_accounted"),
@@ -559,13 +559,17 @@ pub fn merge_stats(dir: &Path, json: bool) -> Result<ExitCode> {
             g("docs_failed"),
             g("docs_dropped"),
         );
-        println!(
+        outln!(
             "{:<16} {:>10} {:>10} {:>8} {:>8}",
-            "stage", "in", "out", "failed", "dropped"
+            "stage",
+            "in",
+            "out",
+            "failed",
+            "dropped"
         );
         for s in &stages {
             let n = |k: &str| s.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
-            println!(
+            outln!(
                 "{:<16} {:>10} {:>10} {:>8} {:>8}",
                 s["name"].as_str().unwrap_or("?"),
                 n("docs_in"),
@@ -575,7 +579,7 @@ pub fn merge_stats(dir: &Path, json: bool) -> Result<ExitCode> {
             );
         }
         if !missing.is_empty() {
-            println!("ranks without stats: {}", ranges(&missing));
+            outln!("ranks without stats: {}", ranges(&missing));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -660,9 +664,9 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
     script.push('\n');
     let path = dir.join("textpipe.sbatch");
     write_atomic(&path, script.as_bytes())?;
-    println!("wrote {}", path.display());
+    outln!("wrote {}", path.display());
     if !a.submit {
-        println!(
+        outln!(
             "submit with: sbatch --export=ALL,TEXTPIPE_RANK_OFFSET=0 {} (or run `textpipe slurm … --submit`)",
             path.display()
         );
@@ -692,7 +696,7 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
         let out = child.wait_with_output()?;
         let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() {
-            println!("submitted ranks {offset}-{}: job {id}", offset + n - 1);
+            outln!("submitted ranks {offset}-{}: job {id}", offset + n - 1);
         } else {
             ok = false;
             eprintln!(

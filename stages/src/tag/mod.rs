@@ -146,7 +146,7 @@ fn to_iso1(lang: whatlang::Lang) -> String {
 /// Text for language detection: URLs, e-mail addresses and numbers removed, at most about
 /// `max_bytes` long (cut after a word).
 fn detectable(text: &str, max_bytes: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_bytes + 32));
+    let mut out = String::with_capacity(text.len().min(max_bytes.saturating_add(32)));
     for w in text.split_whitespace() {
         if w.contains("://")
             || w.starts_with("www.")
@@ -355,16 +355,26 @@ impl Stage for Tagger {
     }
 }
 
-/// Stop-word counts of `text`: (German, English, words), URLs, e-mail addresses and
-/// numbers left out. Lower-cases each word into one reused buffer (no allocation per word).
-fn stopword_counts(text: &str) -> (usize, usize, usize) {
+/// Stop words of a text: only German, only English, in both lists (`in`, `was`, `also`),
+/// and all words.
+#[derive(Debug, Default, PartialEq)]
+struct StopCounts {
+    de: usize,
+    en: usize,
+    both: usize,
+    words: usize,
+}
+
+/// Stop-word counts of `text`, URLs, e-mail addresses and numbers left out. Lower-cases each word into one reused buffer (no allocation per word).
+fn stopword_counts(text: &str) -> StopCounts {
     let (table, longest) = crate::lexicon::stopword_langs();
-    let (mut d, mut e, mut n) = (0, 0, 0);
-    let mut count = |key: &str| {
-        if let Some(&bits) = table.get(key) {
-            d += usize::from(bits & 1 != 0);
-            e += usize::from(bits & 2 != 0);
-        }
+    let mut c = StopCounts::default();
+    let mut n = 0;
+    let mut count = |key: &str| match table.get(key) {
+        Some(1) => c.de += 1,
+        Some(2) => c.en += 1,
+        Some(_) => c.both += 1,
+        None => {}
     };
     let mut lw = String::new();
     let mut ascii = [0u8; 32];
@@ -415,12 +425,14 @@ fn stopword_counts(text: &str) -> (usize, usize, usize) {
             count(&lw);
         }
     }
-    (d, e, n)
+    c.words = n;
+    c
 }
 
 /// The language (`de` or `en`) whose stop words clearly dominate `text`, if any.
 fn stopword_vote(text: &str) -> Option<&'static str> {
-    let (d, e, _) = stopword_counts(text);
+    let c = stopword_counts(text);
+    let (d, e) = (c.de + c.both, c.en + c.both);
     if d >= e + 2 && d >= 2 * e {
         Some("de")
     } else if e >= d + 2 && e >= 2 * d {
@@ -431,14 +443,20 @@ fn stopword_vote(text: &str) -> Option<&'static str> {
 }
 
 /// The language (`de` or `en`) that `text` is beyond doubt, by stop words alone: at least
-/// three of them, three times the other language's and a fifth of all words (running text
+/// three of its own (not shared with the other list), three times the other language's,
+/// and with the shared ones a fifth of all words (running text
 /// is 30–50% stop words; a list of names, a signature or text in a third language is not).
 /// Returns the language and a confidence on whatlang's scale.
 fn stopwords_decide(text: &str) -> Option<(&'static str, f64)> {
     // Sixty-odd words settle it; a long text is judged by its start (as whatlang's sample).
-    let (d, e, n) = stopword_counts(prefix(text, 2 * DETECT_SAMPLE));
-    let (lang, win, lose) = if d > e { ("de", d, e) } else { ("en", e, d) };
-    (win >= 3 && win >= 3 * lose && win * 5 >= n)
+    let c = stopword_counts(prefix(text, 2 * DETECT_SAMPLE));
+    let (lang, win, lose) = if c.de > c.en {
+        ("de", c.de, c.en)
+    } else {
+        ("en", c.en, c.de)
+    };
+    // Words in both lists count toward the density, not toward either language.
+    (win >= 3 && win >= 3 * lose && (win + c.both) * 5 >= c.words)
         .then(|| (lang, (1.0 - lose as f64 / win as f64).clamp(0.5, 1.0)))
 }
 
@@ -755,8 +773,13 @@ mod tests {
         assert_eq!(stopwords_decide(sig), None);
         // URLs and e-mail addresses do not count as words.
         assert_eq!(
-            stopword_counts("und die http://x.de/und/die a@b.de der"),
-            (3, 0, 3)
+            stopword_counts("und die http://x.de/und/die a@b.de der in"),
+            StopCounts {
+                de: 3,
+                en: 0,
+                both: 1,
+                words: 4
+            }
         );
     }
 
