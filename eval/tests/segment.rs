@@ -27,7 +27,7 @@ fn german_treebank_and_golden_rules_meet_the_bar() {
 fn english_treebank_and_golden_rules_hold_their_level() {
     // Current levels (targets: 0.92 and 0.95); pySBD scores 0.893 on en_ewt-dev.
     let ewt = f1("en_ewt-dev");
-    assert!(ewt >= 0.895, "en_ewt-dev boundary F1 {ewt:.3}");
+    assert!(ewt >= 0.91, "en_ewt-dev boundary F1 {ewt:.3}");
     let gr = f1("golden-rules-en");
-    assert!(gr >= 0.88, "golden-rules-en boundary F1 {gr:.3}");
+    assert!(gr >= 0.89, "golden-rules-en boundary F1 {gr:.3}");
 }

@@ -461,6 +461,17 @@ impl Segmenter {
                     end_here = Some(i);
                 }
             }
+            // A clock time closes an e-mail header line: "04/26/2001 07:17 AM Will you …".
+            if end_here.is_none()
+                && matches!(ts, "AM" | "PM")
+                && i.checked_sub(1)
+                    .is_some_and(|p| toks[p].kind == Kind::Number && s(&toks[p]).contains(':'))
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|n| n.kind == Kind::Word && s(n).starts_with(char::is_uppercase))
+            {
+                end_here = Some(i);
+            }
             // "!" and "?" inside a quotation do not end the sentence ('… stairs! How brave …').
             let exclaim_in_quote = in_quote && ts.chars().all(|c| c == '!' || c == '?');
             if end_here.is_none()
@@ -554,6 +565,14 @@ impl Segmenter {
         let first_word = s(&toks[k]);
         let first_char = first_word.chars().next().unwrap_or(' ');
         let closed_quote = j > i + 1;
+        // A word or number glued to the terminal is not a new sentence: "Jane.Doe",
+        // "$.50", "Yahoo!J", "!Kung".
+        if !closed_quote
+            && next.span.start == toks[j - 1].span.end
+            && matches!(next.kind, Kind::Word | Kind::Number | Kind::Abbrev)
+        {
+            return false;
+        }
         // A comma, semicolon or colon right after: the sentence goes on (quote-then-attribution).
         if matches!(next_s, "," | ";" | ":" | "-" | "–" | "—") {
             return false;
@@ -577,7 +596,31 @@ impl Segmenter {
         if toks[i].kind == Kind::Abbrev {
             let w = term.trim_end_matches('.');
             let single = w.chars().count() == 1;
-            if single && first_char.is_uppercase() {
+            // "you and I.", "better than I.": the English pronoun, not an initial or a
+            // Roman numeral ("Wilhelm I.").
+            let pronoun_i = w == "I"
+                && i.checked_sub(1).is_some_and(|p| {
+                    matches!(
+                        s(&toks[p]),
+                        "and"
+                            | "or"
+                            | "nor"
+                            | "than"
+                            | "as"
+                            | "but"
+                            | "am"
+                            | "do"
+                            | "did"
+                            | "can"
+                            | "could"
+                            | "will"
+                            | "would"
+                            | "should"
+                            | "shall"
+                            | "have"
+                    )
+                });
+            if single && first_char.is_uppercase() && !pronoun_i {
                 return false; // an initial: "W. Putin", "z. B. Wasser"
             }
             if closed_quote {
@@ -586,6 +629,14 @@ impl Segmenter {
             let key = w.to_lowercase();
             if NEVER_END.contains(&key.as_str()) {
                 return false;
+            }
+            // "at 6 p.m. Travelers who …": a time of day, then a capitalised word.
+            if matches!(key.as_str(), "a.m" | "p.m") {
+                return first_char.is_uppercase();
+            }
+            // "you and I. Did you …".
+            if pronoun_i {
+                return first_char.is_uppercase();
             }
             // "usw. Dann", "Co. It closed", "E.U. How about": a typical sentence opener follows.
             let starter = STARTERS.contains(&first_word)
@@ -785,6 +836,35 @@ mod tests {
         assert_eq!(
             sents("Visit www.example.com. It is great, e.g. for news."),
             ["Visit www.example.com.", "It is great, e.g. for news."]
+        );
+        // A time of day ends a sentence before a capitalised word; "I." after "and" is the
+        // pronoun, after a name an initial.
+        assert_eq!(
+            sents("He left at 6 p.m. Travelers who stayed left at 5 A.M. on Friday."),
+            [
+                "He left at 6 p.m.",
+                "Travelers who stayed left at 5 A.M. on Friday."
+            ]
+        );
+        assert_eq!(
+            sents("We make a good team, you and I. Did you see Albert I. Jones?"),
+            [
+                "We make a good team, you and I.",
+                "Did you see Albert I. Jones?"
+            ]
+        );
+        assert_eq!(
+            sents("Kay Mann 04/26/2001 07:17 AM Will you send it?"),
+            ["Kay Mann 04/26/2001 07:17 AM", "Will you send it?"]
+        );
+        // Words glued to a full stop or an exclamation mark do not start a sentence.
+        assert_eq!(
+            sents("Write to Jane.Doe at work. Yay $.50 and .50! He works at Yahoo! and Y!J."),
+            [
+                "Write to Jane.Doe at work.",
+                "Yay $.50 and .50!",
+                "He works at Yahoo! and Y!J."
+            ]
         );
     }
 
