@@ -25,9 +25,9 @@ fn german_treebank_and_golden_rules_meet_the_bar() {
 
 #[test]
 fn english_treebank_and_golden_rules_hold_their_level() {
-    // Current levels (targets: 0.92 and 0.95); pySBD scores 0.893 on en_ewt-dev.
+    // en_ewt-dev meets its target (0.92; pySBD 0.893); golden rules en is below its 0.95.
     let ewt = f1("en_ewt-dev");
-    assert!(ewt >= 0.91, "en_ewt-dev boundary F1 {ewt:.3}");
+    assert!(ewt >= 0.92, "en_ewt-dev boundary F1 {ewt:.3}");
     let gr = f1("golden-rules-en");
     assert!(gr >= 0.89, "golden-rules-en boundary F1 {gr:.3}");
 }

@@ -571,7 +571,18 @@ impl Segmenter {
             && next.span.start == toks[j - 1].span.end
             && matches!(next.kind, Kind::Word | Kind::Number | Kind::Abbrev)
         {
-            return false;
+            // … except a missing space between sentences: "Hello world.Today is …",
+            // (a lower-case word, a full stop, a capitalised word in lower case after its
+            // first letter).
+            // (Not after a number: "am 1.Juni" is a date.)
+            let prev_plain = i.checked_sub(1).is_some_and(|p| {
+                toks[p].kind == Kind::Word && s(&toks[p]).chars().all(char::is_lowercase)
+            });
+            let mut nc = next_s.chars();
+            let titlecase = nc.next().is_some_and(char::is_uppercase)
+                && nc.clone().next().is_some()
+                && nc.all(char::is_lowercase);
+            return term == "." && prev_plain && titlecase;
         }
         // A comma, semicolon or colon right after: the sentence goes on (quote-then-attribution).
         if matches!(next_s, "," | ";" | ":" | "-" | "–" | "—") {
@@ -589,7 +600,27 @@ impl Segmenter {
                     toks.get(i.wrapping_sub(1)).map(|t| t.kind),
                     Some(Kind::Number)
                 );
-            if !(plain_stop && lower_style) {
+            // "… the weather this weekend? is it …": a question or exclamation mark before a
+            // lower-case word ends the sentence in text that does not care for capitals; so
+            // does a full stop after a long plain word ("… are not toys. maybe …").
+            // Not after a short word, which may be an abbreviation nobody listed ("engl.",
+            // "ggfs."), nor after a Roman numeral ("Christian VIII. förderte").
+            let after_word = i.checked_sub(1).is_some_and(|p| {
+                let w = s(&toks[p]);
+                toks[p].kind == Kind::Word
+                    && toks[p].span.end == toks[i].span.start
+                    && w.chars().count() >= 7
+                    && w.chars().all(char::is_alphabetic)
+                    && w.chars().skip(1).all(char::is_lowercase)
+            });
+            // A question mark counts before a plain word only, not after dots ("Wetten,
+            // dass..? präsentiert") nor before an abbreviation ("? bzw. …").
+            let question = term == "?"
+                && next.kind == Kind::Word
+                && i.checked_sub(1)
+                    .is_none_or(|p| toks[p].span.end < toks[i].span.start || s(&toks[p]) != ".");
+            let sloppy = !closed_quote && (question || (term == "." && after_word));
+            if !(plain_stop && (lower_style || sloppy)) {
                 return false;
             }
         }
@@ -856,6 +887,24 @@ mod tests {
         assert_eq!(
             sents("Kay Mann 04/26/2001 07:17 AM Will you send it?"),
             ["Kay Mann 04/26/2001 07:17 AM", "Will you send it?"]
+        );
+        // Web text that skips capitals after a question or after a full stop that follows
+        // a long plain word; not after a Roman numeral or a short word (an abbreviation).
+        assert_eq!(
+            sents("Is it going to rain? should I stay indoors. maybe it clears up."),
+            [
+                "Is it going to rain?",
+                "should I stay indoors.",
+                "maybe it clears up."
+            ]
+        );
+        assert_eq!(
+            sents("Christian VIII. förderte das Bad (engl. spa) sehr."),
+            ["Christian VIII. förderte das Bad (engl. spa) sehr."]
+        );
+        assert_eq!(
+            sents("Hello world.Today is Tuesday. Am 1.Juni kam sie."),
+            ["Hello world.", "Today is Tuesday.", "Am 1.Juni kam sie."]
         );
         // Words glued to a full stop or an exclamation mark do not start a sentence.
         assert_eq!(
