@@ -29,5 +29,5 @@ fn english_treebank_and_golden_rules_hold_their_level() {
     let ewt = f1("en_ewt-dev");
     assert!(ewt >= 0.92, "en_ewt-dev boundary F1 {ewt:.3}");
     let gr = f1("golden-rules-en");
-    assert!(gr >= 0.89, "golden-rules-en boundary F1 {gr:.3}");
+    assert!(gr >= 0.905, "golden-rules-en boundary F1 {gr:.3}");
 }

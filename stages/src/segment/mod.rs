@@ -402,6 +402,17 @@ impl Segmenter {
                 Kind::Number if attached && matches!(after, "." | ")") => {
                     s(t).parse().ok().map(|n| (true, n))
                 }
+                // "a) The first item b) The second item"
+                Kind::Word
+                    if attached
+                        && after == ")"
+                        && s(t).len() == 1
+                        && s(t).starts_with(|c: char| c.is_ascii_lowercase()) =>
+                {
+                    s(t).chars()
+                        .next()
+                        .map(|c| (false, c as u32 - 'a' as u32 + 1))
+                }
                 Kind::Abbrev
                     if s(t).chars().count() == 2
                         && s(t).starts_with(|c: char| c.is_ascii_lowercase()) =>
@@ -485,7 +496,14 @@ impl Segmenter {
                     let attached = n.span.start == toks[j - 1].span.end;
                     let more_terminal = attached
                         && (nt == "." || nt == "…" || nt.chars().all(|c| c == '!' || c == '?'));
-                    if (CLOSERS.contains(&nt) && (attached || !OPENERS.contains(&nt)))
+                    // A footnote mark glued to the end: "… martyr.[1]", "… large.[7][8]".
+                    let footnote = attached
+                        && nt == "["
+                        && toks.get(j + 1).is_some_and(|d| d.kind == Kind::Number)
+                        && toks.get(j + 2).is_some_and(|c| s(c) == "]");
+                    if footnote {
+                        j += 3;
+                    } else if (CLOSERS.contains(&nt) && (attached || !OPENERS.contains(&nt)))
                         || more_terminal
                     {
                         j += 1;
@@ -584,6 +602,21 @@ impl Segmenter {
                 && nc.all(char::is_lowercase);
             return term == "." && prev_plain && titlecase;
         }
+        // A letter list marker after a full stop starts the next item: "… world. (b) Hello",
+        // "… the store. w) hello" (not numbers: "(Nr. 2)", "(Art. 33)").
+        let item = |k: usize| {
+            toks.get(k).is_some_and(|t| {
+                let w = s(t);
+                t.kind == Kind::Word
+                    && w.len() == 1
+                    && w.starts_with(|c: char| c.is_ascii_lowercase())
+            }) && toks
+                .get(k + 1)
+                .is_some_and(|c| s(c) == ")" && c.span.start == toks[k].span.end)
+        };
+        if toks[i].kind == Kind::Punct && ((next_s == "(" && item(j + 1)) || item(j)) {
+            return true;
+        }
         // A comma, semicolon or colon right after: the sentence goes on (quote-then-attribution).
         if matches!(next_s, "," | ";" | ":" | "-" | "–" | "—") {
             return false;
@@ -625,6 +658,10 @@ impl Segmenter {
             }
         }
         if toks[i].kind == Kind::Abbrev {
+            // "Company A Inc. (“Company A”)": a parenthesis after an abbreviation goes on.
+            if next_s == "(" && !closed_quote {
+                return false;
+            }
             let w = term.trim_end_matches('.');
             let single = w.chars().count() == 1;
             // "you and I.", "better than I.": the English pronoun, not an initial or a
@@ -905,6 +942,25 @@ mod tests {
         assert_eq!(
             sents("Hello world.Today is Tuesday. Am 1.Juni kam sie."),
             ["Hello world.", "Today is Tuesday.", "Am 1.Juni kam sie."]
+        );
+        // Footnote marks stay with their sentence; a parenthesis after an abbreviation goes
+        // on; a letter list marker after a full stop starts an item, a number in brackets
+        // after an abbreviation does not.
+        assert_eq!(
+            sents("He was a saint.[1] The emperor ruled.[7][8] Company A Inc. (CA) sued."),
+            [
+                "He was a saint.[1]",
+                "The emperor ruled.[7][8]",
+                "Company A Inc. (CA) sued."
+            ]
+        );
+        assert_eq!(
+            sents("(a) Hello world. (b) Hello again. Siehe Abs. 4) oben."),
+            [
+                "(a) Hello world.",
+                "(b) Hello again.",
+                "Siehe Abs. 4) oben."
+            ]
         );
         // Words glued to a full stop or an exclamation mark do not start a sentence.
         assert_eq!(
