@@ -1,5 +1,5 @@
-//! Duplicates across a run: exact (hash of the cleaned text) and near (MinHash over 5-word
-//! shingles with LSH banding), plus lines repeated across documents of one source.
+//! Duplicates across a run: exact (hash of the cleaned text) and near (one-permutation
+//! MinHash over 5-word shingles with LSH banding), plus lines repeated across documents of one source.
 //! The state is shared by all workers of the stage behind mutexes.
 
 use std::collections::HashMap;
@@ -17,40 +17,48 @@ fn h64<T: Hash + ?Sized>(x: &T, seed: u64) -> u64 {
     let mut h = FxHasher::default();
     seed.hash(&mut h);
     x.hash(&mut h);
-    // FxHash is weak in the low bits; mix (splitmix64 finaliser).
-    let mut z = h.finish();
+    finish(h.finish())
+}
+
+/// Finalises an FxHash value (FxHash is weak in the low and high bits; splitmix64 mix).
+fn finish(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
-/// Odd multipliers and offsets of the 64 hash functions (fixed, from splitmix64).
-fn coefficients() -> &'static ([u64; HASHES], [u64; HASHES]) {
-    static C: std::sync::OnceLock<([u64; HASHES], [u64; HASHES])> = std::sync::OnceLock::new();
-    C.get_or_init(|| {
-        let mut a = [0u64; HASHES];
-        let mut b = [0u64; HASHES];
-        for k in 0..HASHES {
-            a[k] = h64(&k, 101) | 1;
-            b[k] = h64(&k, 202);
+/// Hash of a word in lower case, without building the lower-case string.
+fn word_hash(w: &str) -> u64 {
+    let mut h = FxHasher::default();
+    if w.is_ascii() {
+        for b in w.bytes() {
+            h.write_u32(b.to_ascii_lowercase() as u32);
         }
-        (a, b)
-    })
+    } else {
+        for c in w.chars().flat_map(char::to_lowercase) {
+            h.write_u32(c as u32);
+        }
+    }
+    finish(h.finish())
 }
 
-/// MinHash signature of a text's 5-word shingles (lower-cased words). Each shingle is hashed
-/// once; the 64 hash functions are `a·h + b` with fixed odd `a` (universal hashing).
+/// Bits of a shingle hash that choose its bin (64 bins).
+const BIN_SHIFT: u32 = 64 - HASHES.trailing_zeros();
+
+/// MinHash signature of a text's 5-word shingles (lower-cased words), by one-permutation
+/// hashing: each shingle is hashed once, its top six bits choose one of 64 bins and the
+/// rest compete for that bin's minimum (64 times fewer operations than 64 hash functions,
+/// the same estimator of Jaccard similarity). Empty bins borrow from the next filled bin
+/// to the right, offset by the distance (densification by rotation, Shrivastava & Li 2014),
+/// so short texts still compare bin by bin.
 pub fn signature(text: &str) -> [u64; HASHES] {
-    let words: Vec<u64> = text
-        .split_whitespace()
-        .map(|w| h64(&w.to_lowercase(), 0))
-        .collect();
-    let (a, b) = coefficients();
+    let words: Vec<u64> = text.split_whitespace().map(word_hash).collect();
     let mut sig = [u64::MAX; HASHES];
     let mut add = |h: u64| {
-        for k in 0..HASHES {
-            let v = h.wrapping_mul(a[k]).wrapping_add(b[k]);
-            sig[k] = sig[k].min(v);
+        let bin = (h >> BIN_SHIFT) as usize;
+        let v = h & ((1u64 << BIN_SHIFT) - 1);
+        if v < sig[bin] {
+            sig[bin] = v;
         }
     };
     if words.len() < 5 {
@@ -58,6 +66,15 @@ pub fn signature(text: &str) -> [u64; HASHES] {
     } else {
         for w in words.windows(5) {
             add(h64(w, 0));
+        }
+    }
+    let filled = sig;
+    for (i, slot) in sig.iter_mut().enumerate() {
+        if *slot != u64::MAX {
+            continue;
+        }
+        if let Some(d) = (1..HASHES).find(|d| filled[(i + d) % HASHES] != u64::MAX) {
+            *slot = filled[(i + d) % HASHES].wrapping_add((d as u64) << BIN_SHIFT);
         }
     }
     sig
@@ -185,6 +202,39 @@ mod tests {
         let near = a.replace("Mittwoch", "Donnerstag");
         assert_eq!(d.check("c", &near).map(|x| x.0), Some("near"));
         assert_eq!(d.check("d", "Ein ganz anderer Text über das Wetter in Minsk und die Ernte im Herbst des Jahres."), None);
+    }
+
+    #[test]
+    fn signatures_estimate_jaccard_similarity() {
+        // 200 distinct words; the second text replaces every 20th: about 22% of the
+        // 5-word shingles change, true Jaccard ≈ 0.64.
+        let words: Vec<String> = (0..200).map(|i| format!("wort{i}")).collect();
+        let b: Vec<String> = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                if i % 20 == 10 {
+                    format!("neu{i}")
+                } else {
+                    w.clone()
+                }
+            })
+            .collect();
+        let shingles = |ws: &[String]| -> std::collections::HashSet<String> {
+            ws.windows(5).map(|w| w.join(" ")).collect()
+        };
+        let (sa, sb) = (shingles(&words), shingles(&b));
+        let truth = sa.intersection(&sb).count() as f32 / sa.union(&sb).count() as f32;
+        let est = similarity(&signature(&words.join(" ")), &signature(&b.join(" ")));
+        assert!(
+            (est - truth).abs() < 0.15,
+            "estimate {est} vs Jaccard {truth}"
+        );
+        // Case does not matter; unrelated texts share (almost) no bins.
+        let upper = words.join(" ").to_uppercase();
+        assert_eq!(signature(&upper), signature(&words.join(" ")));
+        let other: Vec<String> = (0..200).map(|i| format!("anders{i}")).collect();
+        assert!(similarity(&signature(&words.join(" ")), &signature(&other.join(" "))) < 0.1);
     }
 
     #[test]
