@@ -30,13 +30,13 @@ fn finish(mut z: u64) -> u64 {
 /// Hash of a word in lower case, without building the lower-case string.
 fn word_hash(w: &str) -> u64 {
     let mut h = FxHasher::default();
-    if w.is_ascii() {
-        for b in w.bytes() {
-            h.write_u32(b.to_ascii_lowercase() as u32);
-        }
-    } else {
-        for c in w.chars().flat_map(char::to_lowercase) {
-            h.write_u32(c as u32);
+    for c in w.chars() {
+        if c.is_ascii() {
+            h.write_u32(c.to_ascii_lowercase() as u32);
+        } else {
+            for l in c.to_lowercase() {
+                h.write_u32(l as u32);
+            }
         }
     }
     finish(h.finish())
@@ -53,6 +53,11 @@ const BIN_SHIFT: u32 = 64 - HASHES.trailing_zeros();
 /// so short texts still compare bin by bin.
 pub fn signature(text: &str) -> [u64; HASHES] {
     let words: Vec<u64> = text.split_whitespace().map(word_hash).collect();
+    signature_of(&words)
+}
+
+/// [`signature`] from the words' hashes ([`word_hash`]).
+fn signature_of(words: &[u64]) -> [u64; HASHES] {
     let mut sig = [u64::MAX; HASHES];
     let mut add = |h: u64| {
         let bin = (h >> BIN_SHIFT) as usize;
@@ -113,9 +118,19 @@ impl Dedup {
 
     /// Registers a document; returns `("exact" | "near", id of the earlier document)` if it duplicates one.
     pub fn check(&self, id: &str, text: &str) -> Option<(&'static str, String)> {
-        let norm: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // One pass over the words: the whitespace-normalised text (for the exact key) and
+        // the word hashes (for the signature).
+        let mut norm = String::with_capacity(text.len());
+        let mut words = Vec::new();
+        for w in text.split_whitespace() {
+            if !norm.is_empty() {
+                norm.push(' ');
+            }
+            norm.push_str(w);
+            words.push(word_hash(w));
+        }
         let key = h64(&norm, 7);
-        let sig = signature(&norm);
+        let sig = signature_of(&words);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = st.exact.get(&key) {
             return Some(("exact", first.clone()));
