@@ -24,17 +24,6 @@ pub fn stopwords() -> &'static FxHashSet<String> {
     S.get_or_init(|| parse(&[DE, EN, OTHER]))
 }
 
-/// The shipped stop words of one language (`de` or `en`); empty for others.
-pub fn stopwords_for(lang: &str) -> &'static FxHashSet<String> {
-    static SETS: [OnceLock<FxHashSet<String>>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    match lang {
-        "de" => SETS[0].get_or_init(|| parse(&[DE])),
-        "en" => SETS[1].get_or_init(|| parse(&[EN])),
-        _ => SETS[2].get_or_init(FxHashSet::default),
-    }
-}
-
 /// German and English stop words in one table: bit 0 German, bit 1 English; and the
 /// longest of them in bytes (longer words need no lookup).
 pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
@@ -49,4 +38,15 @@ pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
         let longest = m.keys().map(String::len).max().unwrap_or(0);
         (m, longest)
     })
+}
+
+/// Appends `w` lower-cased to `buf` (ASCII in place, the rest character by character).
+pub fn push_lowercase(buf: &mut String, w: &str) {
+    if w.is_ascii() {
+        let start = buf.len();
+        buf.push_str(w);
+        buf[start..].make_ascii_lowercase();
+    } else {
+        buf.extend(w.chars().flat_map(char::to_lowercase));
+    }
 }

@@ -5,19 +5,12 @@ mod common;
 
 use pipeline_core::{Document, Stage};
 use proptest::prelude::*;
-use textpipe_stages::decode::{DecodeOptions, Decoder};
 use textpipe_stages::segment::Segmenter;
 
 fn seeds() -> Vec<String> {
-    common::seeds()
+    common::decoded_seeds()
         .into_iter()
-        .map(|(_, raw)| {
-            let mut d = Document::from_bytes("s", raw);
-            Decoder::new(DecodeOptions::default())
-                .process(&mut d)
-                .unwrap();
-            d.text
-        })
+        .map(|(_, d)| d.text)
         .collect()
 }
 

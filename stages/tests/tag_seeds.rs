@@ -4,19 +4,14 @@ mod common;
 
 use pipeline_core::{Document, Stage};
 use textpipe_stages::clean::Cleaner;
-use textpipe_stages::decode::{DecodeOptions, Decoder};
 use textpipe_stages::segment::Segmenter;
 use textpipe_stages::tag::{TagOptions, Tagger};
 
 /// The seeds through decode, clean, segment and tag: (file name, document).
 fn tagged_seeds() -> Vec<(String, Document)> {
-    common::seeds()
+    common::decoded_seeds()
         .into_iter()
-        .map(|(name, raw)| {
-            let mut d = Document::from_bytes("s", raw);
-            Decoder::new(DecodeOptions::default())
-                .process(&mut d)
-                .unwrap();
+        .map(|(name, mut d)| {
             Cleaner::new().process(&mut d).unwrap();
             Segmenter::new().process(&mut d).unwrap();
             Tagger::new(TagOptions::default()).process(&mut d).unwrap();

@@ -306,6 +306,11 @@ const STARTERS: &[&str] = &[
 ];
 
 /// Abbreviations that never end a sentence (titles, and those that precede a number or name).
+/// Words after which "I." is the English pronoun ("you and I."), not an initial.
+const PRONOUN_I_AFTER: &[&str] = &[
+    "and", "or", "nor", "than", "as", "but", "am", "do", "did", "can", "could", "will", "would",
+    "should", "shall", "have",
+];
 const NEVER_END: &[&str] = &[
     "dr", "prof", "mr", "mrs", "ms", "hr", "hrn", "fr", "st", "sen", "rep", "gen", "gov", "capt",
     "col", "lt", "sgt", "rev", "hon", "nr", "no", "nos", "abs", "art", "bd", "kap", "tel", "vgl",
@@ -403,16 +408,7 @@ impl Segmenter {
                     s(t).parse().ok().map(|n| (true, n))
                 }
                 // "a) The first item b) The second item"
-                Kind::Word
-                    if attached
-                        && after == ")"
-                        && s(t).len() == 1
-                        && s(t).starts_with(|c: char| c.is_ascii_lowercase()) =>
-                {
-                    s(t).chars()
-                        .next()
-                        .map(|c| (false, c as u32 - 'a' as u32 + 1))
-                }
+                Kind::Word => letter_marker(text, toks, k).map(|n| (false, n)),
                 Kind::Abbrev
                     if s(t).chars().count() == 2
                         && s(t).starts_with(|c: char| c.is_ascii_lowercase()) =>
@@ -589,10 +585,9 @@ impl Segmenter {
             && next.span.start == toks[j - 1].span.end
             && matches!(next.kind, Kind::Word | Kind::Number | Kind::Abbrev)
         {
-            // … except a missing space between sentences: "Hello world.Today is …",
-            // (a lower-case word, a full stop, a capitalised word in lower case after its
-            // first letter).
-            // (Not after a number: "am 1.Juni" is a date.)
+            // … except a missing space between sentences, "Hello world.Today is …": a
+            // lower-case word, a full stop, a capitalised word (not after a number: "am
+            // 1.Juni" is a date).
             let prev_plain = i.checked_sub(1).is_some_and(|p| {
                 toks[p].kind == Kind::Word && s(&toks[p]).chars().all(char::is_lowercase)
             });
@@ -604,16 +599,7 @@ impl Segmenter {
         }
         // A letter list marker after a full stop starts the next item: "… world. (b) Hello",
         // "… the store. w) hello" (not numbers: "(Nr. 2)", "(Art. 33)").
-        let item = |k: usize| {
-            toks.get(k).is_some_and(|t| {
-                let w = s(t);
-                t.kind == Kind::Word
-                    && w.len() == 1
-                    && w.starts_with(|c: char| c.is_ascii_lowercase())
-            }) && toks
-                .get(k + 1)
-                .is_some_and(|c| s(c) == ")" && c.span.start == toks[k].span.end)
-        };
+        let item = |k: usize| letter_marker(text, toks, k).is_some();
         if toks[i].kind == Kind::Punct && ((next_s == "(" && item(j + 1)) || item(j)) {
             return true;
         }
@@ -667,27 +653,8 @@ impl Segmenter {
             // "you and I.", "better than I.": the English pronoun, not an initial or a
             // Roman numeral ("Wilhelm I.").
             let pronoun_i = w == "I"
-                && i.checked_sub(1).is_some_and(|p| {
-                    matches!(
-                        s(&toks[p]),
-                        "and"
-                            | "or"
-                            | "nor"
-                            | "than"
-                            | "as"
-                            | "but"
-                            | "am"
-                            | "do"
-                            | "did"
-                            | "can"
-                            | "could"
-                            | "will"
-                            | "would"
-                            | "should"
-                            | "shall"
-                            | "have"
-                    )
-                });
+                && i.checked_sub(1)
+                    .is_some_and(|p| PRONOUN_I_AFTER.contains(&s(&toks[p])));
             if single && first_char.is_uppercase() && !pronoun_i {
                 return false; // an initial: "W. Putin", "z. B. Wasser"
             }
@@ -698,12 +665,9 @@ impl Segmenter {
             if NEVER_END.contains(&key.as_str()) {
                 return false;
             }
-            // "at 6 p.m. Travelers who …": a time of day, then a capitalised word.
-            if matches!(key.as_str(), "a.m" | "p.m") {
-                return first_char.is_uppercase();
-            }
-            // "you and I. Did you …".
-            if pronoun_i {
+            // "at 6 p.m. Travelers who …", "you and I. Did you …": a time of day or the
+            // pronoun, then a capitalised word.
+            if pronoun_i || matches!(key.as_str(), "a.m" | "p.m") {
                 return first_char.is_uppercase();
             }
             // "usw. Dann", "Co. It closed", "E.U. How about": a typical sentence opener follows.
@@ -780,6 +744,21 @@ impl Default for Segmenter {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The number of a letter list marker at token `k` ("a)" → 1, "b)" → 2): one lower-case
+/// ASCII letter with ")" glued to it.
+fn letter_marker(text: &str, toks: &[Tok], k: usize) -> Option<u32> {
+    let t = toks.get(k)?;
+    let close = toks.get(k + 1)?;
+    let w = &text[t.span.start..t.span.end];
+    let c = w.chars().next()?;
+    (t.kind == Kind::Word
+        && w.len() == 1
+        && c.is_ascii_lowercase()
+        && &text[close.span.start..close.span.end] == ")"
+        && close.span.start == t.span.end)
+        .then(|| c as u32 - 'a' as u32 + 1)
 }
 
 fn push_trimmed(text: &str, start: usize, end: usize, out: &mut Vec<Span>) {

@@ -9,11 +9,10 @@
 //! phrases by word ids. Strings are built only for the keywords returned.
 
 use std::cmp::Ordering;
-use std::hash::Hasher;
 use std::sync::Mutex;
 
 use pipeline_core::{Document, Keyword, Span};
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::FxHashMap;
 
 /// Longest phrase, in words (`max_keyword_words` is capped here).
 pub const MAX_WORDS: usize = 6;
@@ -61,13 +60,6 @@ pub struct Scratch {
     buf: String,
 }
 
-fn hash_str(s: &str) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(s.as_bytes());
-    h.write_u8(0xff);
-    h.finish()
-}
-
 impl Scratch {
     fn clear(&mut self) {
         self.surfaces.clear();
@@ -81,19 +73,14 @@ impl Scratch {
 
     /// Id of surface form `w` (a slice of `text`).
     fn surface(&mut self, text: &str, w: &str) -> u32 {
-        let key = hash_str(w);
+        let key = super::word_key(w);
         if let Some(&id) = self.surface_ids.get(&key) {
             return id;
         }
         let id = self.surfaces.len() as u32;
         self.buf.clear();
-        if w.is_ascii() {
-            self.buf.push_str(w);
-            self.buf.make_ascii_lowercase();
-        } else {
-            self.buf.extend(w.chars().flat_map(char::to_lowercase));
-        }
-        let lower_key = hash_str(&self.buf);
+        crate::lexicon::push_lowercase(&mut self.buf, w);
+        let lower_key = super::word_key(&self.buf);
         let content = w.chars().nth(2).is_some()
             && w.chars().any(char::is_alphabetic)
             && !crate::lexicon::stopwords().contains(self.buf.as_str());

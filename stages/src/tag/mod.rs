@@ -143,16 +143,27 @@ fn to_iso1(lang: whatlang::Lang) -> String {
         .to_string()
 }
 
+/// A URL or e-mail address (not language, for detection).
+fn is_address(w: &str) -> bool {
+    w.contains("://") || w.starts_with("www.") || w.contains('@')
+}
+
+/// Hash of a word's exact bytes: the key of the per-worker word tables (keywords, the
+/// entity tagger's word cache).
+fn word_key(w: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(w.as_bytes());
+    h.write_u8(0xff);
+    h.finish()
+}
+
 /// Text for language detection: URLs, e-mail addresses and numbers removed, at most about
 /// `max_bytes` long (cut after a word).
 fn detectable(text: &str, max_bytes: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_bytes.saturating_add(32)));
     for w in text.split_whitespace() {
-        if w.contains("://")
-            || w.starts_with("www.")
-            || w.contains('@')
-            || w.chars().all(|c| !c.is_alphabetic())
-        {
+        if is_address(w) || w.chars().all(|c| !c.is_alphabetic()) {
             continue;
         }
         if !out.is_empty() {
@@ -365,7 +376,8 @@ struct StopCounts {
     words: usize,
 }
 
-/// Stop-word counts of `text`, URLs, e-mail addresses and numbers left out. Lower-cases each word into one reused buffer (no allocation per word).
+/// Stop-word counts of `text`, URLs, e-mail addresses and numbers left out. Lower-cases
+/// each word into one reused buffer (no allocation per word).
 fn stopword_counts(text: &str) -> StopCounts {
     let (table, longest) = crate::lexicon::stopword_langs();
     let mut c = StopCounts::default();
@@ -379,7 +391,7 @@ fn stopword_counts(text: &str) -> StopCounts {
     let mut lw = String::new();
     let mut ascii = [0u8; 32];
     for raw in text.split_ascii_whitespace() {
-        if raw.len() > 4 && (raw.contains("://") || raw.starts_with("www.") || raw.contains('@')) {
+        if raw.len() > 4 && is_address(raw) {
             continue;
         }
         if raw.is_ascii() {
@@ -421,7 +433,7 @@ fn stopword_counts(text: &str) -> StopCounts {
                 continue;
             }
             lw.clear();
-            lw.extend(w.chars().flat_map(char::to_lowercase));
+            crate::lexicon::push_lowercase(&mut lw, w);
             count(&lw);
         }
     }

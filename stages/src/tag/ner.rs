@@ -36,7 +36,8 @@ pub struct NerModel {
     /// `NT` weights per feature row.
     w: Vec<f32>,
     /// The same weights keyed by feature hash, for tagging: one memory access per feature
-    /// instead of two. Built by [`NerModel::build_rows`] once training or loading is done.
+    /// instead of two. Built by [`NerModel::build_rows`] once training or loading is done;
+    /// the cached tagging path reads only this (training scores through `index` and `w`).
     rows: FxHashMap<u64, [f32; NT]>,
     /// Transition weights: row `NT` is the start state; `trans[prev * NT + cur]`.
     trans: Vec<f32>,
@@ -644,20 +645,9 @@ impl NerModel {
 
     /// Sum of the weight rows of `feats` into `row`.
     fn add_rows(&self, feats: &[u64], row: &mut [f32; NT]) {
-        if !self.rows.is_empty() {
-            for h in feats {
-                if let Some(w) = self.rows.get(h) {
-                    for (s, w) in row.iter_mut().zip(w) {
-                        *s += w;
-                    }
-                }
-            }
-            return;
-        }
         for h in feats {
-            if let Some(&r) = self.index.get(h) {
-                let r = r as usize * NT;
-                for (s, w) in row.iter_mut().zip(&self.w[r..r + NT]) {
+            if let Some(w) = self.rows.get(h) {
+                for (s, w) in row.iter_mut().zip(w) {
                     *s += w;
                 }
             }
@@ -698,13 +688,9 @@ impl NerModel {
         ids.clear();
         infos.clear();
         for (w, start) in tokens.iter().zip(starts) {
-            // The cache's own key: the word's bytes hashed a word at a time (the features'
-            // `word_hash` goes character by character).
-            let key = {
-                let mut h = FxHasher::default();
-                h.write(w.as_bytes());
-                h.finish()
-            };
+            // The cache's own key, over the word's bytes (the features' `word_hash` goes
+            // character by character).
+            let key = super::word_key(w);
             let id = match cache.map.get(&key) {
                 Some(&id) => id,
                 None => {

@@ -22,3 +22,19 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// The seeds through `decode` with default options: (file name, document).
+#[allow(dead_code)] // not every test file that shares this module decodes the seeds
+pub fn decoded_seeds() -> Vec<(String, pipeline_core::Document)> {
+    use pipeline_core::Stage;
+    let mut dec =
+        textpipe_stages::decode::Decoder::new(textpipe_stages::decode::DecodeOptions::default());
+    seeds()
+        .into_iter()
+        .map(|(name, raw)| {
+            let mut d = pipeline_core::Document::from_bytes("s", raw);
+            dec.process(&mut d).unwrap();
+            (name, d)
+        })
+        .collect()
+}
