@@ -50,31 +50,66 @@ impl Prf {
     }
 }
 
-/// Sentence-boundary scoring: boundaries are the character offsets (white space removed)
-/// where a sentence ends, excluding the end of the text.
-pub fn boundaries(text: &str, sentences: &[&str]) -> HashSet<usize> {
-    // Map every sentence to its end in the white-space-free text.
-    let mut set = HashSet::new();
-    let mut pos = 0usize;
-    let total: usize = text.chars().filter(|c| !c.is_whitespace()).count();
-    for s in sentences {
-        pos += s.chars().filter(|c| !c.is_whitespace()).count();
-        if pos < total {
-            set.insert(pos);
-        }
-    }
-    set
+/// White space removed: boundaries are compared on what is left.
+fn strip_ws(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// Boundary P/R/F1 of predicted against gold sentences of the same text.
+/// Where each sentence lies in the white-space-free text: (start, end) byte offsets into
+/// `strip_ws(text)`, found in order. A sentence that is not a substring (gold that the
+/// upstream tool normalised, e.g. quotes changed) is assumed to start where the last ended.
+fn locate(text: &str, sentences: &[&str]) -> Vec<(usize, usize)> {
+    let mut pos = 0usize;
+    sentences
+        .iter()
+        .map(|s| {
+            let sq = strip_ws(s);
+            let start = text
+                .get(pos..)
+                .and_then(|rest| rest.find(&sq))
+                .map_or(pos, |k| pos + k);
+            let end = (start + sq.len()).min(text.len());
+            pos = end;
+            (start, end)
+        })
+        .collect()
+}
+
+/// Sentence-boundary scoring on white-space-free text. A gold boundary is the stretch from
+/// the end of one gold sentence to the start of the next: a single point where the sentences
+/// cover the text (treebanks), longer where the gold leaves material out (table-of-contents
+/// leader dots, HTML tags, page numbers), and a cut anywhere in it is right. A predicted
+/// boundary is the end of a predicted sentence. Each gold boundary with a cut counts once;
+/// every other cut is a false positive, except cuts in material before the first or after the
+/// last gold sentence, which the gold does not count as sentences at all.
 pub fn boundary_prf(text: &str, gold: &[&str], pred: &[&str]) -> Prf {
-    let g = boundaries(text, gold);
-    let p = boundaries(text, pred);
-    Prf {
-        tp: p.intersection(&g).count(),
-        fp: p.difference(&g).count(),
-        fn_: g.difference(&p).count(),
+    let t = strip_ws(text);
+    let g = locate(&t, gold);
+    let regions: Vec<(usize, usize)> = g
+        .windows(2)
+        .map(|w| (w[0].1, w[1].0.max(w[0].1)))
+        .filter(|r| r.0 < t.len())
+        .collect();
+    let (lead, tail) = match (g.first(), g.last()) {
+        (Some(f), Some(l)) => (f.0, l.1),
+        _ => (0, t.len()),
+    };
+    let mut hit = vec![false; regions.len()];
+    let mut prf = Prf::default();
+    for (_, end) in locate(&t, pred) {
+        if end >= t.len() || end <= lead || end > tail {
+            continue;
+        }
+        match regions.iter().position(|r| r.0 <= end && end <= r.1) {
+            Some(k) if !hit[k] => {
+                hit[k] = true;
+                prf.tp += 1;
+            }
+            _ => prf.fp += 1,
+        }
     }
+    prf.fn_ = hit.iter().filter(|h| !**h).count();
+    prf
 }
 
 /// Exact-match entity scoring (conlleval): spans and types must both match.
@@ -286,6 +321,27 @@ mod tests {
                 fn_: 0
             }
         );
+    }
+
+    #[test]
+    fn boundaries_span_material_the_gold_leaves_out() {
+        // Table of contents: the gold keeps the titles only.
+        let text = "About Me........5\nChapter 2 ....... 6\nThe End";
+        let gold = ["About Me", "Chapter 2", "The End"];
+        let lines = ["About Me........5", "Chapter 2 ....... 6", "The End"];
+        let prf = boundary_prf(text, &gold, &lines);
+        assert_eq!((prf.tp, prf.fp, prf.fn_), (2, 0, 0));
+        // Two cuts in one stretch: one is right, the other is an extra sentence.
+        let twice = ["About Me", "........5", "Chapter 2 ....... 6 The End"];
+        let prf = boundary_prf(text, &gold, &twice);
+        assert_eq!((prf.tp, prf.fp, prf.fn_), (1, 1, 1));
+        // Material before the first gold sentence is not scored ("3" is a page number).
+        let prf = boundary_prf(
+            "3\n\nIntroduction",
+            &["Introduction"],
+            &["3", "Introduction"],
+        );
+        assert_eq!((prf.tp, prf.fp, prf.fn_), (0, 0, 0));
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub struct SegmentOptions {
     pub abbreviations: Vec<String>,
     /// Files with more abbreviations, one per line (relative to the config file).
     pub abbreviation_files: Vec<String>,
+    /// A quotation in double quotes up to this many bytes long is one utterance: its inner
+    /// sentence ends do not split it ("I hope so. Dinah, my dear!" said Alice). Longer
+    /// quotations (quoted statements, letters) are split as running text. 0 splits all.
+    pub quote_max_bytes: usize,
 }
 
 impl Default for SegmentOptions {
@@ -88,6 +92,7 @@ impl Default for SegmentOptions {
             stem: false,
             abbreviations: Vec::new(),
             abbreviation_files: Vec::new(),
+            quote_max_bytes: 150,
         }
     }
 }
@@ -100,6 +105,7 @@ impl StageOptions for SegmentOptions {
             OptionDoc { name: "stem", help: "add a Snowball stem (de/en by the document's language, default de) to word tokens" },
             OptionDoc { name: "abbreviations", help: "extra abbreviations without the final dot, e.g. [\"Bsp\", \"Ztg*\"] (* = may end a sentence)" },
             OptionDoc { name: "abbreviation_files", help: "files of extra abbreviations, one per line (same format as stages/data/abbrev-de.txt)" },
+            OptionDoc { name: "quote_max_bytes", help: "a double-quoted passage up to this many bytes stays inside one sentence (dialogue); longer ones are split; 0 = always split (default 150)" },
         ]
     }
 }
@@ -397,7 +403,13 @@ impl Segmenter {
             .fold((0, 0), |(u, l), c| {
                 (u + usize::from(c.is_uppercase()), l + 1)
             });
-        let lower_style = letters >= 40 && upper * 50 < letters;
+        // Text written in lower case (chat, e-mail): few capitals, and sentences that start in
+        // lower case more often than like prose (or never visibly start at all). Prose with
+        // much dialogue can have few capitals too ('"Oh!" said the mouse. "Go on!" She …').
+        let lower_style = letters >= 40 && upper * 50 < letters && {
+            let (prose, chat) = starts_after_stops(para);
+            chat > prose || prose == 0
+        };
         // List markers seen in this paragraph ("1." / "1)" / "a."), to split before the next one.
         let marker = |k: usize| -> Option<(bool, u32)> {
             let t = toks.get(k)?;
@@ -420,6 +432,8 @@ impl Segmenter {
                 _ => None,
             }
         };
+        let quotes = short_quotes(text, toks, self.o.quote_max_bytes);
+        let mut next_quote = 0usize;
         let mut last_marker: Option<(bool, u32)> = None;
         let mut start: Option<usize> = None;
         let mut in_quote = false;
@@ -454,6 +468,7 @@ impl Segmenter {
                     let line_start = text[..t.span.end].rfind('\n').map_or(0, |p| p + 1);
                     let line_len = text[line_start..t.span.end].chars().count();
                     self.line_break_ends(s(t), s(next), line_len)
+                        && !vertical_letters(text, t, next, line_start)
                 };
                 if ends_line {
                     end_here = Some(i);
@@ -497,10 +512,32 @@ impl Segmenter {
                         && nt == "["
                         && toks.get(j + 1).is_some_and(|d| d.kind == Kind::Number)
                         && toks.get(j + 2).is_some_and(|c| s(c) == "]");
+                    // A footnote number glued to a full stop after a word or bracket, then
+                    // a new sentence: "… a consultation.11 Take …", "… (1987).1 According".
+                    let footnote_number = attached
+                        && j == i + 1
+                        && ts == "."
+                        && n.kind == Kind::Number
+                        && nt.len() <= 4
+                        && nt.bytes().all(|b| b.is_ascii_digit())
+                        && i.checked_sub(1).is_some_and(|p| {
+                            let w = s(&toks[p]);
+                            toks[p].span.end == t.span.start
+                                && (w == ")"
+                                    || (toks[p].kind == Kind::Word
+                                        && w.chars().count() >= 3
+                                        && w.chars().all(char::is_lowercase)))
+                        })
+                        && toks.get(j + 1).is_some_and(|w| {
+                            w.kind == Kind::Word
+                                && w.span.start == n.span.end + 1
+                                && s(w).starts_with(char::is_uppercase)
+                        });
                     if footnote {
                         j += 3;
                     } else if (CLOSERS.contains(&nt) && (attached || !OPENERS.contains(&nt)))
                         || more_terminal
+                        || footnote_number
                     {
                         j += 1;
                     } else {
@@ -508,7 +545,12 @@ impl Segmenter {
                     }
                 }
                 let sent_start = start_tok;
-                if self.boundary_after(text, toks, i, j, sent_start, lower_style) {
+                while quotes.get(next_quote).is_some_and(|q| q.1 < i) {
+                    next_quote += 1;
+                }
+                // Inside a short quotation, short of its closing quote: the utterance goes on.
+                let inside_quote = quotes.get(next_quote).is_some_and(|q| q.0 < i && j <= q.1);
+                if !inside_quote && self.boundary_after(text, toks, i, j, sent_start, lower_style) {
                     end_here = Some(j - 1);
                 }
             }
@@ -532,6 +574,7 @@ impl Segmenter {
             Kind::Punct => {
                 matches!(w, "." | "…" | "．" | "。" | "！" | "？")
                     || w.starts_with("...")
+                    || w.starts_with(". .")
                     || (!w.is_empty() && w.chars().all(|c| c == '!' || c == '?'))
             }
             Kind::Abbrev => true,
@@ -588,8 +631,19 @@ impl Segmenter {
             // … except a missing space between sentences, "Hello world.Today is …": a
             // lower-case word, a full stop, a capitalised word (not after a number: "am
             // 1.Juni" is a date).
+            // Full-width stops need no space after them: "period．Does it".
+            if matches!(term, "．" | "。" | "！" | "？") {
+                return true;
+            }
+            // After a lower-case word, or a number that cannot be a day or an ordinal
+            // ("bought 1,000.That is", "seit 1998.Die").
             let prev_plain = i.checked_sub(1).is_some_and(|p| {
-                toks[p].kind == Kind::Word && s(&toks[p]).chars().all(char::is_lowercase)
+                let w = s(&toks[p]);
+                match toks[p].kind {
+                    Kind::Word => w.chars().all(char::is_lowercase),
+                    Kind::Number => w.len() > 3 || !w.bytes().all(|b| b.is_ascii_digit()),
+                    _ => false,
+                }
             });
             let mut nc = next_s.chars();
             let titlecase = nc.next().is_some_and(char::is_uppercase)
@@ -748,6 +802,87 @@ impl Default for Segmenter {
 
 /// The number of a letter list marker at token `k` ("a)" → 1, "b)" → 2): one lower-case
 /// ASCII letter with ")" glued to it.
+/// Double quotations in a paragraph's tokens at most `max` bytes long, as (opening quote,
+/// closing quote) token indices, in order. An opening quote is glued to the word after it, a
+/// closing one to the token before it; a second opening quote before any closing one starts
+/// over (the first was unmatched).
+fn short_quotes(text: &str, toks: &[Tok], max: usize) -> Vec<(usize, usize)> {
+    const OPEN: &[&str] = &["\"", "“", "„", "»", "«", ",,", "``"];
+    const CLOSE: &[&str] = &["\"", "”", "“", "«", "»", "''"];
+    let mut out = Vec::new();
+    if max == 0 {
+        return out;
+    }
+    let mut open: Option<usize> = None;
+    for (k, t) in toks.iter().enumerate() {
+        if t.kind != Kind::Punct {
+            continue;
+        }
+        let w = &text[t.span.start..t.span.end];
+        let glued_before = k > 0 && toks[k - 1].span.end == t.span.start;
+        let glued_after = toks.get(k + 1).is_some_and(|n| n.span.start == t.span.end);
+        match open {
+            Some(o) if glued_before && CLOSE.contains(&w) => {
+                if t.span.end - toks[o].span.start <= max {
+                    out.push((o, k));
+                }
+                open = None;
+            }
+            _ if glued_after && !glued_before && OPEN.contains(&w) => open = Some(k),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A word set vertically, a letter or two per line ("W\nA\nRN\nI\nNG", text from a PDF
+/// or a narrow table column): this line and the next are each one or two capitals.
+fn vertical_letters(text: &str, t: &Tok, next: &Tok, line_start: usize) -> bool {
+    let short_caps =
+        |w: &str| (1..=2).contains(&w.chars().count()) && w.chars().all(|c| c.is_uppercase());
+    let next_line_end = text[next.span.end..]
+        .find('\n')
+        .map_or(text.len(), |p| next.span.end + p);
+    short_caps(text[line_start..t.span.end].trim())
+        && short_caps(text[next.span.start..next_line_end].trim())
+}
+
+/// How sentences in `para` go on after ".", "!" or "?" and a space: (like prose, like chat).
+/// Prose starts the next sentence with a capitalised word ('… minute!" She'), or goes on
+/// after a quotation with a lower-case attribution ('… that!" said Alice'); chat starts it in
+/// lower case ("… tonight. plus we can …").
+fn starts_after_stops(para: &str) -> (usize, usize) {
+    let is_quote = |q: char| QUOTES.iter().any(|x| x.starts_with(q));
+    let (mut prose, mut chat) = (0, 0);
+    let mut chars = para.chars().peekable();
+    while let Some(c) = chars.next() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        let mut quoted = false;
+        while chars.next_if(|&q| is_quote(q)).is_some() {
+            quoted = true;
+        }
+        if chars.next_if(|q| q.is_whitespace()).is_none() {
+            continue;
+        }
+        while chars
+            .next_if(|&q| q.is_whitespace() || is_quote(q))
+            .is_some()
+        {}
+        match chars.next_if(|q| q.is_alphabetic()) {
+            // A capitalised word ("She"), not the pronoun "I" nor an acronym.
+            Some(f) if f.is_uppercase() && chars.peek().is_some_and(|q| q.is_lowercase()) => {
+                prose += 1
+            }
+            Some(f) if f.is_lowercase() && quoted => prose += 1,
+            Some(f) if f.is_lowercase() => chat += 1,
+            _ => {}
+        }
+    }
+    (prose, chat)
+}
+
 fn letter_marker(text: &str, toks: &[Tok], k: usize) -> Option<u32> {
     let t = toks.get(k)?;
     let close = toks.get(k + 1)?;
@@ -949,6 +1084,55 @@ mod tests {
                 "Yay $.50 and .50!",
                 "He works at Yahoo! and Y!J."
             ]
+        );
+        // … but a number that cannot be a day or an ordinal may end a sentence, as may a
+        // full-width stop; a footnote number stays with its sentence.
+        assert_eq!(
+            sents("He bought 1,000.That is a lot. Seit 1998.Die Wahl am 1.Juni. Test．Does it．"),
+            [
+                "He bought 1,000.",
+                "That is a lot.",
+                "Seit 1998.",
+                "Die Wahl am 1.Juni.",
+                "Test．",
+                "Does it．"
+            ]
+        );
+        assert_eq!(
+            sents("It fits a consultation.11 Take the table (1987).1 According to it, version 2.0 works."),
+            ["It fits a consultation.11", "Take the table (1987).1", "According to it, version 2.0 works."]
+        );
+        // A spaced ellipsis ends a sentence before a capitalised word.
+        assert_eq!(
+            sents("End it with a period . . . . Next sentence. Wait . . . for it."),
+            [
+                "End it with a period . . . .",
+                "Next sentence.",
+                "Wait . . . for it."
+            ]
+        );
+    }
+
+    #[test]
+    fn quotations_and_vertical_words() {
+        // A short quotation is one utterance; a long quoted statement is split.
+        assert_eq!(
+            sents("\"I hope they'll remember her saucer. Dinah, my dear, I wish you were here!\" Alice felt sleepy. \"Come, there's no use in crying like that!\" said Alice to herself."),
+            [
+                "\"I hope they'll remember her saucer. Dinah, my dear, I wish you were here!\"",
+                "Alice felt sleepy.",
+                "\"Come, there's no use in crying like that!\" said Alice to herself."
+            ]
+        );
+        let long = "Er sagte: „Wir haben die Verhandlungen über die Lieferungen von Öl und Gas heute abgeschlossen. Die Preise für das kommende Jahr stehen fest, und beide Seiten sind mit dem Ergebnis zufrieden.“ Dann ging er.";
+        assert_eq!(sents(long).len(), 3, "{:?}", sents(long));
+        // Prose with much dialogue and few capitals is not lower-case chat.
+        let dialogue = "\"Come, there's no use in crying like that!\" said alice to herself rather sharply. \"i advise you to leave off this minute!\" She generally gave herself very good advice (though she very seldom followed it), and sometimes she scolded herself.";
+        assert_eq!(sents(dialogue).len(), 3, "{:?}", sents(dialogue));
+        // A word set vertically, a letter or two per line.
+        assert_eq!(
+            sents("W\nA\nRN\nI\nNG\n\nDo not touch.\nA\nB"),
+            ["W\nA\nRN\nI\nNG", "Do not touch.", "A\nB"]
         );
     }
 
