@@ -39,7 +39,7 @@ fn segmented_corpus() -> Vec<Document> {
                 .iter()
                 .map(|t| pipeline_core::Token {
                     span: t.span,
-                    kind: t.kind.as_str().to_string(),
+                    kind: t.kind.as_str().into(),
                     lower: None,
                     stem: None,
                 })

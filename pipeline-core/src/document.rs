@@ -5,6 +5,7 @@
 //! rewrites `text` must rebuild or clear the spans it invalidates
 //! ([`Document::set_text`] clears all of them).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -115,8 +116,9 @@ pub struct Dropped {
 pub struct Token {
     /// Byte span into the text.
     pub span: Span,
-    /// Coarse kind: `word`, `number`, `punct`, `url`, `email`, `abbrev`, `symbol`.
-    pub kind: String,
+    /// Coarse kind: `word`, `number`, `punct`, `url`, `email`, `abbrev`, `symbol`. Borrowed
+    /// from a static name when a stage sets it, so tokens cost no allocation for their kind.
+    pub kind: Cow<'static, str>,
     /// Lower-cased form, when requested.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lower: Option<String>,

@@ -397,19 +397,10 @@ impl Segmenter {
             return;
         };
         let para = &text[first.span.start..last.span.end];
-        let (upper, letters) = para
-            .chars()
-            .filter(|c| c.is_alphabetic())
-            .fold((0, 0), |(u, l), c| {
-                (u + usize::from(c.is_uppercase()), l + 1)
-            });
-        // Text written in lower case (chat, e-mail): few capitals, and sentences that start in
-        // lower case more often than like prose (or never visibly start at all). Prose with
-        // much dialogue can have few capitals too ('"Oh!" said the mouse. "Go on!" She …').
-        let lower_style = letters >= 40 && upper * 50 < letters && {
-            let (prose, chat) = starts_after_stops(para);
-            chat > prose || prose == 0
-        };
+        // Decided only when a sentence end meets a lower-case word (rare), as it reads the
+        // whole paragraph.
+        let style = std::cell::OnceCell::new();
+        let lower_style = || *style.get_or_init(|| lower_style(para));
         // List markers seen in this paragraph ("1." / "1)" / "a."), to split before the next one.
         let marker = |k: usize| -> Option<(bool, u32)> {
             let t = toks.get(k)?;
@@ -442,7 +433,7 @@ impl Segmenter {
         while i < toks.len() {
             let t = &toks[i];
             let ts = s(t);
-            if QUOTES.contains(&ts) {
+            if t.kind == Kind::Punct && QUOTES.contains(&ts) {
                 let attached_before = i > 0 && toks[i - 1].span.end == t.span.start;
                 let attached_after = toks.get(i + 1).is_some_and(|n| n.span.start == t.span.end);
                 if attached_before && !OPENING_ONLY.contains(&ts) {
@@ -474,12 +465,14 @@ impl Segmenter {
                     end_here = Some(i);
                 }
                 // A bullet, or the next list marker, inside a line starts a new sentence.
-                let next_marker = marker(i + 1)
-                    .filter(|m| last_marker.is_some_and(|l| l.0 == m.0 && l.1 + 1 == m.1));
-                if end_here.is_none()
-                    && !self.is_terminal(t, s(t))
-                    && (next_marker.is_some() || (s(next) != "–" && BULLETS.contains(&s(next))))
-                {
+                let next_item = || {
+                    last_marker.is_some_and(|l| {
+                        marker(i + 1).is_some_and(|m| l.0 == m.0 && l.1 + 1 == m.1)
+                    }) || (!matches!(next.kind, Kind::Word | Kind::Number)
+                        && s(next) != "–"
+                        && BULLETS.contains(&s(next)))
+                };
+                if end_here.is_none() && !self.is_terminal(t, s(t)) && next_item() {
                     end_here = Some(i);
                 }
             }
@@ -550,7 +543,8 @@ impl Segmenter {
                 }
                 // Inside a short quotation, short of its closing quote: the utterance goes on.
                 let inside_quote = quotes.get(next_quote).is_some_and(|q| q.0 < i && j <= q.1);
-                if !inside_quote && self.boundary_after(text, toks, i, j, sent_start, lower_style) {
+                if !inside_quote && self.boundary_after(text, toks, i, j, sent_start, &lower_style)
+                {
                     end_here = Some(j - 1);
                 }
             }
@@ -608,7 +602,7 @@ impl Segmenter {
         i: usize,
         j: usize,
         sent_start: usize,
-        lower_style: bool,
+        lower_style: &dyn Fn() -> bool,
     ) -> bool {
         let s = |t: &Tok| &text[t.span.start..t.span.end];
         let term = s(&toks[i]);
@@ -693,7 +687,7 @@ impl Segmenter {
                 && i.checked_sub(1)
                     .is_none_or(|p| toks[p].span.end < toks[i].span.start || s(&toks[p]) != ".");
             let sloppy = !closed_quote && (question || (term == "." && after_word));
-            if !(plain_stop && (lower_style || sloppy)) {
+            if !(plain_stop && (sloppy || lower_style())) {
                 return false;
             }
         }
@@ -847,6 +841,22 @@ fn vertical_letters(text: &str, t: &Tok, next: &Tok, line_start: usize) -> bool 
         && short_caps(text[next.span.start..next_line_end].trim())
 }
 
+/// Is `para` written in lower case (chat, e-mail)? Few capitals, and sentences that start in
+/// lower case more often than like prose (or never visibly start at all). Prose with much
+/// dialogue can have few capitals too ('"Oh!" said the mouse. "Go on!" She …').
+fn lower_style(para: &str) -> bool {
+    let (upper, letters) = para
+        .chars()
+        .filter(|c| c.is_alphabetic())
+        .fold((0, 0), |(u, l), c| {
+            (u + usize::from(c.is_uppercase()), l + 1)
+        });
+    letters >= 40 && upper * 50 < letters && {
+        let (prose, chat) = starts_after_stops(para);
+        chat > prose || prose == 0
+    }
+}
+
 /// How sentences in `para` go on after ".", "!" or "?" and a space: (like prose, like chat).
 /// Prose starts the next sentence with a capitalised word ('… minute!" She'), or goes on
 /// after a quotation with a lower-case attribution ('… that!" said Alice'); chat starts it in
@@ -929,7 +939,7 @@ impl Stage for Segmenter {
                     let lw = lower.then(|| w.to_lowercase());
                     Token {
                         span: t.span,
-                        kind: t.kind.as_str().to_string(),
+                        kind: t.kind.as_str().into(),
                         stem: match (&stemmer, &lw) {
                             (Some(st), Some(l)) if t.kind == Kind::Word => {
                                 Some(st.stem(l).into_owned())

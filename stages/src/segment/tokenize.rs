@@ -53,7 +53,16 @@ pub struct Tok {
     pub kind: Kind,
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    // Latin-1 letters (ä, ö, ü, ß, é, …) without a Unicode table lookup: all of U+00C0..U+00FF
+    // but × and ÷.
+    if ('\u{C0}'..='\u{FF}').contains(&c) {
+        return c != '\u{D7}' && c != '\u{F7}';
+    }
     c.is_alphanumeric() || matches!(c, '\u{300}'..='\u{36F}')
 }
 
@@ -114,6 +123,8 @@ fn email_len(rest: &str) -> Option<usize> {
 
 /// Tokenizes `text[range]`, appending to `out`.
 pub fn tokenize(text: &str, start: usize, end: usize, abbr: &Abbreviations, out: &mut Vec<Tok>) {
+    // Most paragraphs hold no e-mail address: look for one only where an '@' is.
+    let has_at = memchr::memchr(b'@', &text.as_bytes()[start..end]).is_some();
     let mut i = start;
     while i < end {
         let Some(c) = char_at(text, i) else { break };
@@ -122,7 +133,7 @@ pub fn tokenize(text: &str, start: usize, end: usize, abbr: &Abbreviations, out:
             continue;
         }
         let rest = &text[i..end];
-        if c.is_ascii_alphabetic() {
+        if matches!(c, 'h' | 'H' | 'f' | 'F' | 'w' | 'W') {
             if let Some(n) = url_len(rest) {
                 out.push(Tok {
                     span: Span::new(i, i + n),
@@ -132,7 +143,7 @@ pub fn tokenize(text: &str, start: usize, end: usize, abbr: &Abbreviations, out:
                 continue;
             }
         }
-        if c.is_alphanumeric() {
+        if has_at && c.is_alphanumeric() {
             if let Some(n) = email_len(rest) {
                 out.push(Tok {
                     span: Span::new(i, i + n),
@@ -247,20 +258,31 @@ fn number_or_word(rest: &str) -> (usize, Kind) {
 
 /// Letters/digits joined by inner hyphens and apostrophes; returns (len, had_inner_dot=false).
 fn word_run(rest: &str) -> (usize, bool) {
-    let mut n = 0;
-    let mut chars = rest.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let b = rest.as_bytes();
+    let mut n = 0; // end of the run so far
+    let mut i = 0; // next byte to read, always on a char boundary
+    while i < b.len() {
+        if b[i].is_ascii_alphanumeric() {
+            i += 1;
+            n = i;
+            continue;
+        }
+        let Some(c) = rest[i..].chars().next() else {
+            break;
+        };
+        let len = c.len_utf8();
         if is_word_char(c) {
-            n = i + c.len_utf8();
+            i += len;
+            n = i;
             continue;
         }
         let joins = matches!(c, '-' | '\'' | '’' | '´' | '\u{2011}')
             && n == i
-            && chars.peek().is_some_and(|(_, d)| is_word_char(*d));
-        if joins {
-            continue;
+            && rest[i + len..].chars().next().is_some_and(is_word_char);
+        if !joins {
+            break;
         }
-        break;
+        i += len;
     }
     (n, false)
 }
@@ -370,6 +392,27 @@ mod tests {
         );
         assert_eq!(t[2].1, Kind::Url);
         assert_eq!(t[7].1, Kind::Email);
+    }
+
+    #[test]
+    fn latin1_letters_but_not_signs() {
+        let words: Vec<&str> = toks("Maße×Größe ÷ Zoë’s Ŝaŭ, info@belta.by")
+            .iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(
+            words,
+            [
+                "Maße",
+                "×",
+                "Größe",
+                "÷",
+                "Zoë’s",
+                "Ŝaŭ",
+                ",",
+                "info@belta.by"
+            ]
+        );
     }
 
     #[test]
