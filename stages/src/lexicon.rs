@@ -40,13 +40,39 @@ pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
     })
 }
 
-/// Appends `w` lower-cased to `buf` (ASCII in place, the rest character by character).
+/// Appends `w` lower-cased to `buf`, character by character (`char::to_lowercase`): runs of
+/// ASCII in bulk, Latin-1 capitals (Ä, Ö, Ü, É, …) by offset, the rest by the Unicode table.
 pub fn push_lowercase(buf: &mut String, w: &str) {
-    if w.is_ascii() {
+    let mut rest = w;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
         let start = buf.len();
-        buf.push_str(w);
+        buf.push_str(&rest[..ascii]);
         buf[start..].make_ascii_lowercase();
-    } else {
-        buf.extend(w.chars().flat_map(char::to_lowercase));
+        rest = &rest[ascii..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        match c {
+            // À..Þ but ×: the lower-case letter is 0x20 further on.
+            '\u{C0}'..='\u{DE}' if c != '\u{D7}' => {
+                buf.push(char::from_u32(c as u32 + 0x20).unwrap_or(c));
+            }
+            '\u{80}'..='\u{FF}' => buf.push(c),
+            _ => buf.extend(c.to_lowercase()),
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+}
+
+#[cfg(test)]
+mod lower_tests {
+    #[test]
+    fn push_lowercase_matches_char_to_lowercase() {
+        let text = "ÄÖÜ äöü ß ẞ ÀÞ × ÷ Ÿ İstanbul ΣΑΣ КИЇВ Straße LKW-Hersteller 40%";
+        let mut buf = String::from(">");
+        super::push_lowercase(&mut buf, text);
+        let want: String = text.chars().flat_map(char::to_lowercase).collect();
+        assert_eq!(buf, format!(">{want}"));
     }
 }

@@ -27,19 +27,89 @@ fn finish(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Hash of a word in lower case, without building the lower-case string.
+/// Hash of a word in lower case: of the UTF-8 bytes of `char::to_lowercase`, lower-cased
+/// into a stack buffer (a word longer than the buffer is hashed in buffer-sized pieces).
 fn word_hash(w: &str) -> u64 {
-    let mut h = FxHasher::default();
+    let mut buf = [0u8; 64];
+    if w.len() <= buf.len() && w.is_ascii() {
+        for (d, c) in buf.iter_mut().zip(w.bytes()) {
+            *d = c.to_ascii_lowercase();
+        }
+        return finish(mix_bytes(0, &buf[..w.len()]));
+    }
+    let mut h = 0u64;
+    let mut n = 0;
     for c in w.chars() {
-        if c.is_ascii() {
-            h.write_u32(c.to_ascii_lowercase() as u32);
-        } else {
-            for l in c.to_lowercase() {
-                h.write_u32(l as u32);
+        let mut put = |l: char| {
+            if n + 4 > buf.len() {
+                h = mix_bytes(h, &buf[..n]);
+                n = 0;
             }
+            n += l.encode_utf8(&mut buf[n..]).len();
+        };
+        if c.is_ascii() {
+            put(c.to_ascii_lowercase());
+        } else {
+            c.to_lowercase().for_each(put);
         }
     }
-    finish(h.finish())
+    finish(mix_bytes(h, &buf[..n]))
+}
+
+/// FxHash-style mixing of `b` into `h`, eight bytes at a time (hand-written: hashing short
+/// words through `Hasher::write` cost more than the rest of the duplicate check).
+fn mix_bytes(mut h: u64, b: &[u8]) -> u64 {
+    const K: u64 = 0xf135_7aea_2e62_a9c5;
+    let mut step = |x: u64| h = (h ^ x).wrapping_mul(K).rotate_left(26);
+    step(b.len() as u64);
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(c);
+        step(u64::from_le_bytes(a));
+    }
+    let r = chunks.remainder();
+    if !r.is_empty() {
+        let mut a = [0u8; 8];
+        a[..r.len()].copy_from_slice(r);
+        step(u64::from_le_bytes(a));
+    }
+    h
+}
+
+/// What the duplicate check needs of a text, gathered word by word: the key of the
+/// white-space-normalised text (exact duplicates) and each word's hash (the signature).
+pub struct WordHashes {
+    exact: FxHasher,
+    words: Vec<u64>,
+}
+
+impl Default for WordHashes {
+    fn default() -> Self {
+        let mut exact = FxHasher::default();
+        exact.write_u64(7);
+        WordHashes {
+            exact,
+            words: Vec::new(),
+        }
+    }
+}
+
+impl WordHashes {
+    /// Room for about `bytes / 6` words.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut w = Self::default();
+        w.words.reserve(bytes / 6);
+        w
+    }
+
+    /// Adds the text's next word.
+    pub fn add(&mut self, w: &str) {
+        // 0xFF never occurs in UTF-8: an unambiguous word separator.
+        self.exact.write(w.as_bytes());
+        self.exact.write_u8(0xFF);
+        self.words.push(word_hash(w));
+    }
 }
 
 /// Bits of a shingle hash that choose its bin (64 bins).
@@ -52,7 +122,7 @@ const BIN_SHIFT: u32 = 64 - HASHES.trailing_zeros();
 /// to the right, offset by the distance (densification by rotation, Shrivastava & Li 2014),
 /// so short texts still compare bin by bin.
 pub fn signature(text: &str) -> [u64; HASHES] {
-    let words: Vec<u64> = text.split_whitespace().map(word_hash).collect();
+    let words: Vec<u64> = super::words(text).map(word_hash).collect();
     signature_of(&words)
 }
 
@@ -118,19 +188,18 @@ impl Dedup {
 
     /// Registers a document; returns `("exact" | "near", id of the earlier document)` if it duplicates one.
     pub fn check(&self, id: &str, text: &str) -> Option<(&'static str, String)> {
-        // One pass over the words: the whitespace-normalised text (for the exact key) and
-        // the word hashes (for the signature).
-        let mut norm = String::with_capacity(text.len());
-        let mut words = Vec::new();
-        for w in text.split_whitespace() {
-            if !norm.is_empty() {
-                norm.push(' ');
-            }
-            norm.push_str(w);
-            words.push(word_hash(w));
+        let mut words = WordHashes::with_capacity(text.len());
+        for w in super::words(text) {
+            words.add(w);
         }
-        let key = h64(&norm, 7);
-        let sig = signature_of(&words);
+        self.check_words(id, words)
+    }
+
+    /// [`check`](Self::check) with the text's words already hashed (by the pass that
+    /// collapses its white space).
+    pub fn check_words(&self, id: &str, words: WordHashes) -> Option<(&'static str, String)> {
+        let key = finish(words.exact.finish());
+        let sig = signature_of(&words.words);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(first) = st.exact.get(&key) {
             return Some(("exact", first.clone()));

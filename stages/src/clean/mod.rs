@@ -185,30 +185,24 @@ impl Lexicon {
         None
     }
 
-    /// Share of words that are stop words, and the word count.
-    fn density(&self, text: &str) -> (f32, usize) {
+    /// Share of words that are stop words, and the word count, in a lower-cased block.
+    fn density(&self, lower: &str) -> (f32, usize) {
         let mut words = 0usize;
         let mut stops = 0usize;
-        for w in text.split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’') {
+        for w in lower.split(|c: char| {
+            if c.is_ascii() {
+                !c.is_ascii_alphanumeric() && c != '\''
+            } else {
+                !c.is_alphanumeric() && c != '’'
+            }
+        }) {
             if w.is_empty() || !w.chars().any(char::is_alphabetic) {
                 continue;
             }
             words += 1;
-            if w.len() <= 12 {
-                // Stop words are short: lower-case into a stack buffer, no allocation.
-                let mut buf = [0u8; 48];
-                let mut n = 0;
-                for c in w.chars().flat_map(char::to_lowercase) {
-                    let l = c.len_utf8();
-                    if n + l > buf.len() {
-                        break;
-                    }
-                    c.encode_utf8(&mut buf[n..n + l]);
-                    n += l;
-                }
-                if std::str::from_utf8(&buf[..n]).is_ok_and(|lw| self.stop.contains(lw)) {
-                    stops += 1;
-                }
+            // Stop words are short.
+            if w.len() <= 12 && self.stop.contains(w) {
+                stops += 1;
             }
         }
         if words == 0 {
@@ -352,25 +346,31 @@ const WEEKDAYS: &[&str] = &[
 ];
 
 /// A date/time line ("22 Juni 2022, 14:36", "23 | 02 | 2020", "2065-26-11-2020", "Epoch Times4. November 2021").
+/// `lower` is the line lower-cased.
 fn is_date_line(text: &str) -> bool {
     if text.len() > 100 {
         return false;
     }
-    let words: Vec<&str> = text
+    let mut words = [""; 9];
+    let mut n = 0;
+    for w in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() || words.len() > 8 {
+    {
+        if n == words.len() {
+            return false;
+        }
+        words[n] = w;
+        n += 1;
+    }
+    if n == 0 {
         return false;
     }
     let mut datey = 0;
     let mut other = 0;
-    for w in &words {
-        let lw = w.to_lowercase();
+    for &lw in &words[..n] {
         let trimmed = lw.trim_end_matches(|c: char| c.is_ascii_digit());
-        if w.chars().all(|c| c.is_ascii_digit())
-            || MONTHS.contains(&lw.as_str())
-            || WEEKDAYS.contains(&lw.as_str())
+        if lw.chars().all(|c| c.is_ascii_digit()) || MONTHS.contains(&lw) || WEEKDAYS.contains(&lw)
         {
             datey += 1;
         } else if trimmed.len() < lw.len() && trimmed.len() <= 2 {
@@ -451,14 +451,17 @@ impl Cleaner {
         }
     }
 
-    fn classify(&self, b: &Block, html: bool) -> Class {
+    /// `lower` is a buffer for the block lower-cased, reused from block to block.
+    fn classify(&self, b: &Block, html: bool, lower: &mut String) -> Class {
         let text = b.text.trim();
         let chars = text.chars().count();
         if chars == 0 {
             return Class::Bad("empty");
         }
-        let lower = text.to_lowercase();
-        if let Some(cat) = self.lex.cue(&lower) {
+        lower.clear();
+        crate::lexicon::push_lowercase(lower, text);
+        let lower = lower.as_str();
+        if let Some(cat) = self.lex.cue(lower) {
             let strong = matches!(cat, "cookie" | "comments" | "subscribe");
             if strong || chars < 200 {
                 return Class::Cue(cat.to_string());
@@ -479,7 +482,7 @@ impl Cleaner {
                 return Class::Bad("links");
             }
         }
-        if is_date_line(text) {
+        if is_date_line(lower) {
             return Class::Bad("date");
         }
         if is_teaser(text) {
@@ -488,7 +491,7 @@ impl Cleaner {
         if is_code_list(text) {
             return Class::Bad("code-list");
         }
-        let (density, words) = self.lex.density(text);
+        let (density, words) = self.lex.density(lower);
         if chars < self.o.short_chars || words < 4 {
             return Class::Short;
         }
@@ -509,7 +512,11 @@ impl Cleaner {
 
     /// Decides keep/drop for each block; returns the reason for dropped ones.
     pub fn decide(&self, blocks: &[Block], html: bool) -> Vec<Option<String>> {
-        let classes: Vec<Class> = blocks.iter().map(|b| self.classify(b, html)).collect();
+        let mut lower = String::new();
+        let classes: Vec<Class> = blocks
+            .iter()
+            .map(|b| self.classify(b, html, &mut lower))
+            .collect();
         let n = classes.len();
         let good = |c: &Class| matches!(c, Class::Good);
         let goodish = |c: &Class| matches!(c, Class::Good | Class::NearGood);
@@ -599,6 +606,59 @@ impl Default for Cleaner {
     }
 }
 
+/// The words of `s` between runs of white space, as `split_whitespace` gives them, reading
+/// ASCII a byte at a time.
+pub(crate) fn words(s: &str) -> Words<'_> {
+    Words { s, i: 0 }
+}
+
+/// Iterator of [`words`].
+pub(crate) struct Words<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let b = self.s.as_bytes();
+        let mut i = self.i;
+        while i < b.len() {
+            match space_at(self.s, i) {
+                0 => break,
+                len => i += len,
+            }
+        }
+        if i >= b.len() {
+            self.i = i;
+            return None;
+        }
+        let start = i;
+        while i < b.len() && space_at(self.s, i) == 0 {
+            i += 1;
+        }
+        self.i = i;
+        Some(&self.s[start..i])
+    }
+}
+
+/// The byte length of the white-space character at byte `i` of `s`, or 0 if there is none.
+/// Only the lead bytes 0xC2, 0xE1, 0xE2 and 0xE3 start non-ASCII white space (U+0085,
+/// U+00A0, U+1680, U+2000–U+205F, U+3000); any other byte, continuation bytes included, is 0.
+#[inline(always)]
+fn space_at(s: &str, i: usize) -> usize {
+    match s.as_bytes()[i] {
+        b' ' | b'\t'..=b'\r' => 1,
+        0xC2 | 0xE1 | 0xE2 | 0xE3 => s
+            .get(i..)
+            .and_then(|r| r.chars().next())
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
+        _ => 0,
+    }
+}
+
 /// Plain text to blocks: one per non-empty line, words hyphenated across lines rejoined.
 fn line_blocks(text: &str, rejoin: bool) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
@@ -679,17 +739,32 @@ impl Stage for Cleaner {
                 }),
             }
         }
-        let text = kept
-            .iter()
-            .map(|b| {
-                if self.o.collapse_whitespace {
-                    b.text.split_whitespace().collect::<Vec<_>>().join(" ")
-                } else {
-                    b.text.clone()
+        // One pass over the kept words: the text, and their hashes for the duplicate check.
+        let size = kept.iter().map(|b| b.text.len() + 2).sum();
+        let mut hashes =
+            (self.o.duplicates != Policy::Keep).then(|| dedup::WordHashes::with_capacity(size));
+        let mut text = String::with_capacity(size);
+        for (k, b) in kept.iter().enumerate() {
+            if k > 0 {
+                text.push_str("\n\n");
+            }
+            if self.o.collapse_whitespace {
+                for (n, w) in words(&b.text).enumerate() {
+                    if n > 0 {
+                        text.push(' ');
+                    }
+                    text.push_str(w);
+                    if let Some(h) = hashes.as_mut() {
+                        h.add(w);
+                    }
                 }
-            })
-            .collect::<Vec<_>>()
-            .join("\n\n");
+            } else {
+                text.push_str(&b.text);
+                if let Some(h) = hashes.as_mut() {
+                    words(&b.text).for_each(|w| h.add(w));
+                }
+            }
+        }
         doc.meta
             .insert("clean_kept_blocks".into(), kept.len().into());
         doc.meta
@@ -701,9 +776,15 @@ impl Stage for Cleaner {
             doc.blocks = kept;
         }
         doc.set_text(text);
-        // Too little text.
-        let words = doc.text.split_whitespace().count();
-        if doc.text.chars().count() < self.o.min_chars || words < self.o.min_words {
+        // Too little text (counted only when a minimum is set).
+        let words = if self.o.min_chars > 0 || self.o.min_words > 0 {
+            doc.text.split_whitespace().count()
+        } else {
+            usize::MAX
+        };
+        if words < self.o.min_words
+            || (self.o.min_chars > 0 && doc.text.chars().count() < self.o.min_chars)
+        {
             match self.o.too_short {
                 Policy::Drop => {
                     return Ok(Outcome::Drop {
@@ -722,8 +803,8 @@ impl Stage for Cleaner {
             }
         }
         // Duplicates.
-        if self.o.duplicates != Policy::Keep && !doc.text.is_empty() {
-            if let Some((kind, of)) = self.dedup.check(&doc.id, &doc.text) {
+        if let Some(hashes) = hashes.filter(|_| !doc.text.is_empty()) {
+            if let Some((kind, of)) = self.dedup.check_words(&doc.id, hashes) {
                 match self.o.duplicates {
                     Policy::Drop => {
                         return Ok(Outcome::Drop {
@@ -784,6 +865,24 @@ mod tests {
     }
 
     #[test]
+    fn words_split_like_split_whitespace() {
+        for t in [
+            "",
+            "  ",
+            " a  b\t\nc ",
+            "Maße\u{a0}\u{a0}und\u{2003}Gewichte ",
+            "x\u{85}y\u{3000}",
+            "ä",
+            "„Zitat“ – ok\u{2028}z\u{1680}",
+        ] {
+            assert_eq!(
+                words(t).collect::<Vec<_>>(),
+                t.split_whitespace().collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
     fn date_and_code_lines() {
         for t in [
             "23 | 02 | 2020",
@@ -793,12 +892,12 @@ mod tests {
             "flag Freitag, 29 März 2024",
             "Epoch Times4. November 2021",
         ] {
-            assert!(is_date_line(t), "{t}");
+            assert!(is_date_line(&t.to_lowercase()), "{t}");
         }
         assert!(!is_date_line(
-            "Am 31. Mai und 1.Juni 2012 fand der offizielle Besuch statt"
+            "am 31. mai und 1.juni 2012 fand der offizielle besuch statt"
         ));
-        assert!(!is_date_line("Treffen am 4. November 2021 in Minsk"));
+        assert!(!is_date_line("treffen am 4. november 2021 in minsk"));
         assert!(is_code_list("• de-DE1 en-GB1 es-ES1 ru-RU1 fr-FR1"));
         assert!(!is_code_list("Die EU und die NATO"));
     }
