@@ -1,4 +1,5 @@
-//! Single-core throughput of each built-in stage on seeds-derived documents (~5 MB per batch).
+//! Single-core throughput of each built-in stage on seeds-derived documents (~5 MB per batch),
+//! and of decode plus clean on the real pages of the trafilatura benchmark.
 
 use criterion::measurement::WallTime;
 use criterion::{
@@ -147,6 +148,58 @@ fn bench_clean(c: &mut Criterion) {
     g.finish();
 }
 
+/// decode then clean on real web pages: the trafilatura benchmark's HTML files in
+/// `../shared/eval/clean/html/trafilatura/` (skipped, with a note, where they are absent).
+fn bench_clean_html(c: &mut Criterion) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/eval/clean/html/trafilatura");
+    let mut paths: Vec<_> = ["eval", "cache"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(dir.join(sub)).ok())
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "html"))
+        .collect();
+    paths.sort();
+    let docs: Vec<Document> = paths
+        .iter()
+        .filter_map(|p| {
+            let raw = std::fs::read(p).ok()?;
+            Some(Document::from_bytes(p.display().to_string(), raw))
+        })
+        .collect();
+    if docs.is_empty() {
+        eprintln!(
+            "clean/HTML pages: no pages under {}; skipped",
+            dir.display()
+        );
+        return;
+    }
+    let bytes = docs.iter().map(|d| d.raw.len()).sum();
+    let mut g = group(c, "clean", bytes);
+    g.bench_function("HTML pages with decode (trafilatura benchmark)", |b| {
+        b.iter_batched(
+            || {
+                let decode = Decoder::new(DecodeOptions {
+                    html: HtmlMode::Auto,
+                    ..Default::default()
+                });
+                (docs.to_vec(), decode, Cleaner::new())
+            },
+            |(mut docs, mut decode, mut clean)| {
+                for d in &mut docs {
+                    if decode.process(d).is_ok() {
+                        let _ = clean.process(d);
+                    }
+                }
+                docs
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
 fn bench_tag(c: &mut Criterion) {
     let docs = segmented_corpus();
     let mut g = group(c, "tag", docs.iter().map(|d| d.text.len()).sum());
@@ -180,6 +233,7 @@ criterion_group!(
     benches,
     bench_decode,
     bench_segment,
+    bench_clean_html,
     bench_clean,
     bench_tag,
     bench_summarise
