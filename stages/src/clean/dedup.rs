@@ -29,14 +29,27 @@ fn finish(mut z: u64) -> u64 {
 
 /// Hash of a word in lower case: of the UTF-8 bytes of `char::to_lowercase`, lower-cased
 /// into a stack buffer (a word longer than the buffer is hashed in buffer-sized pieces).
+/// Not finalised: it only feeds [`shingle_hash`], which is.
 fn word_hash(w: &str) -> u64 {
-    let mut buf = [0u8; 64];
-    if w.len() <= buf.len() && w.is_ascii() {
-        for (d, c) in buf.iter_mut().zip(w.bytes()) {
-            *d = c.to_ascii_lowercase();
+    if w.is_ascii() {
+        // Eight bytes at a time, lower-cased in the register: writing the bytes to a buffer
+        // and reading them back as a word stalls store forwarding.
+        let mut h = 0u64;
+        let mut chunks = w.as_bytes().chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            h = mix(h, ascii_lower8(u64::from_le_bytes(a)));
         }
-        return finish(mix_bytes(0, &buf[..w.len()]));
+        let r = chunks.remainder();
+        if !r.is_empty() {
+            let mut a = [0u8; 8];
+            a[..r.len()].copy_from_slice(r);
+            h = mix(h, ascii_lower8(u64::from_le_bytes(a)));
+        }
+        return h;
     }
+    let mut buf = [0u8; 64];
     let mut h = 0u64;
     let mut n = 0;
     for c in w.chars() {
@@ -53,15 +66,43 @@ fn word_hash(w: &str) -> u64 {
             c.to_lowercase().for_each(put);
         }
     }
-    finish(mix_bytes(h, &buf[..n]))
+    mix_bytes(h, &buf[..n])
+}
+
+/// FxHash's multiplier.
+const K: u64 = 0xf135_7aea_2e62_a9c5;
+
+/// Finalised hash of a shingle (consecutive word hashes).
+fn shingle_hash(words: &[u64]) -> u64 {
+    finish(
+        words
+            .iter()
+            .fold(0u64, |h, &x| mix(h, x)),
+    )
+}
+
+/// One FxHash step.
+#[inline(always)]
+fn mix(h: u64, x: u64) -> u64 {
+    (h ^ x).wrapping_mul(K).rotate_left(26)
+}
+
+/// Eight ASCII bytes lower-cased at once (SWAR): 0x20 added to each byte in `A..=Z`.
+#[inline(always)]
+fn ascii_lower8(x: u64) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let low = x & LO7;
+    let at_least_a = low + 0x3f3f_3f3f_3f3f_3f3f; // high bit set where byte >= b'A'
+    let above_z = low + 0x2525_2525_2525_2525; // high bit set where byte > b'Z'
+    let upper = at_least_a & !above_z & !x & HI;
+    x | (upper >> 2)
 }
 
 /// FxHash-style mixing of `b` into `h`, eight bytes at a time (hand-written: hashing short
 /// words through `Hasher::write` cost more than the rest of the duplicate check).
 fn mix_bytes(mut h: u64, b: &[u8]) -> u64 {
-    const K: u64 = 0xf135_7aea_2e62_a9c5;
-    let mut step = |x: u64| h = (h ^ x).wrapping_mul(K).rotate_left(26);
-    step(b.len() as u64);
+    let mut step = |x: u64| h = mix(h, x);
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
         let mut a = [0u8; 8];
@@ -137,10 +178,10 @@ fn signature_of(words: &[u64]) -> [u64; HASHES] {
         }
     };
     if words.len() < 5 {
-        add(h64(&words, 0));
+        add(shingle_hash(words));
     } else {
         for w in words.windows(5) {
-            add(h64(w, 0));
+            add(shingle_hash(w));
         }
     }
     let filled = sig;
@@ -269,6 +310,18 @@ pub fn source_key(doc: &Document) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn word_hashes_ignore_case_and_agree_across_paths() {
+        use super::word_hash;
+        let all: String = (0u8..128).map(char::from).collect();
+        assert_eq!(word_hash(&all), word_hash(&all.to_lowercase()));
+        assert_eq!(word_hash("Lukaschenko"), word_hash("LUKASCHENKO"));
+        assert_ne!(word_hash("Lukaschenko"), word_hash("Lukaschenka"));
+        // A non-ASCII word whose lower case is ASCII (Kelvin sign) takes the other path.
+        assert_eq!(word_hash("\u{212A}elvin"), word_hash("kelvin"));
+        assert_eq!(word_hash("ÄRGER"), word_hash("ärger"));
+    }
+
     use super::*;
 
     #[test]

@@ -9,6 +9,7 @@
 
 pub mod dedup;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -185,30 +186,93 @@ impl Lexicon {
         None
     }
 
-    /// Share of words that are stop words, and the word count, in a lower-cased block.
+    /// Share of words that are stop words, and the word count, in a lower-cased block. Words
+    /// are runs of letters, digits and apostrophes holding at least one letter; ASCII is read
+    /// a byte at a time.
     fn density(&self, lower: &str) -> (f32, usize) {
-        let mut words = 0usize;
-        let mut stops = 0usize;
-        for w in lower.split(|c: char| {
-            if c.is_ascii() {
-                !c.is_ascii_alphanumeric() && c != '\''
+        let b = lower.as_bytes();
+        let (mut words, mut stops) = (0usize, 0usize);
+        let mut start = 0;
+        let mut letter = false;
+        let mut i = 0;
+        loop {
+            // (part of a word, a letter, byte length) of the char at `i`; the end is a separator.
+            let (part, alpha, len) = match b.get(i) {
+                None => (false, false, 0),
+                Some(&x) if x < 0x80 => (
+                    x.is_ascii_alphanumeric() || x == b'\'',
+                    x.is_ascii_alphabetic(),
+                    1,
+                ),
+                Some(_) => lower[i..].chars().next().map_or((false, false, 1), |c| {
+                    let (alnum, alpha) = match c {
+                        // Latin-1 letters but × and ÷; general punctuation (quotes, dashes):
+                        // no Unicode table needed.
+                        '\u{C0}'..='\u{FF}' => (c != '×' && c != '÷', c != '×' && c != '÷'),
+                        '\u{2000}'..='\u{206F}' => (false, false),
+                        _ => (c.is_alphanumeric(), c.is_alphabetic()),
+                    };
+                    (alnum || c == '’', alpha, c.len_utf8())
+                }),
+            };
+            if part {
+                letter |= alpha;
             } else {
-                !c.is_alphanumeric() && c != '’'
+                if letter {
+                    words += 1;
+                    // Stop words are short.
+                    if i - start <= 12 && self.stop.contains(&lower[start..i]) {
+                        stops += 1;
+                    }
+                }
+                letter = false;
+                start = i + len;
             }
-        }) {
-            if w.is_empty() || !w.chars().any(char::is_alphabetic) {
-                continue;
+            if len == 0 {
+                break;
             }
-            words += 1;
-            // Stop words are short.
-            if w.len() <= 12 && self.stop.contains(w) {
-                stops += 1;
-            }
+            i += len;
         }
         if words == 0 {
             (0.0, 0)
         } else {
             (stops as f32 / words as f32, words)
+        }
+    }
+}
+
+/// What classification reads of a block: one of decode's HTML blocks, or a plain-text line
+/// (borrowed from the document, so plain text is classified without copying its lines).
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    /// The block's text.
+    pub text: &'a str,
+    /// Heading level, if a heading.
+    pub heading: Option<u8>,
+    /// Class/id/tag hints of the block's ancestors.
+    pub hints: &'a [String],
+    /// Share of the text inside links.
+    pub link_ratio: f32,
+}
+
+impl<'a> View<'a> {
+    /// The view of an HTML block.
+    pub fn of(b: &'a Block) -> Self {
+        View {
+            text: &b.text,
+            heading: b.heading,
+            hints: &b.hints,
+            link_ratio: b.link_ratio,
+        }
+    }
+
+    /// The view of a plain-text line.
+    pub fn line(text: &'a str) -> Self {
+        View {
+            text,
+            heading: None,
+            hints: &[],
+            link_ratio: 0.0,
         }
     }
 }
@@ -452,7 +516,7 @@ impl Cleaner {
     }
 
     /// `lower` is a buffer for the block lower-cased, reused from block to block.
-    fn classify(&self, b: &Block, html: bool, lower: &mut String) -> Class {
+    fn classify(&self, b: &View<'_>, html: bool, lower: &mut String) -> Class {
         let text = b.text.trim();
         let chars = text.chars().count();
         if chars == 0 {
@@ -511,7 +575,7 @@ impl Cleaner {
     }
 
     /// Decides keep/drop for each block; returns the reason for dropped ones.
-    pub fn decide(&self, blocks: &[Block], html: bool) -> Vec<Option<String>> {
+    pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<String>> {
         let mut lower = String::new();
         let classes: Vec<Class> = blocks
             .iter()
@@ -635,7 +699,14 @@ impl<'a> Iterator for Words<'a> {
             return None;
         }
         let start = i;
-        while i < b.len() && space_at(self.s, i) == 0 {
+        loop {
+            // Bytes that cannot start white space, in a tight loop.
+            while i < b.len() && SPACE_BYTE[b[i] as usize] == 0 {
+                i += 1;
+            }
+            if i >= b.len() || space_at(self.s, i) > 0 {
+                break;
+            }
             i += 1;
         }
         self.i = i;
@@ -643,113 +714,128 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
+/// 1 for ASCII white space, 2 for the lead bytes of non-ASCII white space, else 0.
+static SPACE_BYTE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b' ' as usize] = 1;
+    let mut c = b'\t';
+    while c <= b'\r' {
+        t[c as usize] = 1;
+        c += 1;
+    }
+    t[0xC2] = 2;
+    t[0xE1] = 2;
+    t[0xE2] = 2;
+    t[0xE3] = 2;
+    t
+};
+
 /// The byte length of the white-space character at byte `i` of `s`, or 0 if there is none.
 /// Only the lead bytes 0xC2, 0xE1, 0xE2 and 0xE3 start non-ASCII white space (U+0085,
 /// U+00A0, U+1680, U+2000–U+205F, U+3000); any other byte, continuation bytes included, is 0.
 #[inline(always)]
 fn space_at(s: &str, i: usize) -> usize {
-    match s.as_bytes()[i] {
-        b' ' | b'\t'..=b'\r' => 1,
-        0xC2 | 0xE1 | 0xE2 | 0xE3 => s
+    match SPACE_BYTE[s.as_bytes()[i] as usize] {
+        0 => 0,
+        1 => 1,
+        _ => s
             .get(i..)
             .and_then(|r| r.chars().next())
             .filter(|c| c.is_whitespace())
             .map_or(0, char::len_utf8),
-        _ => 0,
     }
 }
 
-/// Plain text to blocks: one per non-empty line, words hyphenated across lines rejoined.
-fn line_blocks(text: &str, rejoin: bool) -> Vec<Block> {
-    let mut out: Vec<Block> = Vec::new();
+/// Plain text to blocks: one per non-empty line, trimmed, words hyphenated across lines
+/// rejoined (only joined lines are copied).
+fn line_texts(text: &str, rejoin: bool) -> Vec<Cow<'_, str>> {
+    let hyphen = |j: &str| {
+        rejoin
+            && j.ends_with('-')
+            && j.chars().rev().nth(1).is_some_and(char::is_alphabetic)
+            && !j.ends_with(" -")
+    };
+    let mut out = Vec::new();
     let mut pending: Option<String> = None;
     for line in text.lines() {
         let t = line.trim();
         if t.is_empty() {
             if let Some(p) = pending.take() {
-                out.push(Block {
-                    text: p,
-                    tag: "line".into(),
-                    ..Default::default()
-                });
+                out.push(Cow::Owned(p));
             }
             continue;
         }
-        let joined = match pending.take() {
-            Some(p) => format!("{p}{t}"),
-            None => t.to_string(),
-        };
-        let hyphen = rejoin
-            && joined.ends_with('-')
-            && joined.chars().rev().nth(1).is_some_and(char::is_alphabetic)
-            && !joined.ends_with(" -");
-        if hyphen {
-            let mut j = joined;
-            j.pop();
-            pending = Some(j);
-        } else {
-            out.push(Block {
-                text: joined,
-                tag: "line".into(),
-                ..Default::default()
-            });
+        match pending.take() {
+            Some(mut p) => {
+                p.push_str(t);
+                if hyphen(&p) {
+                    p.pop();
+                    pending = Some(p);
+                } else {
+                    out.push(Cow::Owned(p));
+                }
+            }
+            None if hyphen(t) => pending = Some(t[..t.len() - 1].to_string()),
+            None => out.push(Cow::Borrowed(t)),
         }
     }
     if let Some(p) = pending {
-        out.push(Block {
-            text: p,
-            tag: "line".into(),
-            ..Default::default()
-        });
+        out.push(Cow::Owned(p));
     }
-    // A hyphenated word whose second half starts lower-case was joined; one that starts
-    // upper-case ("LKW-\nHersteller") keeps its hyphen.
     out
 }
 
 impl Stage for Cleaner {
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
         let html = !doc.blocks.is_empty();
-        let blocks = if html {
-            std::mem::take(&mut doc.blocks)
+        let blocks = std::mem::take(&mut doc.blocks);
+        let lines = if html {
+            Vec::new()
         } else {
-            line_blocks(&doc.text, self.o.rejoin_hyphenated)
+            line_texts(&doc.text, self.o.rejoin_hyphenated)
         };
-        let mut decisions = self.decide(&blocks, html);
+        let views: Vec<View<'_>> = if html {
+            blocks.iter().map(View::of).collect()
+        } else {
+            lines.iter().map(|l| View::line(l)).collect()
+        };
+        let mut decisions = self.decide(&views, html);
         // Corpus-level repeated lines (same source).
         if self.o.repeated_line_min_docs > 0 {
             let source = dedup::source_key(doc);
             let repeated = self
                 .dedup
-                .repeated_lines(&source, blocks.iter().map(|b| b.text.as_str()));
+                .repeated_lines(&source, views.iter().map(|v| v.text));
             for (d, r) in decisions.iter_mut().zip(repeated) {
                 if d.is_none() && r {
                     *d = Some("repeated-line".into());
                 }
             }
         }
-        let mut kept = Vec::new();
-        let mut dropped = Vec::new();
-        for (b, d) in blocks.into_iter().zip(decisions) {
-            match d {
-                None => kept.push(b),
-                Some(reason) => dropped.push(Dropped {
-                    text: b.text,
-                    reason,
-                }),
-            }
-        }
         // One pass over the kept words: the text, and their hashes for the duplicate check.
-        let size = kept.iter().map(|b| b.text.len() + 2).sum();
-        let mut hashes =
-            (self.o.duplicates != Policy::Keep).then(|| dedup::WordHashes::with_capacity(size));
+        let size = views.iter().map(|v| v.text.len() + 2).sum();
+        let mut hashes = (self.o.duplicates != Policy::Keep)
+            .then(|| dedup::WordHashes::with_capacity(size));
         let mut text = String::with_capacity(size);
-        for (k, b) in kept.iter().enumerate() {
-            if k > 0 {
+        let (mut kept, mut dropped) = (0usize, Vec::new());
+        let mut dropped_n = 0usize;
+        for (v, d) in views.iter().zip(&decisions) {
+            if let Some(reason) = d {
+                dropped_n += 1;
+                if self.o.keep_dropped {
+                    dropped.push(Dropped {
+                        text: v.text.to_string(),
+                        reason: reason.clone(),
+                    });
+                }
+                continue;
+            }
+            if kept > 0 {
                 text.push_str("\n\n");
             }
+            kept += 1;
             if self.o.collapse_whitespace {
-                for (n, w) in words(&b.text).enumerate() {
+                for (n, w) in words(v.text).enumerate() {
                     if n > 0 {
                         text.push(' ');
                     }
@@ -759,21 +845,27 @@ impl Stage for Cleaner {
                     }
                 }
             } else {
-                text.push_str(&b.text);
+                text.push_str(v.text);
                 if let Some(h) = hashes.as_mut() {
-                    words(&b.text).for_each(|w| h.add(w));
+                    words(v.text).for_each(|w| h.add(w));
                 }
             }
         }
+        drop(views);
+        drop(lines);
+        doc.meta.insert("clean_kept_blocks".into(), kept.into());
         doc.meta
-            .insert("clean_kept_blocks".into(), kept.len().into());
-        doc.meta
-            .insert("clean_dropped_blocks".into(), dropped.len().into());
+            .insert("clean_dropped_blocks".into(), dropped_n.into());
         if self.o.keep_dropped {
             doc.dropped = dropped;
         }
         if html {
-            doc.blocks = kept;
+            doc.blocks = blocks
+                .into_iter()
+                .zip(&decisions)
+                .filter(|(_, d)| d.is_none())
+                .map(|(b, _)| b)
+                .collect();
         }
         doc.set_text(text);
         // Too little text (counted only when a minimum is set).
@@ -904,7 +996,7 @@ mod tests {
 
     #[test]
     fn hyphenated_line_breaks_are_rejoined() {
-        let b = line_blocks("Die Zusam-\nmenarbeit wächst.\nLKW-\nHersteller", true);
-        assert_eq!(b[0].text, "Die Zusammenarbeit wächst.");
+        let b = line_texts("Die Zusam-\nmenarbeit wächst.\nLKW-\nHersteller", true);
+        assert_eq!(b[0], "Die Zusammenarbeit wächst.");
     }
 }
