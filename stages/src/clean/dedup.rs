@@ -74,11 +74,7 @@ const K: u64 = 0xf135_7aea_2e62_a9c5;
 
 /// Finalised hash of a shingle (consecutive word hashes).
 fn shingle_hash(words: &[u64]) -> u64 {
-    finish(
-        words
-            .iter()
-            .fold(0u64, |h, &x| mix(h, x)),
-    )
+    finish(words.iter().fold(0u64, |h, &x| mix(h, x)))
 }
 
 /// One FxHash step.

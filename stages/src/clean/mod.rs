@@ -122,7 +122,17 @@ pub struct Lexicon {
     cues: AhoCorasick,
     cue_cat: Vec<String>,
     cue_len: Vec<usize>,
+    /// The strong cues alone (cookie, comments, subscribe), the only ones that count in long
+    /// blocks: few enough patterns for aho-corasick's SIMD prefilter.
+    strong: AhoCorasick,
+    strong_ids: Vec<usize>,
 }
+
+/// Cue categories that mark a block of any length as boilerplate.
+const STRONG_CUES: &[&str] = &["cookie", "comments", "subscribe"];
+
+/// Blocks shorter than this (in characters) are boilerplate on any cue.
+const CUE_MAX_CHARS: usize = 200;
 
 impl Lexicon {
     /// The shipped German and English lists plus `extra_stop` and `extra_cues` (`category:phrase`).
@@ -153,23 +163,39 @@ impl Lexicon {
             pats.push(phrase.trim().to_lowercase());
         }
         let cue_len = pats.iter().map(String::len).collect();
-        let cues = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .build(&pats)
-            .map_err(|e| e.to_string())?;
+        let build = |pats: &[&String]| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(pats)
+                .map_err(|e| e.to_string())
+        };
+        let cues = build(&pats.iter().collect::<Vec<_>>())?;
+        let strong_ids: Vec<usize> = (0..pats.len())
+            .filter(|&k| STRONG_CUES.contains(&cats[k].as_str()))
+            .collect();
+        let strong = build(&strong_ids.iter().map(|&k| &pats[k]).collect::<Vec<_>>())?;
         Ok(Lexicon {
             stop,
             cues,
             cue_cat: cats,
             cue_len,
+            strong,
+            strong_ids,
         })
     }
 
-    /// The first boilerplate cue category found in `lower` (a lower-cased block), at word boundaries.
-    fn cue(&self, lower: &str) -> Option<&str> {
-        for m in self.cues.find_iter(lower) {
-            let (s, e) = (m.start(), m.start() + self.cue_len[m.pattern().as_usize()]);
+    /// The first boilerplate cue category found in `lower` (a lower-cased block), at word
+    /// boundaries; only strong cues if `strong_only`.
+    fn cue(&self, lower: &str, strong_only: bool) -> Option<&str> {
+        let (ac, ids) = if strong_only {
+            (&self.strong, Some(&self.strong_ids))
+        } else {
+            (&self.cues, None)
+        };
+        for m in ac.find_iter(lower) {
+            let id = ids.map_or(m.pattern().as_usize(), |ids| ids[m.pattern().as_usize()]);
+            let (s, e) = (m.start(), m.start() + self.cue_len[id]);
             let before = lower[..s].chars().next_back();
             let after = lower[e..].chars().next();
             let pat_starts_alnum = lower[s..].chars().next().is_some_and(char::is_alphanumeric);
@@ -180,7 +206,7 @@ impl Lexicon {
             let ok_before = !pat_starts_alnum || !before.is_some_and(char::is_alphanumeric);
             let ok_after = !pat_ends_alnum || !after.is_some_and(char::is_alphanumeric);
             if ok_before && ok_after {
-                return Some(&self.cue_cat[m.pattern().as_usize()]);
+                return Some(&self.cue_cat[id]);
             }
         }
         None
@@ -199,11 +225,10 @@ impl Lexicon {
             // (part of a word, a letter, byte length) of the char at `i`; the end is a separator.
             let (part, alpha, len) = match b.get(i) {
                 None => (false, false, 0),
-                Some(&x) if x < 0x80 => (
-                    x.is_ascii_alphanumeric() || x == b'\'',
-                    x.is_ascii_alphabetic(),
-                    1,
-                ),
+                Some(&x) if x < 0x80 => {
+                    let k = ASCII_WORD[x as usize];
+                    (k != 0, k == 2, 1)
+                }
                 Some(_) => lower[i..].chars().next().map_or((false, false, 1), |c| {
                     let (alnum, alpha) = match c {
                         // Latin-1 letters but × and ÷; general punctuation (quotes, dashes):
@@ -452,24 +477,16 @@ fn is_code_list(text: &str) -> bool {
     if text.len() > 200 {
         return false;
     }
-    let words: Vec<&str> = text
-        .split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .collect();
-    words.len() >= 3
-        && words
-            .iter()
-            .filter(|w| {
-                let core = w.trim_matches(|c: char| !c.is_alphanumeric());
-                core.len() <= 6
-                    && core.chars().take(2).all(|c| c.is_ascii_lowercase())
-                    && core.contains(|c: char| {
-                        c.is_ascii_uppercase() || c == '-' || c.is_ascii_digit()
-                    })
-            })
-            .count()
-            * 2
-            > words.len()
+    let (mut n, mut codes) = (0usize, 0usize);
+    for w in words(text).filter(|w| w.chars().any(char::is_alphanumeric)) {
+        n += 1;
+        let core = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let code = core.len() <= 6
+            && core.chars().take(2).all(|c| c.is_ascii_lowercase())
+            && core.contains(|c: char| c.is_ascii_uppercase() || c == '-' || c.is_ascii_digit());
+        codes += usize::from(code);
+    }
+    n >= 3 && codes * 2 > n
 }
 
 fn ends_sentence(t: &str) -> bool {
@@ -525,11 +542,9 @@ impl Cleaner {
         lower.clear();
         crate::lexicon::push_lowercase(lower, text);
         let lower = lower.as_str();
-        if let Some(cat) = self.lex.cue(lower) {
-            let strong = matches!(cat, "cookie" | "comments" | "subscribe");
-            if strong || chars < 200 {
-                return Class::Cue(cat.to_string());
-            }
+        // Long blocks count strong cues only.
+        if let Some(cat) = self.lex.cue(lower, chars >= CUE_MAX_CHARS) {
+            return Class::Cue(cat.to_string());
         }
         if html {
             let in_article = b.hints.iter().any(|h| h == "article" || h == "main");
@@ -714,6 +729,25 @@ impl<'a> Iterator for Words<'a> {
     }
 }
 
+/// For ASCII bytes in the stop-word density: 2 for a letter, 1 for a digit or an
+/// apostrophe (part of a word), 0 for a separator.
+static ASCII_WORD: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphabetic() {
+            2
+        } else if b.is_ascii_digit() || b == b'\'' {
+            1
+        } else {
+            0
+        };
+        c += 1;
+    }
+    t
+};
+
 /// 1 for ASCII white space, 2 for the lead bytes of non-ASCII white space, else 0.
 static SPACE_BYTE: [u8; 256] = {
     let mut t = [0u8; 256];
@@ -814,8 +848,8 @@ impl Stage for Cleaner {
         }
         // One pass over the kept words: the text, and their hashes for the duplicate check.
         let size = views.iter().map(|v| v.text.len() + 2).sum();
-        let mut hashes = (self.o.duplicates != Policy::Keep)
-            .then(|| dedup::WordHashes::with_capacity(size));
+        let mut hashes =
+            (self.o.duplicates != Policy::Keep).then(|| dedup::WordHashes::with_capacity(size));
         let mut text = String::with_capacity(size);
         let (mut kept, mut dropped) = (0usize, Vec::new());
         let mut dropped_n = 0usize;
@@ -954,6 +988,21 @@ mod tests {
             out,
             "Belarus und Russland bauen Zusammenarbeit aus\n\nMOSKAU, 22. Juni (BelTA) – Belarus und Russland bauen konsequent ihre Zusammenarbeit in allen Bereichen aus. Das sagte die Pressesprecherin des russischen Außenministeriums heute bei einem Briefing."
         );
+    }
+
+    #[test]
+    fn long_blocks_count_strong_cues_only() {
+        let c = Cleaner::new();
+        let class = |t: &str| c.classify(&View::line(t), false, &mut String::new());
+        // A weak cue (a photo credit) early in a long paragraph does not hide the cookie
+        // notice after it, and does not make article text boilerplate.
+        let notice = format!("{} Diese Webseite verwendet Cookies, um Ihnen das beste Erlebnis zu bieten, und teilt Informationen mit Partnern für Analyse und Werbung.", "Foto: dpa. Wir bitten um Ihr Einverständnis für die Verarbeitung Ihrer Daten auf dieser Seite und in unseren Angeboten.");
+        assert!(notice.chars().count() >= CUE_MAX_CHARS);
+        assert_eq!(class(&notice), Class::Cue("cookie".into()));
+        let article = "Foto: dpa. Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen, wie die Agentur BelTA meldete.";
+        assert!(article.chars().count() >= CUE_MAX_CHARS);
+        assert!(!matches!(class(article), Class::Cue(_)));
+        assert_eq!(class("Foto: dpa"), Class::Cue("photo".into()));
     }
 
     #[test]
