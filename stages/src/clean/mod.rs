@@ -68,6 +68,9 @@ pub struct CleanOptions {
     pub stopwords: Vec<String>,
     /// More boilerplate cues, as `category:phrase` (e.g. `"subscribe:jetzt gratis testen"`).
     pub cues: Vec<String>,
+    /// Tenths of the kept text that must precede a comment form, share buttons, related
+    /// links or a footer for the article to end there (10: never cut).
+    pub article_end_share: usize,
 }
 
 impl Default for CleanOptions {
@@ -89,6 +92,7 @@ impl Default for CleanOptions {
             repeated_line_min_docs: 0,
             stopwords: Vec::new(),
             cues: Vec::new(),
+            article_end_share: 6,
         }
     }
 }
@@ -112,6 +116,7 @@ impl StageOptions for CleanOptions {
             OptionDoc { name: "repeated_line_min_docs", help: "drop lines seen in this many earlier documents of the same source (0: off)" },
             OptionDoc { name: "stopwords", help: "more stop words (any language)" },
             OptionDoc { name: "cues", help: "more boilerplate cues as \"category:phrase\"" },
+            OptionDoc { name: "article_end_share", help: "tenths of the kept text that must come before a comment form, share buttons, related links or a footer for everything after it to be dropped (10 = never)" },
         ]
     }
 }
@@ -144,6 +149,7 @@ impl Lexicon {
         for list in [
             include_str!("../../data/boilerplate-de.txt"),
             include_str!("../../data/boilerplate-en.txt"),
+            include_str!("../../data/boilerplate-xx.txt"),
         ] {
             for line in list
                 .lines()
@@ -589,6 +595,34 @@ impl Cleaner {
         Class::Bad("few-stopwords")
     }
 
+    /// The block where the article ends (see pass 3 of [`Cleaner::decide`]), if any.
+    fn article_end(&self, blocks: &[View<'_>], classes: &[Class], keep: &[bool]) -> Option<usize> {
+        const END_CUES: &[&str] = &[
+            "comments",
+            "share",
+            "nav",
+            "teaser",
+            "subscribe",
+            "copyright",
+            "cookie",
+        ];
+        let len = |i: usize| if keep[i] { blocks[i].text.len() } else { 0 };
+        let total: usize = (0..blocks.len()).map(len).sum();
+        let mut before = 0;
+        for (i, c) in classes.iter().enumerate() {
+            if let Class::Cue(cat) = c {
+                if END_CUES.contains(&cat.as_str())
+                    && before >= 300
+                    && before * 10 >= total * self.o.article_end_share
+                {
+                    return Some(i);
+                }
+            }
+            before += len(i);
+        }
+        None
+    }
+
     /// Decides keep/drop for each block; returns the reason for dropped ones.
     pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<String>> {
         let mut lower = String::new();
@@ -655,12 +689,24 @@ impl Cleaner {
                 keep[i] = true;
             }
         }
+        // Pass 3: the article ends where the page's own furniture starts after it: a comment
+        // form, share buttons, related links, a newsletter box or a copyright footer, once
+        // most of the kept text lies before it. What follows (comments, teasers of other
+        // articles, author boxes) goes too.
+        let end = self.article_end(blocks, &classes, &keep);
+        if let Some(e) = end {
+            keep[e..].iter_mut().for_each(|k| *k = false);
+        }
         classes
             .iter()
             .zip(&keep)
-            .map(|(c, k)| {
+            .enumerate()
+            .map(|(i, (c, k))| {
                 if *k {
                     None
+                } else if end.is_some_and(|e| i > e) && !matches!(c, Class::Bad(_) | Class::Cue(_))
+                {
+                    Some("after-article".into())
                 } else {
                     Some(match c {
                         Class::Bad(r) => r.to_string(),
@@ -988,6 +1034,22 @@ mod tests {
             out,
             "Belarus und Russland bauen Zusammenarbeit aus\n\nMOSKAU, 22. Juni (BelTA) – Belarus und Russland bauen konsequent ihre Zusammenarbeit in allen Bereichen aus. Das sagte die Pressesprecherin des russischen Außenministeriums heute bei einem Briefing."
         );
+    }
+
+    #[test]
+    fn the_article_ends_at_the_comment_form() {
+        let article = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen, wie die Agentur BelTA meldete.";
+        let comment = "Ich finde es richtig, dass die beiden Länder ihre Zusammenarbeit ausbauen, aber man sollte auch an die Menschen denken, die unter den Sanktionen leiden und für die sich im Alltag nichts ändert.";
+        let page = format!(
+            "{article}\n{article} Das ist ein zweiter Absatz.\nSchreibe einen Kommentar\n{comment}"
+        );
+        assert_eq!(
+            clean(&page),
+            format!("{article}\n\n{article} Das ist ein zweiter Absatz.")
+        );
+        // A comment form before most of the text does not end the article.
+        let early = format!("{article}\nSchreibe einen Kommentar\n{comment}\n{comment}");
+        assert!(clean(&early).contains(comment));
     }
 
     #[test]
