@@ -599,6 +599,7 @@ impl Cleaner {
     fn article_end(&self, blocks: &[View<'_>], classes: &[Class], keep: &[bool]) -> Option<usize> {
         const END_CUES: &[&str] = &[
             "comments",
+            "form",
             "share",
             "nav",
             "teaser",
