@@ -1048,6 +1048,9 @@ mod tests {
             clean(&page),
             format!("{article}\n\n{article} Das ist ein zweiter Absatz.")
         );
+        // Nor does a link to another article inside it ("Lesen Sie auch: …").
+        let inline = format!("{article}\n{article} Das ist ein zweiter Absatz.\nLesen Sie auch: Neue Abkommen\n{comment}");
+        assert!(clean(&inline).contains(comment));
         // A comment form before most of the text does not end the article.
         let early = format!("{article}\nSchreibe einen Kommentar\n{comment}\n{comment}");
         assert!(clean(&early).contains(comment));
