@@ -40,6 +40,13 @@ pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
     })
 }
 
+/// A Latin-1 letter (U+00C0..=U+00FF but × and ÷: ä, ö, ü, ß, é, …), known without a Unicode
+/// table lookup.
+#[inline]
+pub fn is_latin1_letter(c: char) -> bool {
+    ('\u{C0}'..='\u{FF}').contains(&c) && c != '×' && c != '÷'
+}
+
 /// Appends `w` lower-cased to `buf`, character by character (`char::to_lowercase`): runs of
 /// ASCII in bulk, Latin-1 capitals (Ä, Ö, Ü, É, …) by offset, the rest by the Unicode table.
 pub fn push_lowercase(buf: &mut String, w: &str) {

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use pipeline_core::Document;
 use rustc_hash::{FxHashMap, FxHasher};
 
+use crate::lexicon::push_lowercase;
+
 const HASHES: usize = 64;
 const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
@@ -27,46 +29,16 @@ fn finish(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Hash of a word in lower case: of the UTF-8 bytes of `char::to_lowercase`, lower-cased
-/// into a stack buffer (a word longer than the buffer is hashed in buffer-sized pieces).
-/// Not finalised: it only feeds [`shingle_hash`], which is.
-fn word_hash(w: &str) -> u64 {
+/// Hash of a word in lower case (`char::to_lowercase`, as [`push_lowercase`] gives it).
+/// ASCII words are lower-cased eight bytes at a time in the register; other words go through
+/// `scratch`. Not finalised: it only feeds [`shingle_hash`], which is.
+fn word_hash(w: &str, scratch: &mut String) -> u64 {
     if w.is_ascii() {
-        // Eight bytes at a time, lower-cased in the register: writing the bytes to a buffer
-        // and reading them back as a word stalls store forwarding.
-        let mut h = 0u64;
-        let mut chunks = w.as_bytes().chunks_exact(8);
-        for c in &mut chunks {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(c);
-            h = mix(h, ascii_lower8(u64::from_le_bytes(a)));
-        }
-        let r = chunks.remainder();
-        if !r.is_empty() {
-            let mut a = [0u8; 8];
-            a[..r.len()].copy_from_slice(r);
-            h = mix(h, ascii_lower8(u64::from_le_bytes(a)));
-        }
-        return h;
+        return mix_chunks(0, w.as_bytes(), ascii_lower8);
     }
-    let mut buf = [0u8; 64];
-    let mut h = 0u64;
-    let mut n = 0;
-    for c in w.chars() {
-        let mut put = |l: char| {
-            if n + 4 > buf.len() {
-                h = mix_bytes(h, &buf[..n]);
-                n = 0;
-            }
-            n += l.encode_utf8(&mut buf[n..]).len();
-        };
-        if c.is_ascii() {
-            put(c.to_ascii_lowercase());
-        } else {
-            c.to_lowercase().for_each(put);
-        }
-    }
-    mix_bytes(h, &buf[..n])
+    scratch.clear();
+    push_lowercase(scratch, w);
+    mix_chunks(0, scratch.as_bytes(), |x| x)
 }
 
 /// FxHash's multiplier.
@@ -95,21 +67,23 @@ fn ascii_lower8(x: u64) -> u64 {
     x | (upper >> 2)
 }
 
-/// FxHash-style mixing of `b` into `h`, eight bytes at a time (hand-written: hashing short
-/// words through `Hasher::write` cost more than the rest of the duplicate check).
-fn mix_bytes(mut h: u64, b: &[u8]) -> u64 {
-    let mut step = |x: u64| h = mix(h, x);
+/// FxHash-style mixing of `b` into `h`, eight bytes at a time, each chunk (zero-padded at
+/// the end) passed through `f` first (hand-written: hashing short words through
+/// `Hasher::write` cost more than the rest of the duplicate check; reading chunks straight
+/// from the word, not from a buffer written byte by byte, avoids store-forwarding stalls).
+#[inline(always)]
+fn mix_chunks(mut h: u64, b: &[u8], f: impl Fn(u64) -> u64) -> u64 {
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
         let mut a = [0u8; 8];
         a.copy_from_slice(c);
-        step(u64::from_le_bytes(a));
+        h = mix(h, f(u64::from_le_bytes(a)));
     }
     let r = chunks.remainder();
     if !r.is_empty() {
         let mut a = [0u8; 8];
         a[..r.len()].copy_from_slice(r);
-        step(u64::from_le_bytes(a));
+        h = mix(h, f(u64::from_le_bytes(a)));
     }
     h
 }
@@ -119,6 +93,8 @@ fn mix_bytes(mut h: u64, b: &[u8]) -> u64 {
 pub struct WordHashes {
     exact: FxHasher,
     words: Vec<u64>,
+    /// Lower-casing buffer for non-ASCII words.
+    scratch: String,
 }
 
 impl Default for WordHashes {
@@ -128,6 +104,7 @@ impl Default for WordHashes {
         WordHashes {
             exact,
             words: Vec::new(),
+            scratch: String::new(),
         }
     }
 }
@@ -145,7 +122,7 @@ impl WordHashes {
         // 0xFF never occurs in UTF-8: an unambiguous word separator.
         self.exact.write(w.as_bytes());
         self.exact.write_u8(0xFF);
-        self.words.push(word_hash(w));
+        self.words.push(word_hash(w, &mut self.scratch));
     }
 }
 
@@ -159,7 +136,10 @@ const BIN_SHIFT: u32 = 64 - HASHES.trailing_zeros();
 /// to the right, offset by the distance (densification by rotation, Shrivastava & Li 2014),
 /// so short texts still compare bin by bin.
 pub fn signature(text: &str) -> [u64; HASHES] {
-    let words: Vec<u64> = super::words(text).map(word_hash).collect();
+    let mut scratch = String::new();
+    let words: Vec<u64> = super::words(text)
+        .map(|w| word_hash(w, &mut scratch))
+        .collect();
     signature_of(&words)
 }
 
@@ -306,19 +286,19 @@ pub fn source_key(doc: &Document) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn word_hashes_ignore_case_and_agree_across_paths() {
-        use super::word_hash;
+        let h = |w: &str| word_hash(w, &mut String::new());
         let all: String = (0u8..128).map(char::from).collect();
-        assert_eq!(word_hash(&all), word_hash(&all.to_lowercase()));
-        assert_eq!(word_hash("Lukaschenko"), word_hash("LUKASCHENKO"));
-        assert_ne!(word_hash("Lukaschenko"), word_hash("Lukaschenka"));
+        assert_eq!(h(&all), h(&all.to_lowercase()));
+        assert_eq!(h("Lukaschenko"), h("LUKASCHENKO"));
+        assert_ne!(h("Lukaschenko"), h("Lukaschenka"));
         // A non-ASCII word whose lower case is ASCII (Kelvin sign) takes the other path.
-        assert_eq!(word_hash("\u{212A}elvin"), word_hash("kelvin"));
-        assert_eq!(word_hash("ÄRGER"), word_hash("ärger"));
+        assert_eq!(h("\u{212A}elvin"), h("kelvin"));
+        assert_eq!(h("ÄRGER"), h("ärger"));
     }
-
-    use super::*;
 
     #[test]
     fn exact_and_near_duplicates() {

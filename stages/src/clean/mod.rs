@@ -236,11 +236,11 @@ impl Lexicon {
                     (k != 0, k == 2, 1)
                 }
                 Some(_) => lower[i..].chars().next().map_or((false, false, 1), |c| {
+                    // Latin-1 letters and general punctuation (quotes, dashes) need no
+                    // Unicode table.
                     let (alnum, alpha) = match c {
-                        // Latin-1 letters but × and ÷; general punctuation (quotes, dashes):
-                        // no Unicode table needed.
-                        '\u{C0}'..='\u{FF}' => (c != '×' && c != '÷', c != '×' && c != '÷'),
-                        '\u{2000}'..='\u{206F}' => (false, false),
+                        _ if crate::lexicon::is_latin1_letter(c) => (true, true),
+                        '×' | '÷' | '\u{2000}'..='\u{206F}' => (false, false),
                         _ => (c.is_alphanumeric(), c.is_alphabetic()),
                     };
                     (alnum || c == '’', alpha, c.len_utf8())
@@ -441,7 +441,7 @@ const WEEKDAYS: &[&str] = &[
 ];
 
 /// A date/time line ("22 Juni 2022, 14:36", "23 | 02 | 2020", "2065-26-11-2020", "Epoch Times4. November 2021").
-/// `lower` is the line lower-cased.
+/// `text` is the line lower-cased.
 fn is_date_line(text: &str) -> bool {
     if text.len() > 100 {
         return false;
@@ -899,10 +899,8 @@ impl Stage for Cleaner {
             (self.o.duplicates != Policy::Keep).then(|| dedup::WordHashes::with_capacity(size));
         let mut text = String::with_capacity(size);
         let (mut kept, mut dropped) = (0usize, Vec::new());
-        let mut dropped_n = 0usize;
         for (v, d) in views.iter().zip(&decisions) {
             if let Some(reason) = d {
-                dropped_n += 1;
                 if self.o.keep_dropped {
                     dropped.push(Dropped {
                         text: v.text.to_string(),
@@ -932,6 +930,7 @@ impl Stage for Cleaner {
                 }
             }
         }
+        let dropped_n = views.len() - kept;
         drop(views);
         drop(lines);
         doc.meta.insert("clean_kept_blocks".into(), kept.into());

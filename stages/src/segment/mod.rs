@@ -311,12 +311,12 @@ const STARTERS: &[&str] = &[
     "Heute",
 ];
 
-/// Abbreviations that never end a sentence (titles, and those that precede a number or name).
 /// Words after which "I." is the English pronoun ("you and I."), not an initial.
 const PRONOUN_I_AFTER: &[&str] = &[
     "and", "or", "nor", "than", "as", "but", "am", "do", "did", "can", "could", "will", "would",
     "should", "shall", "have",
 ];
+/// Abbreviations that never end a sentence (titles, and those that precede a number or name).
 const NEVER_END: &[&str] = &[
     "dr", "prof", "mr", "mrs", "ms", "hr", "hrn", "fr", "st", "sen", "rep", "gen", "gov", "capt",
     "col", "lt", "sgt", "rev", "hon", "nr", "no", "nos", "abs", "art", "bd", "kap", "tel", "vgl",
@@ -622,15 +622,14 @@ impl Segmenter {
             && next.span.start == toks[j - 1].span.end
             && matches!(next.kind, Kind::Word | Kind::Number | Kind::Abbrev)
         {
-            // … except a missing space between sentences, "Hello world.Today is …": a
-            // lower-case word, a full stop, a capitalised word (not after a number: "am
-            // 1.Juni" is a date).
-            // Full-width stops need no space after them: "period．Does it".
+            // … except after a full-width stop, which needs no space: "period．Does it";
             if matches!(term, "．" | "。" | "！" | "？") {
                 return true;
             }
-            // After a lower-case word, or a number that cannot be a day or an ordinal
-            // ("bought 1,000.That is", "seit 1998.Die").
+            // and a missing space between sentences, "Hello world.Today is …": a full stop
+            // after a lower-case word, or after a number that cannot be a day or an ordinal
+            // ("bought 1,000.That is", "seit 1998.Die"; not "am 1.Juni"), then a capitalised
+            // word.
             let prev_plain = i.checked_sub(1).is_some_and(|p| {
                 let w = s(&toks[p]);
                 match toks[p].kind {
@@ -794,8 +793,6 @@ impl Default for Segmenter {
     }
 }
 
-/// The number of a letter list marker at token `k` ("a)" → 1, "b)" → 2): one lower-case
-/// ASCII letter with ")" glued to it.
 /// Double quotations in a paragraph's tokens at most `max` bytes long, as (opening quote,
 /// closing quote) token indices, in order. An opening quote is glued to the word after it, a
 /// closing one to the token before it; a second opening quote before any closing one starts
@@ -893,6 +890,8 @@ fn starts_after_stops(para: &str) -> (usize, usize) {
     (prose, chat)
 }
 
+/// The number of a letter list marker at token `k` ("a)" → 1, "b)" → 2): one lower-case
+/// ASCII letter with ")" glued to it.
 fn letter_marker(text: &str, toks: &[Tok], k: usize) -> Option<u32> {
     let t = toks.get(k)?;
     let close = toks.get(k + 1)?;

@@ -58,10 +58,8 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    // Latin-1 letters (ä, ö, ü, ß, é, …) without a Unicode table lookup: all of U+00C0..U+00FF
-    // but × and ÷.
-    if ('\u{C0}'..='\u{FF}').contains(&c) {
-        return c != '\u{D7}' && c != '\u{F7}';
+    if crate::lexicon::is_latin1_letter(c) {
+        return true;
     }
     c.is_alphanumeric() || matches!(c, '\u{300}'..='\u{36F}')
 }
