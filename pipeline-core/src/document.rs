@@ -96,6 +96,11 @@ pub struct Block {
     /// Lower-cased class/id names and tag names of the block's ancestors (`nav`, `footer`, `comment`, …).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<String>,
+    /// Ids of the region elements (`div`, `section`, `article`, `nav`, …) enclosing the block,
+    /// outermost first; unique within one document, so two blocks share a region when their
+    /// paths share an id. Empty for plain text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<u32>,
 }
 
 fn is_zero(x: &f32) -> bool {

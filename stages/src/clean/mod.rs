@@ -284,6 +284,8 @@ pub struct View<'a> {
     pub hints: &'a [String],
     /// Share of the text inside links.
     pub link_ratio: f32,
+    /// Ids of the enclosing block elements (HTML), outermost first.
+    pub path: &'a [u32],
 }
 
 impl<'a> View<'a> {
@@ -294,6 +296,7 @@ impl<'a> View<'a> {
             heading: b.heading,
             hints: &b.hints,
             link_ratio: b.link_ratio,
+            path: &b.path,
         }
     }
 
@@ -304,6 +307,7 @@ impl<'a> View<'a> {
             heading: None,
             hints: &[],
             link_ratio: 0.0,
+            path: &[],
         }
     }
 }
@@ -376,6 +380,17 @@ const BAD_HINTS: &[&str] = &[
     "complementary",
     "contentinfo",
     "search",
+    "author",
+    "bio",
+    "authorbox",
+];
+
+/// Hints that do not overrule an enclosing `article` or `main`: they name the box rather
+/// than what it holds (`meta`, `credit`), or news sites and page builders put them on
+/// article text too (`teaser` for the lead, `has-ads`-style layout names, `widget`).
+const ARTICLE_HINTS: &[&str] = &[
+    "more", "meta", "credit", "byline", "search", "teaser", "ads", "widget", "aside", "sidebar",
+    "menu",
 ];
 
 const MONTHS: &[&str] = &[
@@ -554,14 +569,16 @@ impl Cleaner {
         }
         if html {
             let in_article = b.hints.iter().any(|h| h == "article" || h == "main");
-            if let Some(h) = b.hints.iter().find(|h| BAD_HINTS.contains(&h.as_str())) {
-                let weak = matches!(
-                    h.as_str(),
-                    "more" | "meta" | "caption" | "credit" | "header" | "byline" | "search"
-                );
-                if !(in_article && (weak || b.heading.is_some())) {
-                    return Class::Bad("html-hint");
-                }
+            let mut hinted = b
+                .hints
+                .iter()
+                .filter(|h| BAD_HINTS.contains(&h.as_str()))
+                .peekable();
+            if hinted.peek().is_some()
+                && !(in_article
+                    && (b.heading.is_some() || hinted.all(|h| ARTICLE_HINTS.contains(&h.as_str()))))
+            {
+                return Class::Bad("html-hint");
             }
             if b.link_ratio > self.o.max_link_ratio {
                 return Class::Bad("links");
@@ -654,6 +671,40 @@ impl Cleaner {
                 }
             }
         }
+        // Pass 1b: inside the main container (HTML), from its first block to its last kept one,
+        // short text, near-good text and text with few (known) stop words belong to the
+        // article: list items of a recipe, a one-line paragraph, a paragraph in another language.
+        if let Some(main) = main_container(blocks, &keep) {
+            let inside = |i: usize| blocks[i].path.contains(&main);
+            let first = (0..n).find(|&i| inside(i));
+            let mut last = (0..n).rev().find(|&i| keep[i] && inside(i));
+            // Closing lines of the article (a greeting, a last step) end a sentence; labels
+            // of what follows it ("Teilen mit:") do not.
+            if let Some(l) = last {
+                let mut j = l + 1;
+                while j < n
+                    && inside(j)
+                    && matches!(classes[j], Class::Short | Class::NearGood)
+                    && blocks[j].text.trim_end().ends_with(['.', '!', '?'])
+                {
+                    last = Some(j);
+                    j += 1;
+                }
+            }
+            if let (Some(first), Some(last)) = (first, last) {
+                for i in first..=last {
+                    if !keep[i]
+                        && inside(i)
+                        && matches!(
+                            classes[i],
+                            Class::Short | Class::NearGood | Class::Bad("few-stopwords")
+                        )
+                    {
+                        keep[i] = true;
+                    }
+                }
+            }
+        }
         // Pass 2: short blocks — headlines before article text, or text between kept blocks.
         for i in 0..n {
             if !matches!(classes[i], Class::Short) {
@@ -720,6 +771,27 @@ impl Cleaner {
             })
             .collect()
     }
+}
+
+/// Share of the kept text that the main container must hold.
+const MAIN_SHARE: usize = 70;
+
+/// The main container (HTML): the deepest block element holding [`MAIN_SHARE`] percent of
+/// the kept text. Containers holding over half of it nest, so the deepest is well defined.
+fn main_container(blocks: &[View<'_>], keep: &[bool]) -> Option<u32> {
+    // id → (kept bytes inside, depth)
+    let mut sums: rustc_hash::FxHashMap<u32, (usize, usize)> = Default::default();
+    let mut total = 0;
+    for (b, _) in blocks.iter().zip(keep).filter(|(_, &k)| k) {
+        total += b.text.len();
+        for (depth, &id) in b.path.iter().enumerate() {
+            sums.entry(id).or_insert((0, depth)).0 += b.text.len();
+        }
+    }
+    sums.into_iter()
+        .filter(|&(_, (sum, _))| total > 0 && sum * 100 >= total * MAIN_SHARE)
+        .max_by_key(|&(_, (_, depth))| depth)
+        .map(|(id, _)| id)
 }
 
 fn keep_prev_or_next(prev: Option<bool>, next: Option<bool>) -> bool {
@@ -1053,6 +1125,60 @@ mod tests {
         // A comment form before most of the text does not end the article.
         let early = format!("{article}\nSchreibe einen Kommentar\n{comment}\n{comment}");
         assert!(clean(&early).contains(comment));
+    }
+
+    fn clean_html(html: &str) -> String {
+        use crate::decode::{DecodeOptions, Decoder};
+        let mut d = Document::from_bytes("t", html.as_bytes().to_vec());
+        Decoder::new(DecodeOptions::default())
+            .process(&mut d)
+            .unwrap();
+        Cleaner::new().process(&mut d).unwrap();
+        d.text
+    }
+
+    const STEP_1: &str = "Alle Zutaten in eine Schüssel geben und mit den Knethaken des Handrührgeräts zu einem glatten Teig verarbeiten, der nicht mehr an den Fingern klebt.";
+    const STEP_2: &str = "Den Teig auf einer bemehlten Arbeitsfläche ausrollen, beliebige Figuren ausstechen und die Plätzchen mit etwas Abstand auf das Blech legen.";
+
+    #[test]
+    fn short_lines_inside_the_main_container_are_kept() {
+        let html = format!(
+            "<html><body><nav><ul><li><a href=/>Start</a></li><li><a href=/r>Rezepte</a></li></ul></nav>\
+             <div class=post><p><a href=/d>8. Dezember 2012</a></p><h1>Mandelplätzchen</h1>\
+             <p>Zutaten:</p><p>300 g Mehl</p><p>1 TL Backpulver</p><p>200 g Zucker</p><p>1 Ei</p>\
+             <p>Zubereitung:</p><ol><li>{STEP_1}</li><li>{STEP_2}</li><li>Im Ofen 15 Minuten backen.</li></ol></div>\
+             <div class=sidebar><h3>Archiv</h3><ul><li>Dezember 2012</li><li>Oktober 2012</li></ul></div></body></html>"
+        );
+        let out = clean_html(&html);
+        for kept in [
+            "Mandelplätzchen",
+            "300 g Mehl",
+            "200 g Zucker",
+            "1 Ei",
+            "Im Ofen 15 Minuten backen.",
+        ] {
+            assert!(out.contains(kept), "{kept} lost: {out}");
+        }
+        for dropped in ["Start", "8. Dezember", "Archiv", "Oktober 2012"] {
+            assert!(!out.contains(dropped), "{dropped} kept: {out}");
+        }
+    }
+
+    #[test]
+    fn layout_class_names_do_not_drop_article_text() {
+        // `teaser` on the lead and `has-ads` on the body section are layout names; an
+        // author box inside the article is not article text.
+        let html = format!(
+            "<html><body><article><p class=article-teaser>{STEP_1}</p>\
+             <section class=has-ads><p>{STEP_2}</p></section>\
+             <div class=author-bio><p>Anna Beispiel schreibt seit vielen Jahren über das Backen und hat drei Kochbücher über Weihnachtsgebäck aus aller Welt veröffentlicht.</p></div>\
+             </article><aside class=sidebar><p>{STEP_1} Mehr davon gibt es im Archiv.</p></aside></body></html>"
+        );
+        let out = clean_html(&html);
+        assert!(out.starts_with(STEP_1), "{out}");
+        assert!(out.contains(STEP_2), "{out}");
+        assert!(!out.contains("Anna Beispiel"), "{out}");
+        assert!(!out.contains("im Archiv"), "{out}");
     }
 
     #[test]

@@ -98,6 +98,13 @@ const BLOCK: &[&str] = &[
     "html",
 ];
 
+/// Block elements that divide a page into regions, recorded in `Block::path` (lists, tables
+/// and paragraphs structure content instead).
+const REGION: &[&str] = &[
+    "html", "body", "div", "section", "article", "main", "aside", "header", "footer", "nav",
+    "form", "center", "details", "dialog", "fieldset",
+];
+
 /// Ancestor tags worth recording as hints.
 const HINT_TAGS: &[&str] = &[
     "nav",
@@ -130,6 +137,9 @@ struct Builder {
     hint_ids: Vec<usize>,
     next_container: usize,
     pre: bool,
+    /// Ids of the open block elements, outermost first.
+    path: Vec<u32>,
+    next_path_id: u32,
 }
 
 impl Builder {
@@ -169,6 +179,7 @@ impl Builder {
                 heading: self.heading,
                 in_list: self.in_list,
                 hints: self.hints.clone(),
+                path: self.path.clone(),
             });
             self.block_hint_ids.push(self.hint_ids.clone());
         }
@@ -198,7 +209,26 @@ fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
     let classes = el.attr("class").unwrap_or("");
     let id = el.attr("id").unwrap_or("");
     for tok in classes.split_whitespace().chain(std::iter::once(id)) {
+        // `has-sidebar`, `with-navigation`, `no-ads` describe the element's neighbours or
+        // layout, not what it is.
+        let first = tok
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or("");
+        if tok.len() > first.len()
+            && ["has", "with", "no", "without", "hide", "show"]
+                .iter()
+                .any(|p| first.eq_ignore_ascii_case(p))
+        {
+            continue;
+        }
+        // Page builders name every box `elementor-widget-…`, `elementor-element`: only the
+        // rest of such a name tells what the box is (`elementor-widget-nav-menu`).
+        let builder = first.eq_ignore_ascii_case("elementor");
         for part in tok.split(|c: char| !c.is_ascii_alphanumeric()) {
+            if builder && matches!(part, "elementor" | "widget" | "element" | "container") {
+                continue;
+            }
             if part.len() >= 3 {
                 push(part.to_ascii_lowercase(), b);
             }
@@ -233,8 +263,16 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                     b.in_list |= matches!(name, "li" | "ul" | "ol" | "dl" | "menu");
                     b.pre |= name == "pre";
                     add_hints(e, b);
+                    let region = REGION.contains(&name);
+                    if region {
+                        b.path.push(b.next_path_id);
+                        b.next_path_id += 1;
+                    }
                     walk(child_el, b, in_link);
                     b.flush();
+                    if region {
+                        b.path.pop();
+                    }
                     b.tag = saved.0;
                     b.heading = saved.1;
                     b.in_list = saved.2;
@@ -353,6 +391,8 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
         hint_ids: Vec::new(),
         next_container: 0,
         pre: false,
+        path: Vec::new(),
+        next_path_id: 0,
     };
     walk(doc.root_element(), &mut b, false);
     b.flush();
@@ -364,14 +404,16 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
 /// boilerplate region, whatever its class says (`<body class="has-sidebar">`): its hints are
 /// removed from every block. `article` and `main` are always kept.
 fn drop_wrapper_hints(b: &mut Builder) {
-    let total: usize = b.blocks.iter().map(|x| x.text.len()).sum();
+    // Text outside links: menus and link lists do not make a region big.
+    let weight = |x: &Block| (x.text.len() as f32 * (1.0 - x.link_ratio)) as usize;
+    let total: usize = b.blocks.iter().map(weight).sum();
     let mut size = vec![0usize; b.next_container];
     for (blk, ids) in b.blocks.iter().zip(&b.block_hint_ids) {
         let mut seen = Vec::new();
         for &id in ids {
             if !seen.contains(&id) {
                 seen.push(id);
-                size[id] += blk.text.len();
+                size[id] += weight(blk);
             }
         }
     }
@@ -429,6 +471,26 @@ c</pre></article>
             blocks[3].link_ratio
         );
         assert!(blocks[5].hints.iter().any(|h| h == "footer"));
+        // Regions: nav, article and footer are separate; the list items share the nav's.
+        assert_eq!(blocks[0].path, blocks[1].path);
+        assert_eq!(blocks[2].path, blocks[3].path);
+        assert_ne!(blocks[0].path.last(), blocks[2].path.last());
+        assert_ne!(blocks[2].path.last(), blocks[5].path.last());
+        assert_eq!(blocks[0].path[0], blocks[5].path[0]);
+    }
+
+    #[test]
+    fn layout_class_names_are_not_hints() {
+        let html = r#"<html><body><div class="content has-sidebar with-navigation">
+            <div class="elementor-widget elementor-widget-text-editor"><p>Text</p></div>
+            <div class="elementor-widget elementor-widget-nav-menu"><p>Menü</p></div>
+            <div class="entry no-ads"><p>Mehr</p></div></div>
+            <div class=x><p>Viel mehr Text auf der Seite, damit der Inhalt kein Seitenrahmen ist.</p></div></body></html>"#;
+        let (blocks, _) = to_blocks(html);
+        let hints = |i: usize| blocks[i].hints.join(" ");
+        assert_eq!(hints(0), "content text editor");
+        assert_eq!(hints(1), "content nav menu");
+        assert_eq!(hints(2), "content entry");
     }
 
     #[test]
