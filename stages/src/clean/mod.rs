@@ -644,10 +644,24 @@ impl Cleaner {
     /// Decides keep/drop for each block; returns the reason for dropped ones.
     pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<String>> {
         let mut lower = String::new();
-        let classes: Vec<Class> = blocks
+        let mut classes: Vec<Class> = blocks
             .iter()
             .map(|b| self.classify(b, html, &mut lower))
             .collect();
+        // A page in a language without a stop-word list: long text with few (known) stop
+        // words outweighs the good text. It is judged by length and the other cues alone.
+        let size = |f: &dyn Fn(&Class) -> bool| -> usize {
+            (blocks.iter().zip(&classes))
+                .filter(|(_, c)| f(c))
+                .map(|(b, _)| b.text.len())
+                .sum()
+        };
+        let few = |c: &Class| *c == Class::Bad("few-stopwords");
+        if size(&few) > size(&|c| *c == Class::Good) {
+            for c in classes.iter_mut().filter(|c| few(c)) {
+                *c = Class::Good;
+            }
+        }
         let n = classes.len();
         let good = |c: &Class| matches!(c, Class::Good);
         let goodish = |c: &Class| matches!(c, Class::Good | Class::NearGood);
@@ -1179,6 +1193,14 @@ mod tests {
         assert!(out.contains(STEP_2), "{out}");
         assert!(!out.contains("Anna Beispiel"), "{out}");
         assert!(!out.contains("im Archiv"), "{out}");
+    }
+
+    #[test]
+    fn pages_in_languages_without_stop_word_lists_keep_their_long_text() {
+        let text = "Strona główna\nPolityka\nSport\n\nRząd przyjął w środę projekt ustawy, który ma uprościć procedury budowlane dla domów jednorodzinnych oraz skrócić czas oczekiwania na decyzje urzędników w całym kraju.\n\nZdaniem ekspertów zmiany mogą przyspieszyć inwestycje, jednak samorządy obawiają się utraty kontroli nad planowaniem przestrzennym i chaosu w mniejszych miejscowościach.\n\nPolityka prywatności";
+        let out = clean(text);
+        assert!(out.starts_with("Rząd przyjął"), "{out}");
+        assert!(out.ends_with("miejscowościach."), "{out}");
     }
 
     #[test]
