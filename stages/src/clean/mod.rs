@@ -191,6 +191,20 @@ impl Lexicon {
         })
     }
 
+    /// [`Lexicon::new`], built once per process for the shipped lists alone (the automata
+    /// take a few milliseconds to build, and every cleaner without extras shares them).
+    pub fn shared(extra_stop: &[String], extra_cues: &[String]) -> Result<Arc<Self>, String> {
+        static SHIPPED: std::sync::OnceLock<Arc<Lexicon>> = std::sync::OnceLock::new();
+        if extra_stop.is_empty() && extra_cues.is_empty() {
+            if let Some(l) = SHIPPED.get() {
+                return Ok(l.clone());
+            }
+            let l = Arc::new(Self::new(&[], &[])?);
+            return Ok(SHIPPED.get_or_init(|| l).clone());
+        }
+        Self::new(extra_stop, extra_cues).map(Arc::new)
+    }
+
     /// The first boilerplate cue category found in `lower` (a lower-cased block), at word
     /// boundaries; only strong cues if `strong_only`.
     fn cue(&self, lower: &str, strong_only: bool) -> Option<&str> {
@@ -538,10 +552,8 @@ impl Cleaner {
     /// A cleaner with the given options and the shipped lists (plus the options' extras).
     pub fn with_options(o: CleanOptions) -> Self {
         // Extra lists from options that fail to build fall back to the shipped ones.
-        let lex = Arc::new(
-            Lexicon::new(&o.stopwords, &o.cues)
-                .unwrap_or_else(|_| Lexicon::new(&[], &[]).expect("shipped lists are valid")),
-        );
+        let lex = Lexicon::shared(&o.stopwords, &o.cues)
+            .unwrap_or_else(|_| Lexicon::shared(&[], &[]).expect("shipped lists are valid"));
         Cleaner {
             dedup: Arc::new(dedup::Dedup::new(
                 o.near_duplicate_threshold,
@@ -1089,7 +1101,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             if !(0.0..=1.0).contains(&o.near_duplicate_threshold) {
                 return Err(OptionsError::at("near_duplicate_threshold", "must be between 0 and 1"));
             }
-            let lex = Arc::new(Lexicon::new(&o.stopwords, &o.cues).map_err(|e| OptionsError::at("cues", e))?);
+            let lex = Lexicon::shared(&o.stopwords, &o.cues).map_err(|e| OptionsError::at("cues", e))?;
             let c = Cleaner {
                 dedup: Arc::new(dedup::Dedup::new(o.near_duplicate_threshold, o.repeated_line_min_docs)),
                 o,
