@@ -65,6 +65,15 @@ pub fn push_lowercase(buf: &mut String, w: &str) {
     let mut i = 0;
     let mut exact = true;
     while i < bytes.len() {
+        // Skip ASCII eight bytes at a time.
+        if let Some(c) = bytes.get(i..i + 8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            if u64::from_le_bytes(a) & 0x8080_8080_8080_8080 == 0 {
+                i += 8;
+                continue;
+            }
+        }
         let x = bytes[i];
         if x < 0x80 {
             i += 1;
