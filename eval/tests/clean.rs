@@ -42,6 +42,6 @@ fn trafilatura_pages_html_and_text_dumps() {
     // Text dumps meet their target (0.85); HTML holds its level (target 0.94).
     let html = j["html"]["f1"].as_f64().unwrap();
     let dump = j["text_dump"]["f1"].as_f64().unwrap();
-    assert!(html >= 0.91, "HTML F1 {html:.3}");
+    assert!(html >= 0.92, "HTML F1 {html:.3}");
     assert!(dump >= 0.86, "text-dump F1 {dump:.3}");
 }

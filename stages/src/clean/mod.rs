@@ -697,6 +697,19 @@ impl Cleaner {
                 }
             }
         }
+        // Near-good text inside an `article` or `main` element is the article's, even
+        // where no good text stands next to it (a standfirst in the header, a short paragraph
+        // between pictures).
+        for i in 0..n {
+            if classes[i] == Class::NearGood
+                && blocks[i]
+                    .hints
+                    .iter()
+                    .any(|h| h == "article" || h == "main")
+            {
+                keep[i] = true;
+            }
+        }
         // Pass 1b: inside the main container (HTML), from its first block to its last kept one,
         // short text, near-good text and text with few (known) stop words belong to the
         // article: list items of a recipe, a one-line paragraph, a paragraph in another language.
@@ -1188,6 +1201,19 @@ mod tests {
         for dropped in ["Start", "8. Dezember", "Archiv", "Oktober 2012"] {
             assert!(!out.contains(dropped), "{dropped} kept: {out}");
         }
+    }
+
+    #[test]
+    fn near_good_text_in_an_article_is_kept_far_from_good_text() {
+        let standfirst = "Die Bundesregierung will die Regeln für den Bau von Wärmepumpen bis zum Sommer lockern.";
+        let html = format!(
+            "<html><body><article><header><h1>Wärmepumpen boomen</h1><p>{standfirst}</p></header>\
+             <div class=gallery><p><a href=/1>Bild 1</a></p><p><a href=/2>Bild 2</a></p><p><a href=/3>Bild 3</a></p><p><a href=/4>Bild 4</a></p></div>\
+             <div class=body><p>{STEP_1}</p><p>{STEP_2}</p></div></article></body></html>"
+        );
+        let out = clean_html(&html);
+        assert!(out.contains(standfirst), "{out}");
+        assert!(!out.contains("Bild 3"), "{out}");
     }
 
     #[test]
