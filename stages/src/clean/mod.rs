@@ -136,6 +136,9 @@ pub struct Lexicon {
 /// Cue categories that mark a block of any length as boilerplate.
 const STRONG_CUES: &[&str] = &["cookie", "comments", "subscribe"];
 
+/// Bytes of a long block whose stop-word density stands for the whole block.
+const DENSITY_SAMPLE: usize = 768;
+
 /// Blocks shorter than this (in characters) are boilerplate on any cue.
 const CUE_MAX_CHARS: usize = 200;
 
@@ -605,7 +608,18 @@ impl Cleaner {
         if is_code_list(text) {
             return Class::Bad("code-list");
         }
-        let (density, words) = self.lex.density(lower);
+        // A long block's stop-word density is read off its first DENSITY_SAMPLE bytes (cut
+        // at a space, always a char boundary): prose and boilerplate do not change in the
+        // middle of a paragraph, and the whole block is far past the length thresholds.
+        let sample = match lower.as_bytes().get(..DENSITY_SAMPLE) {
+            Some(head) => head
+                .iter()
+                .rposition(|&b| b == b' ')
+                .filter(|&cut| cut >= DENSITY_SAMPLE / 2)
+                .map_or(lower, |cut| &lower[..cut]),
+            None => lower,
+        };
+        let (density, words) = self.lex.density(sample);
         if chars < self.o.short_chars || words < 4 {
             return Class::Short;
         }
@@ -1239,6 +1253,22 @@ mod tests {
         let out = clean(text);
         assert!(out.starts_with("Rząd przyjął"), "{out}");
         assert!(out.ends_with("miejscowościach."), "{out}");
+    }
+
+    #[test]
+    fn long_blocks_are_judged_by_their_head() {
+        let c = Cleaner::new();
+        let class = |t: &str| c.classify(&View::line(t), false, &mut String::new());
+        // Umlauts all along, so the sample's end falls inside a character at some offsets.
+        let prose = "Die Bürger in Minsk und Moskau müssen sich auf höhere Preise für Gas und Öl einstellen, weil die Lieferverträge über das nächste Jahr hinaus verlängert werden. ".repeat(12);
+        let list = "Ölpreis Gaspreis Düngemittel Kalisalz Getreide Zölle Hafengebühren Frachtraten Währungsreserven Staatsanleihen ".repeat(20);
+        for shift in 0..4 {
+            let p = format!("{}{prose}", "ä".repeat(shift));
+            assert!(p.len() > DENSITY_SAMPLE);
+            assert_eq!(class(&p), Class::Good);
+            let l = format!("{}{list}", "ü".repeat(shift));
+            assert_eq!(class(&l), Class::Bad("few-stopwords"));
+        }
     }
 
     #[test]
