@@ -507,7 +507,17 @@ fn is_date_line(text: &str) -> bool {
         }
     }
     let has_digit = text.chars().any(|c| c.is_ascii_digit());
-    has_digit && datey >= 2 && other <= 2 && datey >= other
+    // Something only a date has: a month or weekday name, a year, or three numbers.
+    let dated = words[..n].iter().any(|w| {
+        MONTHS.contains(w)
+            || WEEKDAYS.contains(w)
+            || (w.len() >= 4 && w.bytes().all(|b| b.is_ascii_digit()))
+    }) || words[..n]
+        .iter()
+        .filter(|w| w.bytes().any(|b| b.is_ascii_digit()))
+        .count()
+        >= 3;
+    has_digit && dated && datey >= 2 && other <= 2 && datey >= other
 }
 
 /// Language switchers and code lists: most words look like `de-DE1`, `en`, `ru-RU`.
@@ -1320,6 +1330,10 @@ mod tests {
             "am 31. mai und 1.juni 2012 fand der offizielle besuch statt"
         ));
         assert!(!is_date_line("treffen am 4. november 2021 in minsk"));
+        // Figures in a table are not dates.
+        for t in ["20,2 mio.", "32,23", "3,5 kg", "14,90 euro"] {
+            assert!(!is_date_line(t), "{t}");
+        }
         assert!(is_code_list("• de-DE1 en-GB1 es-ES1 ru-RU1 fr-FR1"));
         assert!(!is_code_list("Die EU und die NATO"));
     }
