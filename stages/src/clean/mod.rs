@@ -537,6 +537,12 @@ fn is_code_list(text: &str) -> bool {
     n >= 3 && codes * 2 > n
 }
 
+/// True if `t` holds a year from 1900 to 2099 standing alone as a number.
+fn has_year(t: &str) -> bool {
+    t.split(|c: char| !c.is_ascii_digit())
+        .any(|n| n.len() == 4 && (n.starts_with("19") || n.starts_with("20")))
+}
+
 fn ends_sentence(t: &str) -> bool {
     let t = t.trim_end_matches(['"', '“', '”', '»', '«', '\'', '’', ')', ' ']);
     t.ends_with(['.', '!', '?', ':'])
@@ -590,6 +596,11 @@ impl Cleaner {
         let lower = lower.as_str();
         // Long blocks count strong cues only.
         if let Some(cat) = self.lex.cue(lower, chars >= CUE_MAX_CHARS) {
+            // "© AFP / Name" under a picture is a photo credit; a copyright footer names
+            // a year ("© 2024 Verlag").
+            if cat == "copyright" && chars < 100 && text.contains('©') && !has_year(text) {
+                return Class::Cue("photo".into());
+            }
             return Class::Cue(cat.to_string());
         }
         if html {
@@ -1263,6 +1274,17 @@ mod tests {
         let out = clean(text);
         assert!(out.starts_with("Rząd przyjął"), "{out}");
         assert!(out.ends_with("miejscowościach."), "{out}");
+    }
+
+    #[test]
+    fn a_photo_credit_does_not_end_the_article() {
+        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let last = "Beide Seiten wollen die Verträge im Herbst bei einem Treffen in Sotschi um weitere Vereinbarungen über die Energiepreise ergänzen, hieß es aus dem Ministerium.";
+        let text = format!("{p}\n\n{p}\n\n{p}\n\n© AFP / Marco Bertorello\n\n{last}\n\n© 2024 Beispiel Verlag\n\n{last} Ende.");
+        let out = clean(&text);
+        assert!(out.contains(last), "{out}");
+        assert!(!out.contains("Bertorello"), "{out}");
+        assert!(!out.ends_with("Ende."), "{out}");
     }
 
     #[test]
