@@ -97,8 +97,10 @@ pub fn push_lowercase(buf: &mut String, w: &str) {
     if exact {
         return;
     }
-    buf.truncate(start);
-    let mut rest = w;
+    // Bytes before `i` are done (`i` starts a character: the scan moves whole characters);
+    // the general path takes the rest.
+    buf.truncate(start + i);
+    let mut rest = &w[i..];
     while !rest.is_empty() {
         let ascii = rest.bytes().position(|b| b >= 0x80).unwrap_or(rest.len());
         let start = buf.len();

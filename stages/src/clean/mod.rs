@@ -301,7 +301,7 @@ pub struct View<'a> {
     pub hints: &'a [String],
     /// Share of the text inside links.
     pub link_ratio: f32,
-    /// Ids of the enclosing block elements (HTML), outermost first.
+    /// Ids of the enclosing region elements (HTML), outermost first.
     pub path: &'a [u32],
 }
 
@@ -315,6 +315,11 @@ impl<'a> View<'a> {
             link_ratio: b.link_ratio,
             path: &b.path,
         }
+    }
+
+    /// True inside an `article` or `main` element.
+    fn in_article(&self) -> bool {
+        self.hints.iter().any(|h| h == "article" || h == "main")
     }
 
     /// The view of a plain-text line.
@@ -604,7 +609,7 @@ impl Cleaner {
             return Class::Cue(cat.to_string());
         }
         if html {
-            let in_article = b.hints.iter().any(|h| h == "article" || h == "main");
+            let in_article = b.in_article();
             let mut hinted = b
                 .hints
                 .iter()
@@ -736,12 +741,7 @@ impl Cleaner {
         // where no good text stands next to it (a standfirst in the header, a short paragraph
         // between pictures).
         for i in 0..n {
-            if classes[i] == Class::NearGood
-                && blocks[i]
-                    .hints
-                    .iter()
-                    .any(|h| h == "article" || h == "main")
-            {
+            if classes[i] == Class::NearGood && blocks[i].in_article() {
                 keep[i] = true;
             }
         }
@@ -850,7 +850,7 @@ impl Cleaner {
 /// Share of the kept text that the main container must hold.
 const MAIN_SHARE: usize = 70;
 
-/// The main container (HTML): the deepest block element holding [`MAIN_SHARE`] percent of
+/// The main container (HTML): the deepest region element holding [`MAIN_SHARE`] percent of
 /// the kept text. Containers holding over half of it nest, so the deepest is well defined.
 fn main_container(blocks: &[View<'_>], keep: &[bool]) -> Option<u32> {
     // id → (kept bytes inside, depth)

@@ -137,7 +137,7 @@ struct Builder {
     hint_ids: Vec<usize>,
     next_container: usize,
     pre: bool,
-    /// Ids of the open block elements, outermost first.
+    /// Ids of the open region elements, outermost first.
     path: Vec<u32>,
     next_path_id: u32,
 }
