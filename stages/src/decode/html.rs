@@ -148,11 +148,15 @@ impl Builder {
         if self.pre {
             self.buf.push_str(t);
         } else {
+            // Text nodes that touch join without a space, as a browser renders them:
+            // `<abbr>KI</abbr>-Systeme`, `<strong>Name</strong>,`, a drop cap `<span>s</span>elbst`.
+            let mut space = t.starts_with(char::is_whitespace);
             for word in t.split_whitespace() {
-                if !self.buf.is_empty() && !self.buf.ends_with(' ') {
+                if space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
                     self.buf.push(' ');
                 }
                 self.buf.push_str(word);
+                space = true;
             }
             if t.ends_with(char::is_whitespace) && !self.buf.is_empty() && !self.buf.ends_with(' ')
             {
@@ -491,6 +495,27 @@ c</pre></article>
         assert_eq!(hints(0), "content text editor");
         assert_eq!(hints(1), "content nav menu");
         assert_eq!(hints(2), "content entry");
+    }
+
+    #[test]
+    fn inline_elements_join_as_rendered() {
+        // Snippets from the trafilatura benchmark pages (bsi.de, sac-cas.ch, guatemala.com).
+        let html = r#"<p>die <abbr title="Künstliche Intelligenz">KI</abbr>-Systeme in Autos</p>
+            <li><strong>Beachte Wildruhezonen</strong>: Sie bieten</li>
+            <p>für <a href="/x"><strong>Nicole Hacohen</strong></a>, quien <em>tendrá</em> la</p>
+            <p><span class="drop">s</span>elbst gemacht,<b> fett </b>und
+            weiter</p>"#;
+        let (blocks, _) = to_blocks(html);
+        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "die KI-Systeme in Autos",
+                "Beachte Wildruhezonen: Sie bieten",
+                "für Nicole Hacohen, quien tendrá la",
+                "selbst gemacht, fett und weiter",
+            ]
+        );
     }
 
     #[test]
