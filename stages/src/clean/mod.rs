@@ -549,8 +549,22 @@ fn has_year(t: &str) -> bool {
 }
 
 fn ends_sentence(t: &str) -> bool {
-    let t = t.trim_end_matches(['"', '“', '”', '»', '«', '\'', '’', ')', ' ']);
-    t.ends_with(['.', '!', '?', ':'])
+    let t = t.trim_end_matches(['"', '“', '”', '»', '«', '\'', '’', ')', ' ', '」', '』']);
+    t.ends_with(['.', '!', '?', ':', '。', '！', '？', '：'])
+}
+
+/// True if most of `t` is in a script written without spaces between words: Chinese,
+/// Japanese kana, Thai, Lao, Khmer, Myanmar.
+fn spaceless(t: &str) -> bool {
+    let (mut n, mut cjk) = (0usize, 0usize);
+    for c in t.chars() {
+        n += 1;
+        cjk += usize::from(matches!(c,
+            '\u{0E00}'..='\u{0EFF}' | '\u{1000}'..='\u{109F}' | '\u{1780}'..='\u{17FF}'
+            | '\u{3040}'..='\u{30FF}' | '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}'
+            | '\u{F900}'..='\u{FAFF}'));
+    }
+    cjk * 2 > n
 }
 
 fn is_teaser(t: &str) -> bool {
@@ -645,7 +659,15 @@ impl Cleaner {
                 .map_or(lower, |cut| &lower[..cut]),
             None => lower,
         };
-        let (density, words) = self.lex.density(sample);
+        let (density, mut words) = self.lex.density(sample);
+        let mut chars = chars;
+        // Chinese, Japanese and Thai write no spaces between words, and one of their
+        // characters carries about as much as three Latin letters; a word is about two of
+        // them. (They take three bytes each in UTF-8: that cheap test comes first.)
+        if text.len() >= chars * 2 && spaceless(text) {
+            words = words.max(chars / 2);
+            chars *= 3;
+        }
         if chars < self.o.short_chars || words < 4 {
             return Class::Short;
         }
@@ -1274,6 +1296,16 @@ mod tests {
         let out = clean(text);
         assert!(out.starts_with("Rząd przyjął"), "{out}");
         assert!(out.ends_with("miejscowościach."), "{out}");
+    }
+
+    #[test]
+    fn text_without_spaces_between_words_is_measured_by_its_characters() {
+        // Two Japanese paragraphs: under `long_chars` characters each, with no spaces, yet
+        // each is a few sentences of article text.
+        let text = "ホーム\nニュース\n\n東京の図書館は今年の四月から日曜日と祝日にも開くことになりました。多くの家族や学生が本を借りに来ていて、休みの日には席が足りなくなることもあります。\n\n市は来年、駅の近くに新しい図書館を作る計画です。子どもが自由に遊べる部屋や、夜まで勉強できる部屋も作ると話しています。\n\nお問い合わせ";
+        let out = clean(text);
+        assert!(out.starts_with("東京の図書館"), "{out}");
+        assert!(out.ends_with("話しています。"), "{out}");
     }
 
     #[test]

@@ -48,6 +48,8 @@ const SKIP: &[&str] = &[
     "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
     "head", "select", "option", "textarea", "input", "math", "map", "audio", "video", "source",
     "picture",
+    // Ruby annotations (furigana) stand above the text they gloss, not in it.
+    "rt", "rp",
 ];
 
 const BLOCK: &[&str] = &[
@@ -504,7 +506,7 @@ c</pre></article>
             <li><strong>Beachte Wildruhezonen</strong>: Sie bieten</li>
             <p>für <a href="/x"><strong>Nicole Hacohen</strong></a>, quien <em>tendrá</em> la</p>
             <p><span class="drop">s</span>elbst gemacht,<b> fett </b>und
-            weiter</p>"#;
+            weiter</p><p><ruby>災害<rt>さいがい</rt></ruby>に<ruby>気<rp>(</rp><rt>き</rt><rp>)</rp></ruby>をつけて</p>"#;
         let (blocks, _) = to_blocks(html);
         let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(
@@ -514,6 +516,7 @@ c</pre></article>
                 "Beachte Wildruhezonen: Sie bieten",
                 "für Nicole Hacohen, quien tendrá la",
                 "selbst gemacht, fett und weiter",
+                "災害に気をつけて",
             ]
         );
     }
