@@ -80,7 +80,7 @@ impl Declared {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Block {
-    /// The block's visible text.
+    /// The block's visible text; a line break inside it (`<br>`) is `\n`.
     pub text: String,
     /// Tag name of the block element (`p`, `h2`, `li`, …); `line` for plain text.
     pub tag: String,

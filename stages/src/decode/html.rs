@@ -154,19 +154,36 @@ impl Builder {
             // `<abbr>KI</abbr>-Systeme`, `<strong>Name</strong>,`, a drop cap `<span>s</span>elbst`.
             let mut space = t.starts_with(char::is_whitespace);
             for word in t.split_whitespace() {
-                if space && !self.buf.is_empty() && !self.buf.ends_with(' ') {
+                if space && !self.buf.is_empty() && !self.buf.ends_with([' ', '\n']) {
                     self.buf.push(' ');
                 }
                 self.buf.push_str(word);
                 space = true;
             }
-            if t.ends_with(char::is_whitespace) && !self.buf.is_empty() && !self.buf.ends_with(' ')
+            if t.ends_with(char::is_whitespace)
+                && !self.buf.is_empty()
+                && !self.buf.ends_with([' ', '\n'])
             {
                 self.buf.push(' ');
             }
         }
         if in_link {
             self.link_chars += self.buf[before..].trim().chars().count();
+        }
+    }
+
+    /// `<br>`: a new line inside the block; a second one in a row ends the paragraph.
+    fn line_break(&mut self) {
+        if self.pre {
+            self.buf.push('\n');
+            return;
+        }
+        let kept = self.buf.trim_end_matches(' ').len();
+        self.buf.truncate(kept);
+        if self.buf.ends_with('\n') {
+            self.flush();
+        } else if !self.buf.is_empty() {
+            self.buf.push('\n');
         }
     }
 
@@ -255,7 +272,7 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                     continue;
                 };
                 if name == "br" {
-                    b.flush();
+                    b.line_break();
                     continue;
                 }
                 if BLOCK.contains(&name) {
@@ -517,6 +534,22 @@ c</pre></article>
                 "für Nicole Hacohen, quien tendrá la",
                 "selbst gemacht, fett und weiter",
                 "災害に気をつけて",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_breaks_stay_inside_the_paragraph_and_two_end_it() {
+        let html = "<div><p>Decorators in Python let you modify<br />\nthe behaviour of a function.<br />\n</p>\
+            <p>Adresse:<br> Hauptstraße 1 <br>10115 Berlin<br><br>\nTelefon 030 123</p></div>";
+        let (blocks, _) = to_blocks(html);
+        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Decorators in Python let you modify\nthe behaviour of a function.",
+                "Adresse:\nHauptstraße 1\n10115 Berlin",
+                "Telefon 030 123",
             ]
         );
     }
