@@ -303,6 +303,8 @@ pub struct View<'a> {
     pub link_ratio: f32,
     /// Ids of the enclosing region elements (HTML), outermost first.
     pub path: &'a [u32],
+    /// True for preformatted text (`pre`): code, a command, a log.
+    pub pre: bool,
 }
 
 impl<'a> View<'a> {
@@ -314,6 +316,7 @@ impl<'a> View<'a> {
             hints: &b.hints,
             link_ratio: b.link_ratio,
             path: &b.path,
+            pre: b.tag == "pre",
         }
     }
 
@@ -330,6 +333,7 @@ impl<'a> View<'a> {
             hints: &[],
             link_ratio: 0.0,
             path: &[],
+            pre: false,
         }
     }
 }
@@ -638,6 +642,11 @@ impl Cleaner {
             if b.link_ratio > self.o.max_link_ratio {
                 return Class::Bad("links");
             }
+        }
+        // Code in an article is short, has no stop words and may look like a date or a
+        // list of codes: it is kept where prose next to it is, or inside an article.
+        if b.pre {
+            return Class::NearGood;
         }
         if is_date_line(lower) {
             return Class::Bad("date");
@@ -1306,6 +1315,24 @@ mod tests {
         let out = clean(text);
         assert!(out.starts_with("東京の図書館"), "{out}");
         assert!(out.ends_with("話しています。"), "{out}");
+    }
+
+    #[test]
+    fn code_in_an_article_is_kept() {
+        let html = "<html><body><nav><a href=/>Start</a> <a href=/n>Netzwerk</a></nav><article>\
+            <h1>TCP-Autotuning unter Windows abschalten</h1>\
+            <p>Wenn die Verbindung trotz schneller Leitung langsam ist, kann das automatische Anpassen des Empfangsfensters schuld sein. Man schaltet es in einer Eingabeaufforderung mit Administratorrechten ab.</p>\
+            <pre>netsh interface tcp set global autotuninglevel=disabled</pre>\
+            <p>Die Versionsnummer des Pakets folgt dem Muster, das auch in der Liste der Pakete steht:</p>\
+            <pre>0.0.0-20200101120000-abcdef</pre></article>\
+            <footer><a href=/i>Impressum</a></footer></body></html>";
+        let out = clean_html(html);
+        assert!(
+            out.contains("\n\nnetsh interface tcp set global autotuninglevel=disabled\n\n"),
+            "{out}"
+        );
+        assert!(out.ends_with("0.0.0-20200101120000-abcdef"), "{out}");
+        assert!(!out.contains("Impressum"), "{out}");
     }
 
     #[test]
