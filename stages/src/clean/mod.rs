@@ -851,6 +851,24 @@ impl Cleaner {
         // most of the kept text lies before it. What follows (comments, teasers of other
         // articles, author boxes) goes too.
         let end = self.article_end(blocks, &classes, &keep);
+        // Pass 3b (HTML): after the main container's last kept block, what stands outside it
+        // is the page's: an author box, a newsletter pitch, teasers in a side column. Only a
+        // long good paragraph goes on: an article split over sibling boxes.
+        if let Some(main) = main_container(blocks, &keep) {
+            let inside = |i: usize| blocks[i].path.contains(&main);
+            if let Some(last) = (0..n).rev().find(|&i| keep[i] && inside(i)) {
+                for j in last + 1..n {
+                    if keep[j]
+                        && !inside(j)
+                        && !(classes[j] == Class::Good
+                            && blocks[j].text.len() >= SPLIT_ARTICLE_BYTES)
+                    {
+                        keep[j] = false;
+                        classes[j] = Class::Bad("after-main");
+                    }
+                }
+            }
+        }
         if let Some(e) = end {
             keep[e..].iter_mut().for_each(|k| *k = false);
         }
@@ -877,6 +895,9 @@ impl Cleaner {
             .collect()
     }
 }
+
+/// A good paragraph outside the main container after its end is kept from this length on.
+const SPLIT_ARTICLE_BYTES: usize = 250;
 
 /// Share of the kept text that the main container must hold.
 const MAIN_SHARE: usize = 70;
@@ -1333,6 +1354,25 @@ mod tests {
         );
         assert!(out.ends_with("0.0.0-20200101120000-abcdef"), "{out}");
         assert!(!out.contains("Impressum"), "{out}");
+    }
+
+    #[test]
+    fn text_after_the_main_container_and_outside_it_is_the_pages() {
+        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let html = |more: &str| {
+            format!(
+                "<html><body><div class=content><h1>Neue Abkommen</h1><p>{p}</p><p>{p}</p><p>{p}</p><p>{p}</p><p>{p}</p></div>\
+                 <div class=x><p>{more}</p></div></body></html>"
+            )
+        };
+        // An author's box after the article, in its own element: a good paragraph, but short.
+        let bio = "Anna Beispiel ist seit dem Jahr 2015 Korrespondentin in Warschau und berichtet für uns über Polen, die Ukraine und die Lage in Belarus.";
+        let out = clean_html(&html(bio));
+        assert!(out.ends_with("gelten sollen."), "{out}");
+        // The article going on in a sibling element: a long good paragraph.
+        let part = "Nach Angaben des Ministeriums sollen die Lieferungen schon im Frühjahr beginnen und über die Häfen an der Ostsee abgewickelt werden, weil die Strecken über Litauen und Polen seit dem vergangenen Jahr für Transporte aus Belarus gesperrt sind und die Bahn keine anderen Wege hat.";
+        let out = clean_html(&html(part));
+        assert!(out.ends_with("keine anderen Wege hat."), "{out}");
     }
 
     #[test]
