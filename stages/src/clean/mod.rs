@@ -810,6 +810,19 @@ impl Cleaner {
                 }
             }
         }
+        // Pass 1c (HTML): nothing is good, but a page holds an article of short lines (a
+        // dialogue, a poem, a one-line post). Its main container is found over the short and
+        // near-good text outside links; what it holds is kept.
+        if html && !keep.contains(&true) {
+            let lines: Vec<bool> = (blocks.iter().zip(&classes))
+                .map(|(b, c)| matches!(c, Class::Short | Class::NearGood) && b.link_ratio < 0.5)
+                .collect();
+            if let Some(main) = main_container(blocks, &lines) {
+                for i in 0..n {
+                    keep[i] = lines[i] && blocks[i].path.contains(&main);
+                }
+            }
+        }
         // Pass 2: short blocks — headlines before article text, or text between kept blocks.
         for i in 0..n {
             if !matches!(classes[i], Class::Short) {
@@ -1373,6 +1386,20 @@ mod tests {
         let part = "Nach Angaben des Ministeriums sollen die Lieferungen schon im Frühjahr beginnen und über die Häfen an der Ostsee abgewickelt werden, weil die Strecken über Litauen und Polen seit dem vergangenen Jahr für Transporte aus Belarus gesperrt sind und die Bahn keine anderen Wege hat.";
         let out = clean_html(&html(part));
         assert!(out.ends_with("keine anderen Wege hat."), "{out}");
+    }
+
+    #[test]
+    fn a_page_without_good_text_keeps_the_short_lines_of_its_post() {
+        let html = "<html><body><div class=header><ul><li><a href=/>Start</a></li><li><a href=/a>Archiv</a></li></ul></div>\
+            <div class=site><div class=post><h2>Möglichkeit</h2>\
+            <p>„Ich weiß, ich bin müde und sollte das jetzt vielleicht nicht sagen …“</p>\
+            <p>– „Dann sag es nicht.“</p><p>– „Gut.“</p></div>\
+            <div class=sharing><h3>Teilen Sie dies mit:</h3><ul><li><a href=/t>Twitter</a></li></ul></div></div></body></html>";
+        let out = clean_html(html);
+        assert!(out.contains("„Ich weiß, ich bin müde"), "{out}");
+        assert!(out.contains("– „Gut.“"), "{out}");
+        assert!(!out.contains("Teilen"), "{out}");
+        assert!(!out.contains("Archiv"), "{out}");
     }
 
     #[test]
