@@ -123,7 +123,8 @@ impl StageOptions for CleanOptions {
 
 /// Stop words and boilerplate cues, built once per pipeline.
 pub struct Lexicon {
-    stop: FxHashSet<String>,
+    /// Stop words of at most [`STOP_MAX`] bytes, packed by [`pack`].
+    stop: FxHashSet<u128>,
     cues: AhoCorasick,
     cue_cat: Vec<String>,
     cue_len: Vec<usize>,
@@ -136,6 +137,19 @@ pub struct Lexicon {
 /// Cue categories that mark a block of any length as boilerplate.
 const STRONG_CUES: &[&str] = &["cookie", "comments", "subscribe"];
 
+/// Longer words are never stop words (the shipped lists' longest are shorter).
+const STOP_MAX: usize = 12;
+
+/// A word of at most 16 bytes as one integer, zero-padded, so a stop-word lookup hashes and
+/// compares one integer (a set of `String`s cost a pointer chase and a `memcmp` per word).
+/// Words never contain NUL (a separator), so the padding is unambiguous.
+#[inline(always)]
+fn pack(w: &[u8]) -> u128 {
+    let mut b = [0u8; 16];
+    b[..w.len()].copy_from_slice(w);
+    u128::from_le_bytes(b)
+}
+
 /// Bytes of a long block whose stop-word density stands for the whole block.
 const DENSITY_SAMPLE: usize = 768;
 
@@ -145,8 +159,11 @@ const CUE_MAX_CHARS: usize = 200;
 impl Lexicon {
     /// The shipped German and English lists plus `extra_stop` and `extra_cues` (`category:phrase`).
     pub fn new(extra_stop: &[String], extra_cues: &[String]) -> Result<Self, String> {
-        let mut stop = crate::lexicon::stopwords().clone();
-        stop.extend(extra_stop.iter().map(|s| s.to_lowercase()));
+        let stop = (crate::lexicon::stopwords().iter().cloned())
+            .chain(extra_stop.iter().map(|s| s.to_lowercase()))
+            .filter(|w| w.len() <= STOP_MAX)
+            .map(|w| pack(w.as_bytes()))
+            .collect();
         let mut pats = Vec::new();
         let mut cats = Vec::new();
         for list in [
@@ -269,7 +286,7 @@ impl Lexicon {
                 if letter {
                     words += 1;
                     // Stop words are short.
-                    if i - start <= 12 && self.stop.contains(&lower[start..i]) {
+                    if i - start <= STOP_MAX && self.stop.contains(&pack(&b[start..i])) {
                         stops += 1;
                     }
                 }
@@ -339,13 +356,14 @@ impl<'a> View<'a> {
 }
 
 /// The class of a block before context is applied.
-#[derive(Debug, Clone, PartialEq)]
-enum Class {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Class<'a> {
     Good,
     NearGood,
     Short,
     Bad(&'static str),
-    Cue(String),
+    /// A cue's category (borrowed from the lexicon, so classifying allocates nothing).
+    Cue(&'a str),
 }
 
 /// HTML class/id/tag hints that mark boilerplate.
@@ -608,7 +626,7 @@ impl Cleaner {
     }
 
     /// `lower` is a buffer for the block lower-cased, reused from block to block.
-    fn classify(&self, b: &View<'_>, html: bool, lower: &mut String) -> Class {
+    fn classify(&self, b: &View<'_>, html: bool, lower: &mut String) -> Class<'_> {
         let text = b.text.trim();
         let chars = text.chars().count();
         if chars == 0 {
@@ -622,9 +640,9 @@ impl Cleaner {
             // "© AFP / Name" under a picture is a photo credit; a copyright footer names
             // a year ("© 2024 Verlag").
             if cat == "copyright" && chars < 100 && text.contains('©') && !has_year(text) {
-                return Class::Cue("photo".into());
+                return Class::Cue("photo");
             }
-            return Class::Cue(cat.to_string());
+            return Class::Cue(cat);
         }
         if html {
             let in_article = b.in_article();
@@ -712,7 +730,7 @@ impl Cleaner {
         let mut before = 0;
         for (i, c) in classes.iter().enumerate() {
             if let Class::Cue(cat) = c {
-                if END_CUES.contains(&cat.as_str())
+                if END_CUES.contains(cat)
                     && before >= 300
                     && before * 10 >= total * self.o.article_end_share
                 {
@@ -725,7 +743,7 @@ impl Cleaner {
     }
 
     /// Decides keep/drop for each block; returns the reason for dropped ones.
-    pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<String>> {
+    pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<&str>> {
         let mut lower = String::new();
         let mut classes: Vec<Class> = blocks
             .iter()
@@ -894,14 +912,14 @@ impl Cleaner {
                     None
                 } else if end.is_some_and(|e| i > e) && !matches!(c, Class::Bad(_) | Class::Cue(_))
                 {
-                    Some("after-article".into())
+                    Some("after-article")
                 } else {
-                    Some(match c {
-                        Class::Bad(r) => r.to_string(),
-                        Class::Cue(cat) => cat.clone(),
-                        Class::Short => "short".into(),
-                        Class::NearGood => "isolated".into(),
-                        Class::Good => "good".into(),
+                    Some(match *c {
+                        Class::Bad(r) => r,
+                        Class::Cue(cat) => cat,
+                        Class::Short => "short",
+                        Class::NearGood => "isolated",
+                        Class::Good => "good",
                     })
                 }
             })
@@ -973,6 +991,18 @@ impl<'a> Iterator for Words<'a> {
         }
         let start = i;
         loop {
+            // Eight printable ASCII bytes at a time (SWAR): stop at the first byte below
+            // 0x21 or above 0x7F (only those can start white space).
+            while let Some(chunk) = b.get(i..i + 8) {
+                let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+                const ONES: u64 = 0x0101_0101_0101_0101;
+                let stop = (x.wrapping_sub(ONES * 0x21) & !x | x) & (ONES * 0x80);
+                if stop != 0 {
+                    i += (stop.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                i += 8;
+            }
             // Bytes that cannot start white space, in a tight loop.
             while i < b.len() && SPACE_BYTE[b[i] as usize] == 0 {
                 i += 1;
@@ -1100,7 +1130,7 @@ impl Stage for Cleaner {
                 .repeated_lines(&source, views.iter().map(|v| v.text));
             for (d, r) in decisions.iter_mut().zip(repeated) {
                 if d.is_none() && r {
-                    *d = Some("repeated-line".into());
+                    *d = Some("repeated-line");
                 }
             }
         }
@@ -1115,7 +1145,7 @@ impl Stage for Cleaner {
                 if self.o.keep_dropped {
                     dropped.push(Dropped {
                         text: v.text.to_string(),
-                        reason: reason.clone(),
+                        reason: reason.to_string(),
                     });
                 }
                 continue;
@@ -1125,13 +1155,30 @@ impl Stage for Cleaner {
             }
             kept += 1;
             if self.o.collapse_whitespace {
-                for (n, w) in words(v.text).enumerate() {
-                    if n > 0 {
-                        text.push(' ');
-                    }
-                    text.push_str(w);
+                // Most lines already have their words one space apart: hash the words and
+                // copy the line whole, not word by word.
+                let t = v.text;
+                let mut end = None;
+                let mut tidy = true;
+                for w in words(t) {
+                    let start = w.as_ptr() as usize - t.as_ptr() as usize;
+                    tidy &= match end {
+                        None => start == 0,
+                        Some(e) => start == e + 1 && t.as_bytes()[e] == b' ',
+                    };
+                    end = Some(start + w.len());
                     if let Some(h) = hashes.as_mut() {
                         h.add(w);
+                    }
+                }
+                if tidy && end == Some(t.len()) {
+                    text.push_str(t);
+                } else {
+                    for (n, w) in words(t).enumerate() {
+                        if n > 0 {
+                            text.push(' ');
+                        }
+                        text.push_str(w);
                     }
                 }
             } else {
@@ -1437,11 +1484,11 @@ mod tests {
         // notice after it, and does not make article text boilerplate.
         let notice = format!("{} Diese Webseite verwendet Cookies, um Ihnen das beste Erlebnis zu bieten, und teilt Informationen mit Partnern für Analyse und Werbung.", "Foto: dpa. Wir bitten um Ihr Einverständnis für die Verarbeitung Ihrer Daten auf dieser Seite und in unseren Angeboten.");
         assert!(notice.chars().count() >= CUE_MAX_CHARS);
-        assert_eq!(class(&notice), Class::Cue("cookie".into()));
+        assert_eq!(class(&notice), Class::Cue("cookie"));
         let article = "Foto: dpa. Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen, wie die Agentur BelTA meldete.";
         assert!(article.chars().count() >= CUE_MAX_CHARS);
         assert!(!matches!(class(article), Class::Cue(_)));
-        assert_eq!(class("Foto: dpa"), Class::Cue("photo".into()));
+        assert_eq!(class("Foto: dpa"), Class::Cue("photo"));
     }
 
     #[test]
@@ -1458,6 +1505,19 @@ mod tests {
             assert_eq!(
                 words(t).collect::<Vec<_>>(),
                 t.split_whitespace().collect::<Vec<_>>()
+            );
+        }
+    }
+
+    proptest::proptest! {
+        // Long runs cross the eight-byte chunks of the ASCII fast path at every offset.
+        #[test]
+        fn words_split_like_split_whitespace_anywhere(
+            text in "([a-zA-Z0-9.,!~\x7f]{0,20}[ \t\n\r\x0b\x0c\u{85}\u{a0}\u{2003}\u{3000}äé„–]{0,3}){0,8}"
+        ) {
+            proptest::prop_assert_eq!(
+                words(&text).collect::<Vec<_>>(),
+                text.split_whitespace().collect::<Vec<_>>()
             );
         }
     }
