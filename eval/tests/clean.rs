@@ -39,9 +39,9 @@ fn seeds_keep_every_article_line_and_drop_the_boilerplate() {
 fn trafilatura_pages_html_and_text_dumps() {
     let j = run("eval/clean/trafilatura-eval.jsonl");
     assert_eq!(j["pages"], 398);
-    // Text dumps meet their target (0.85); HTML holds its level (target 0.94).
+    // Both meet their targets: HTML 0.94 (trafilatura itself ≈0.93), text dumps 0.85.
     let html = j["html"]["f1"].as_f64().unwrap();
     let dump = j["text_dump"]["f1"].as_f64().unwrap();
-    assert!(html >= 0.92, "HTML F1 {html:.3}");
-    assert!(dump >= 0.86, "text-dump F1 {dump:.3}");
+    assert!(html >= 0.94, "HTML F1 {html:.3}");
+    assert!(dump >= 0.87, "text-dump F1 {dump:.3}");
 }
