@@ -385,6 +385,9 @@ const BAD_HINTS: &[&str] = &[
     "share",
     "sharing",
     "social",
+    // Embedded posts of social networks (`twitter-tweet`, `tiktok-embed`).
+    "tweet",
+    "tiktok",
     "related",
     "teaser",
     "teasers",
@@ -1447,6 +1450,18 @@ mod tests {
         assert!(out.contains("– „Gut.“"), "{out}");
         assert!(!out.contains("Teilen"), "{out}");
         assert!(!out.contains("Archiv"), "{out}");
+    }
+
+    #[test]
+    fn an_embedded_tweet_is_not_article_text() {
+        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let tweet = "Neue Abkommen mit Moskau: Handel mit Getreide und Düngemitteln für zehn Jahre geregelt, sagt der Minister nach dem Treffen in Minsk.";
+        let html = format!(
+            "<html><body><article><p>{p}</p><blockquote class=\"twitter-tweet\"><p>{tweet}</p></blockquote><p>{p}</p></article></body></html>"
+        );
+        let out = clean_html(&html);
+        assert!(out.starts_with("Die Regierung"), "{out}");
+        assert!(!out.contains("sagt der Minister"), "{out}");
     }
 
     #[test]
