@@ -567,6 +567,32 @@ fn is_code_list(text: &str) -> bool {
     n >= 3 && codes * 2 > n
 }
 
+/// True for the caption of a numbered figure: "Abbildung 4: …", "Fig. 2. …" (lower case).
+fn is_numbered_caption(lower: &str) -> bool {
+    const LABELS: &[&str] = &[
+        "abbildung",
+        "abb.",
+        "figure",
+        "fig.",
+        "grafik",
+        "foto",
+        "photo",
+        "bild",
+        "image",
+    ];
+    LABELS.iter().any(|l| {
+        lower.strip_prefix(l).is_some_and(|rest| {
+            let rest = rest.trim_start();
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=3).contains(&digits)
+                && matches!(
+                    rest.as_bytes().get(digits..digits + 2),
+                    Some([b':' | b'.', b' '])
+                )
+        })
+    })
+}
+
 /// True if `t` holds a year from 1900 to 2099 standing alone as a number.
 fn has_year(t: &str) -> bool {
     t.split(|c: char| !c.is_ascii_digit())
@@ -671,6 +697,9 @@ impl Cleaner {
         }
         if is_date_line(lower) {
             return Class::Bad("date");
+        }
+        if is_numbered_caption(lower) {
+            return Class::Bad("caption");
         }
         if is_teaser(text) {
             return Class::Bad("teaser");
@@ -1535,6 +1564,31 @@ mod tests {
                 text.split_whitespace().collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn numbered_figure_captions() {
+        assert!(is_numbered_caption(
+            "abbildung 4: klassische schwachschicht."
+        ));
+        assert!(is_numbered_caption("fig. 12. the pipeline"));
+        assert!(is_numbered_caption("abb. 3: aufbau der methode"));
+        assert!(!is_numbered_caption(
+            "abbildungen zeigen, dass 4: 2 gewonnen wurde"
+        ));
+        assert!(!is_numbered_caption("bilder: 3.5 millionen"));
+        assert!(!is_numbered_caption("figure 2.5 shows the curve"));
+        assert!(!is_numbered_caption("die abbildung 4: oben"));
+        // On a page: the caption goes, the paragraphs around it stay.
+        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let out = clean(&format!(
+            "{p}\n\nAbbildung 2: Getreidelager bei Minsk im Herbst.\n\n{p}"
+        ));
+        assert!(!out.contains("Abbildung"), "{out}");
+        assert!(
+            out.starts_with("Die Regierung") && out.ends_with("gelten sollen."),
+            "{out}"
+        );
     }
 
     #[test]
