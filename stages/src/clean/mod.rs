@@ -580,6 +580,13 @@ fn is_numbered_caption(lower: &str) -> bool {
         "bild",
         "image",
     ];
+    // Most blocks start with another letter: one byte decides.
+    if !matches!(
+        lower.as_bytes().first(),
+        Some(b'a' | b'f' | b'g' | b'p' | b'b' | b'i')
+    ) {
+        return false;
+    }
     LABELS.iter().any(|l| {
         lower.strip_prefix(l).is_some_and(|rest| {
             let rest = rest.trim_start();
