@@ -1364,6 +1364,7 @@ mod tests {
 
     const STEP_1: &str = "Alle Zutaten in eine Schüssel geben und mit den Knethaken des Handrührgeräts zu einem glatten Teig verarbeiten, der nicht mehr an den Fingern klebt.";
     const STEP_2: &str = "Den Teig auf einer bemehlten Arbeitsfläche ausrollen, beliebige Figuren ausstechen und die Plätzchen mit etwas Abstand auf das Blech legen.";
+    const MINSK: &str = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
 
     #[test]
     fn short_lines_inside_the_main_container_are_kept() {
@@ -1457,7 +1458,7 @@ mod tests {
 
     #[test]
     fn text_after_the_main_container_and_outside_it_is_the_pages() {
-        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let p = MINSK;
         let html = |more: &str| {
             format!(
                 "<html><body><div class=content><h1>Neue Abkommen</h1><p>{p}</p><p>{p}</p><p>{p}</p><p>{p}</p><p>{p}</p></div>\
@@ -1490,7 +1491,7 @@ mod tests {
 
     #[test]
     fn an_embedded_tweet_is_not_article_text() {
-        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let p = MINSK;
         let tweet = "Neue Abkommen mit Moskau: Handel mit Getreide und Düngemitteln für zehn Jahre geregelt, sagt der Minister nach dem Treffen in Minsk.";
         let html = format!(
             "<html><body><article><p>{p}</p><blockquote class=\"twitter-tweet\"><p>{tweet}</p></blockquote><p>{p}</p></article></body></html>"
@@ -1502,7 +1503,7 @@ mod tests {
 
     #[test]
     fn a_photo_credit_does_not_end_the_article() {
-        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let p = MINSK;
         let last = "Beide Seiten wollen die Verträge im Herbst bei einem Treffen in Sotschi um weitere Vereinbarungen über die Energiepreise ergänzen, hieß es aus dem Ministerium.";
         let text = format!("{p}\n\n{p}\n\n{p}\n\n© AFP / Marco Bertorello\n\n{last}\n\n© 2024 Beispiel Verlag\n\n{last} Ende.");
         let out = clean(&text);
@@ -1587,7 +1588,7 @@ mod tests {
         assert!(!is_numbered_caption("figure 2.5 shows the curve"));
         assert!(!is_numbered_caption("die abbildung 4: oben"));
         // On a page: the caption goes, the paragraphs around it stay.
-        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+        let p = MINSK;
         let out = clean(&format!(
             "{p}\n\nAbbildung 2: Getreidelager bei Minsk im Herbst.\n\n{p}"
         ));

@@ -516,6 +516,10 @@ c</pre></article>
         assert_eq!(hints(2), "content entry");
     }
 
+    fn block_texts(html: &str) -> Vec<String> {
+        to_blocks(html).0.into_iter().map(|b| b.text).collect()
+    }
+
     #[test]
     fn inline_elements_join_as_rendered() {
         // Snippets from the trafilatura benchmark pages (bsi.de, sac-cas.ch, guatemala.com).
@@ -524,10 +528,8 @@ c</pre></article>
             <p>für <a href="/x"><strong>Nicole Hacohen</strong></a>, quien <em>tendrá</em> la</p>
             <p><span class="drop">s</span>elbst gemacht,<b> fett </b>und
             weiter</p><p><ruby>災害<rt>さいがい</rt></ruby>に<ruby>気<rp>(</rp><rt>き</rt><rp>)</rp></ruby>をつけて</p>"#;
-        let (blocks, _) = to_blocks(html);
-        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(
-            texts,
+            block_texts(html),
             [
                 "die KI-Systeme in Autos",
                 "Beachte Wildruhezonen: Sie bieten",
@@ -542,10 +544,8 @@ c</pre></article>
     fn line_breaks_stay_inside_the_paragraph_and_two_end_it() {
         let html = "<div><p>Decorators in Python let you modify<br />\nthe behaviour of a function.<br />\n</p>\
             <p>Adresse:<br> Hauptstraße 1 <br>10115 Berlin<br><br>\nTelefon 030 123</p></div>";
-        let (blocks, _) = to_blocks(html);
-        let texts: Vec<&str> = blocks.iter().map(|b| b.text.as_str()).collect();
         assert_eq!(
-            texts,
+            block_texts(html),
             [
                 "Decorators in Python let you modify\nthe behaviour of a function.",
                 "Adresse:\nHauptstraße 1\n10115 Berlin",
