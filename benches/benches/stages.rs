@@ -220,6 +220,49 @@ fn bench_tag(c: &mut Criterion) {
     g.finish();
 }
 
+/// Paragraphs of the shared language gold (18 languages), if `../shared` is there.
+fn ud_paragraphs() -> Vec<Document> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/eval/lang/ud-dev.jsonl"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("{path} not found: language-identification bench on real paragraphs skipped");
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|r| r["kind"] == "paragraph")
+        .enumerate()
+        .map(|(i, r)| Document::from_text(i.to_string(), r["text"].as_str().unwrap_or("")))
+        .collect()
+}
+
+fn bench_language(c: &mut Criterion) {
+    let only_language = || {
+        Box::new(Tagger::new(TagOptions {
+            entities: false,
+            keywords: 0,
+            ..TagOptions::default()
+        })) as Box<dyn Stage>
+    };
+    let docs = ud_paragraphs();
+    if !docs.is_empty() {
+        let mut g = group(c, "language", docs.iter().map(|d| d.text.len()).sum());
+        run(&mut g, "UD paragraphs, 18 languages", &docs, &only_language);
+        g.finish();
+    }
+    let docs = segmented_corpus();
+    let mut g = group(c, "language", docs.iter().map(|d| d.text.len()).sum());
+    run(
+        &mut g,
+        "5 KB German articles, per paragraph",
+        &docs,
+        &only_language,
+    );
+    g.finish();
+}
+
 fn bench_summarise(c: &mut Criterion) {
     let docs = segmented_corpus();
     let mut g = group(c, "summarise", docs.iter().map(|d| d.text.len()).sum());
@@ -236,6 +279,7 @@ criterion_group!(
     bench_clean_html,
     bench_clean,
     bench_tag,
+    bench_language,
     bench_summarise
 );
 criterion_main!(benches);

@@ -208,6 +208,54 @@ pub fn eval(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `textpipe eval lang --folds K --train …`: cross-validated language identification.
+pub fn eval_lang_cv(
+    task: &str,
+    gold: &Path,
+    train: &[std::path::PathBuf],
+    folds: usize,
+    json: bool,
+) -> Result<ExitCode> {
+    if task != "lang" {
+        anyhow::bail!("--folds is supported for `eval lang` only");
+    }
+    if train.is_empty() {
+        anyhow::bail!("--folds needs --train FILE_OR_DIR (the documents to train on)");
+    }
+    let report = textpipe_eval::lang::lang_cv(gold, train, folds)?;
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&report.json)?);
+    } else {
+        out!("{}", report.text);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `textpipe train lang`: trains the language model on every training document.
+fn train_lang(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let docs = textpipe_eval::lang::training_docs(train)?;
+    let model = textpipe_eval::lang::train_on(&docs, |_| true);
+    let bytes = model.to_bytes();
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = pipeline_core::atomic::AtomicFile::create(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    std::io::Write::write_all(&mut f, &bytes)?;
+    f.commit()?;
+    outln!(
+        "wrote {} ({:.2} MB: {} languages, {} features) from {} documents in {:.1}s",
+        out.display(),
+        bytes.len() as f64 / 1e6,
+        model.languages().len(),
+        model.features(),
+        docs.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `textpipe gen-corpus`: N varied documents from seed paragraphs (shuffled, numbered).
 pub fn gen_corpus(from: &Path, n: usize, out: &Path, seed: u64) -> Result<ExitCode> {
     use std::io::Write;
@@ -335,7 +383,7 @@ pub struct TrainArgs<'a> {
     /// What to train (`ner`).
     pub what: &'a str,
     /// Training data.
-    pub train: &'a Path,
+    pub train: &'a [std::path::PathBuf],
     /// Development data.
     pub dev: Option<&'a Path>,
     /// Model file to write.
@@ -363,9 +411,15 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
         seed,
         runs,
     } = *a;
-    if what != "ner" {
-        anyhow::bail!("unknown model `{what}`: only `ner` can be trained");
+    if what == "lang" {
+        return train_lang(train, out);
     }
+    if what != "ner" {
+        anyhow::bail!("unknown model `{what}`: `ner` and `lang` can be trained");
+    }
+    let [train] = train else {
+        anyhow::bail!("train ner takes one --train file");
+    };
     let read = |p: &Path| -> Result<Vec<ner::Example>> {
         let text =
             std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;

@@ -46,6 +46,8 @@ Examples:
   textpipe eval clean --gold ../shared/gold/seeds-clean/ --config configs/default.toml
   textpipe train ner --train ../shared/eval/ner/germeval2014-train.jsonl \\
                      --dev ../shared/eval/ner/germeval2014-dev.jsonl --out stages/models/ner-de.bin
+  textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin
+  textpipe eval lang --gold ../shared/eval/lang/ud-dev.jsonl --folds 5 --train ../shared/eval/seg/
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
@@ -190,6 +192,15 @@ enum Cmd {
         /// summarise: stem tokens (Snowball) before computing ROUGE.
         #[arg(long)]
         rouge_stem: bool,
+        /// lang: cross-validate instead: train on K−1 folds of the --train documents (folds
+        /// by document), score the gold texts cut from the held-out fold, then the held-out
+        /// tenth set aside for a last check.
+        #[arg(long)]
+        folds: Option<usize>,
+        /// lang with --folds: training documents (JSONL with `lang` and `text`; a directory
+        /// means its *.jsonl files), e.g. ../shared/eval/seg/. Repeatable.
+        #[arg(long)]
+        train: Vec<PathBuf>,
     },
     /// Measure a pipeline's speed: per stage and in total, docs/s, MB/s, busy share, peak memory.
     Bench {
@@ -202,13 +213,16 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`.
+    /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`,
+    /// `textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin`.
     Train {
-        /// What to train: ner.
+        /// What to train: ner (entity tagger) or lang (language model).
         what: String,
-        /// Training data (JSONL as in ../shared/eval/ner/: text and entities in characters).
-        #[arg(long)]
-        train: PathBuf,
+        /// Training data. ner: one JSONL file as in ../shared/eval/ner/ (text and entities in
+        /// characters). lang: JSONL files with `lang` and `text` (a directory means its
+        /// *.jsonl files); repeatable.
+        #[arg(long, required = true)]
+        train: Vec<PathBuf>,
         /// Development data, same format: the epoch with the best entity F1 on it is kept.
         #[arg(long)]
         dev: Option<PathBuf>,
@@ -316,7 +330,12 @@ fn main() -> ExitCode {
             config,
             json,
             rouge_stem,
-        } => commands::eval(&task, &gold, config.as_deref(), json, rouge_stem),
+            folds,
+            train,
+        } => match folds {
+            Some(k) => commands::eval_lang_cv(&task, &gold, &train, k, json),
+            None => commands::eval(&task, &gold, config.as_deref(), json, rouge_stem),
+        },
         Cmd::Bench {
             config,
             repeat,

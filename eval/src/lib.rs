@@ -2,9 +2,10 @@
 //!
 //! Tasks: `decode` (ftfy cases), `clean` (seeds line labels or trafilatura with/without
 //! snippets), `segment` (UD treebanks, golden rules), `ner` (GermEval/CoNLL), `summarise`
-//! (Klexikon, with lead-N and random-N baselines), `lang` (paragraphs of the seg files).
+//! (Klexikon, with lead-N and random-N baselines), `lang` (UD texts by kind, or paragraphs of the seg files; cross-validated with `--folds`).
 #![warn(missing_docs)]
 
+pub mod lang;
 pub mod score;
 
 use std::collections::BTreeMap;
@@ -195,7 +196,7 @@ pub fn run(task: &str, gold: &Path, stages: &mut Stages) -> Result<Report, EvalE
         "segment" => segment(gold, stages),
         "ner" => ner(gold, stages),
         "summarise" | "summarize" => summarise(gold, stages),
-        "lang" => lang(gold, stages),
+        "lang" => lang::lang(gold, stages),
         other => Err(EvalError::UnknownTask(other.into())),
     }
 }
@@ -495,57 +496,6 @@ fn summarise(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
             "textpipe": {"rouge1": sys[0], "rouge2": sys[1], "rougeL": sys[2]},
             "lead": {"rouge1": lead[0], "rouge2": lead[1], "rougeL": lead[2]},
             "random": {"rouge1": rand[0], "rouge2": rand[1], "rougeL": rand[2]}}),
-        text,
-    })
-}
-
-/// `lang`: accuracy per language on paragraphs of 100+ characters.
-fn lang(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
-    let mut chain = stages.chain("lang", &["tag"], &[])?;
-    let rows = read_jsonl(gold)?;
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    let mut wrong = Vec::new();
-    for r in &rows {
-        let want = s(r, "lang").to_string();
-        // Each paragraph is judged in its document, as the tag stage sees it in a pipeline.
-        let mut doc = Document::from_text(s(r, "id"), s(r, "text"));
-        run_chain(&mut chain, &mut doc);
-        let per_para = doc
-            .meta
-            .get("paragraph_langs")
-            .and_then(|v| v.as_array())
-            .cloned()
-            .unwrap_or_default();
-        let paras = textpipe_stages::segment::Segmenter::paragraphs(&doc.text);
-        for (i, p) in paras.iter().enumerate() {
-            let para = &doc.text[p.start..p.end];
-            if para.chars().count() < 100 {
-                continue;
-            }
-            let got = per_para
-                .get(i)
-                .and_then(|v| v.as_str())
-                .unwrap_or("und")
-                .to_string();
-            if got != want && wrong.len() < 20 {
-                wrong.push(json!({"id": format!("{}#{i}", doc.id), "want": want, "got": got, "text": para.chars().take(120).collect::<String>()}));
-            }
-            pairs.push((want.clone(), got));
-        }
-    }
-    let per = score::accuracy_per_language(pairs.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    let mut text = format!("lang on {}:\n", gold.display());
-    let mut accs = BTreeMap::new();
-    for (l, (ok, n)) in &per {
-        let a = *ok as f64 / (*n).max(1) as f64;
-        accs.insert(
-            l.clone(),
-            json!({"correct": ok, "paragraphs": n, "accuracy": a}),
-        );
-        text.push_str(&format!("  {l}: {ok}/{n} = {}\n", pct(a)));
-    }
-    Ok(Report {
-        json: json!({"task": "lang", "gold": gold, "per_language": accs, "wrong": wrong}),
         text,
     })
 }

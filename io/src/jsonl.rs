@@ -27,6 +27,8 @@ pub struct JsonlOptions {
     pub date_field: String,
     /// Field holding a MIME type.
     pub content_type_field: String,
+    /// Field holding the declared language (`de`, `en-GB`): a prior for the tag stage.
+    pub lang_field: String,
     /// Other fields copied into the document's `meta`.
     pub meta_fields: Vec<String>,
     /// This task's shard (0-based) when the input is split over `world_size` tasks.
@@ -47,6 +49,7 @@ impl Default for JsonlOptions {
             charset_field: "charset".into(),
             date_field: "date".into(),
             content_type_field: "content_type".into(),
+            lang_field: "lang".into(),
             meta_fields: Vec::new(),
             rank: 0,
             world_size: 1,
@@ -93,6 +96,10 @@ impl StageOptions for JsonlOptions {
             OptionDoc {
                 name: "content_type_field",
                 help: "field holding a MIME type",
+            },
+            OptionDoc {
+                name: "lang_field",
+                help: "field holding the declared language (a prior for tag's detection)",
             },
             OptionDoc {
                 name: "meta_fields",
@@ -302,6 +309,7 @@ pub(crate) fn parse_line(
     d.declared.charset = take(&o.charset_field);
     d.declared.date = take(&o.date_field);
     d.declared.content_type = take(&o.content_type_field);
+    d.declared.lang = take(&o.lang_field);
     for f in &o.meta_fields {
         if let Some(v) = map.remove(f) {
             d.meta.insert(f.clone(), v);

@@ -68,6 +68,9 @@ pub struct Declared {
     /// MIME type as given by the source (e.g. `text/html`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// Language as given by the source (a `lang` field, `Content-Language`), e.g. `de-AT`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 impl Declared {

@@ -159,6 +159,8 @@ pub struct RunReport {
     pub failures: Vec<Failure>,
     /// Drop reasons and their counts.
     pub drop_reasons: std::collections::BTreeMap<String, u64>,
+    /// Documents written per language (`doc.lang`), for those that have one.
+    pub languages: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunReport {
@@ -170,6 +172,7 @@ impl RunReport {
         failures: Vec<Failure>,
         docs_failed: u64,
         drop_reasons: std::collections::BTreeMap<String, u64>,
+        languages: std::collections::BTreeMap<String, u64>,
     ) -> Self {
         let elapsed = live.started.elapsed().as_secs_f64().max(1e-9);
         let secs = |c: &AtomicU64| c.load(Relaxed) as f64 / 1e9;
@@ -224,6 +227,7 @@ impl RunReport {
             stages,
             failures,
             drop_reasons,
+            languages,
         }
     }
 
@@ -280,6 +284,12 @@ impl RunReport {
         );
         for (reason, n) in &self.drop_reasons {
             let _ = writeln!(out, "dropped ({reason}): {n}");
+        }
+        if !self.languages.is_empty() {
+            let mut by: Vec<(&String, &u64)> = self.languages.iter().collect();
+            by.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+            let list: Vec<String> = by.iter().map(|(l, n)| format!("{l} {n}")).collect();
+            let _ = writeln!(out, "languages (documents written): {}", list.join(", "));
         }
         for f in self.failures.iter().take(10) {
             let _ = writeln!(out, "failed: {} in {}: {}", f.id, f.stage, f.error);

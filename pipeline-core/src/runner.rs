@@ -212,6 +212,7 @@ impl Runner {
             let mut failures = Vec::new();
             let mut docs_failed = 0u64;
             let mut drop_reasons: BTreeMap<String, u64> = BTreeMap::new();
+            let mut languages: BTreeMap<String, u64> = BTreeMap::new();
             let mut fatal: Option<String> = None;
             let mut accounted = 0u64;
             let _s = tracing::info_span!("sink").entered();
@@ -222,6 +223,9 @@ impl Runner {
                             match sink.write(&env.doc) {
                                 Ok(()) => {
                                     live.docs_written.fetch_add(1, Relaxed);
+                                    if let Some(l) = &env.doc.lang {
+                                        *languages.entry(l.clone()).or_default() += 1;
+                                    }
                                 }
                                 Err(e) => {
                                     *fatal = Some(format!("sink: {e}"));
@@ -315,6 +319,7 @@ impl Runner {
                 failures,
                 docs_failed,
                 drop_reasons,
+                languages,
             )
         })
     }

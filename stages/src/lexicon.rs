@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashSet;
 
 const DE: &str = include_str!("../data/stopwords-de.txt");
 const EN: &str = include_str!("../data/stopwords-en.txt");
@@ -24,20 +24,9 @@ pub fn stopwords() -> &'static FxHashSet<String> {
     S.get_or_init(|| parse(&[DE, EN, OTHER]))
 }
 
-/// German and English stop words in one table: bit 0 German, bit 1 English; and the
-/// longest of them in bytes (longer words need no lookup).
-pub fn stopword_langs() -> &'static (FxHashMap<String, u8>, usize) {
-    static T: OnceLock<(FxHashMap<String, u8>, usize)> = OnceLock::new();
-    T.get_or_init(|| {
-        let mut m: FxHashMap<String, u8> = FxHashMap::default();
-        for (bit, list) in [(1u8, DE), (2u8, EN)] {
-            for w in parse(&[list]) {
-                *m.entry(w).or_insert(0) |= bit;
-            }
-        }
-        let longest = m.keys().map(String::len).max().unwrap_or(0);
-        (m, longest)
-    })
+/// Languages whose stop words ship (ISO 639-1): the keyword extractor runs only for these.
+pub fn has_stopwords(lang: &str) -> bool {
+    matches!(lang, "de" | "en" | "es" | "fr" | "it" | "pt" | "nl" | "pl")
 }
 
 /// A Latin-1 letter (U+00C0..=U+00FF but × and ÷: ä, ö, ü, ß, é, …), known without a Unicode

@@ -357,6 +357,7 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
             .attr("name")
             .or_else(|| e.attr("property"))
             .or_else(|| e.attr("itemprop"))
+            .or_else(|| e.attr("http-equiv"))
             .unwrap_or("")
             .to_ascii_lowercase();
         let Some(content) = e.attr("content").and_then(clean) else {
@@ -386,6 +387,10 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
             {
                 meta.date = Some(content)
             }
+            // An `<html lang>` wins over it (below).
+            "content-language" | "dc.language" | "og:locale" if meta.lang.is_none() => {
+                meta.lang = Some(content)
+            }
             _ => {}
         }
     }
@@ -396,11 +401,14 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
             .and_then(|t| t.value().attr("datetime"))
             .and_then(clean);
     }
-    meta.lang = doc
+    if let Some(l) = doc
         .select(&s.html)
         .next()
         .and_then(|h| h.value().attr("lang"))
-        .and_then(clean);
+        .and_then(clean)
+    {
+        meta.lang = Some(l);
+    }
 
     let mut b = Builder {
         blocks: Vec::new(),

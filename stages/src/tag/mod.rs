@@ -1,9 +1,12 @@
 //! Stage `tag`: language (per document and per paragraph), keywords, gazetteer entities and
 //! grouping of entity variants.
 //!
-//! - Language: whatlang restricted to an allowlist (default de, en), URLs and e-mail
-//!   addresses removed first; `und` below a confidence threshold; a document whose long
-//!   paragraphs are in different languages is flagged (`meta.mixed_languages`).
+//! - Language ([`language`]): the shipped character n-gram model ([`langid`]) over every
+//!   language it knows, whatlang for scripts it has none for; a declared language is a
+//!   prior; `languages` restricts the answer (others are `und`, never forced); a document
+//!   whose long paragraphs are in different languages is flagged (`meta.mixed_languages`).
+//!   Keywords run only for languages with a shipped stop-word list, entities only for
+//!   languages with a model.
 //! - Keywords: phrases of up to three content words (no stop words, numbers or punctuation
 //!   inside), scored by frequency × IDF (document frequencies from the run so far, shared by
 //!   all workers) with a bonus for multi-word phrases; top-k.
@@ -13,6 +16,8 @@
 
 pub mod group;
 pub mod keywords;
+pub mod langid;
+pub mod language;
 pub mod ner;
 
 use std::sync::{Arc, Mutex};
@@ -29,7 +34,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TagOptions {
-    /// Languages to choose from (ISO 639-1 or 639-3 codes).
+    /// Languages to answer (ISO 639-1 or 639-3 codes); empty: every language known. Text in
+    /// another language is `und`, with the candidate in `meta.lang_outside`.
     pub languages: Vec<String>,
     /// Below this confidence (0–1) the language is `und`.
     pub min_confidence: f64,
@@ -53,12 +59,15 @@ pub struct TagOptions {
     /// Entity models to use instead of the shipped ones, by language (`{ de = "my-ner.bin" }`),
     /// as written by `textpipe train ner`; relative to the config file.
     pub ner_models: std::collections::BTreeMap<String, String>,
+    /// Language model to use instead of the shipped one, as written by `textpipe train
+    /// lang`; relative to the config file.
+    pub lang_model: Option<String>,
 }
 
 impl Default for TagOptions {
     fn default() -> Self {
         TagOptions {
-            languages: vec!["de".into(), "en".into()],
+            languages: Vec::new(),
             min_confidence: 0.2,
             paragraph_languages: true,
             min_paragraph_chars: 100,
@@ -69,6 +78,7 @@ impl Default for TagOptions {
             trust_given_language: false,
             entities: true,
             ner_models: Default::default(),
+            lang_model: None,
         }
     }
 }
@@ -76,7 +86,7 @@ impl Default for TagOptions {
 impl StageOptions for TagOptions {
     fn docs() -> &'static [OptionDoc] {
         &[
-            OptionDoc { name: "languages", help: "languages to choose from (ISO 639-1 or 639-3), e.g. [\"de\", \"en\", \"fr\"]" },
+            OptionDoc { name: "languages", help: "languages to answer (ISO 639-1 or 639-3), e.g. [\"de\", \"en\"]; empty: every language known; others are \"und\" (candidate in meta.lang_outside)" },
             OptionDoc { name: "min_confidence", help: "below this confidence (0–1) the language is \"und\"" },
             OptionDoc { name: "paragraph_languages", help: "detect each paragraph's language too (meta.paragraph_langs)" },
             OptionDoc { name: "min_paragraph_chars", help: "shorter paragraphs are not detected on their own" },
@@ -84,68 +94,12 @@ impl StageOptions for TagOptions {
             OptionDoc { name: "max_keyword_words", help: "longest keyword phrase, in words (at most 6)" },
             OptionDoc { name: "gazetteer", help: "file of names to tag, \"LABEL<TAB>name\" per line (relative to the config file)" },
             OptionDoc { name: "group_entities", help: "group variants of one entity (meta.entity_groups)" },
-            OptionDoc { name: "trust_given_language", help: "keep a language the document already has instead of detecting it" },
+            OptionDoc { name: "trust_given_language", help: "keep a language the document already has (or declares: source `lang` field, <html lang>) instead of detecting it" },
             OptionDoc { name: "entities", help: "tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language (shipped: de, en)" },
+            OptionDoc { name: "lang_model", help: "language model instead of the shipped one (from `textpipe train lang`)" },
             OptionDoc { name: "ner_models", help: "entity models by language instead of the shipped ones, e.g. { de = \"my-ner.bin\" } (from `textpipe train ner`)" },
         ]
     }
-}
-
-const CODES: &[(&str, &str)] = &[
-    ("de", "deu"),
-    ("en", "eng"),
-    ("fr", "fra"),
-    ("es", "spa"),
-    ("it", "ita"),
-    ("nl", "nld"),
-    ("pl", "pol"),
-    ("pt", "por"),
-    ("ru", "rus"),
-    ("uk", "ukr"),
-    ("be", "bel"),
-    ("cs", "ces"),
-    ("sk", "slk"),
-    ("sv", "swe"),
-    ("da", "dan"),
-    ("fi", "fin"),
-    ("tr", "tur"),
-    ("ar", "ara"),
-    ("zh", "cmn"),
-    ("ja", "jpn"),
-    ("hu", "hun"),
-    ("ro", "ron"),
-    ("bg", "bul"),
-    ("sr", "srp"),
-    ("hr", "hrv"),
-    ("el", "ell"),
-    ("he", "heb"),
-    ("lt", "lit"),
-    ("lv", "lav"),
-    ("et", "est"),
-    ("no", "nob"),
-    ("ko", "kor"),
-];
-
-fn to_whatlang(code: &str) -> Option<whatlang::Lang> {
-    let three = CODES
-        .iter()
-        .find(|(two, _)| *two == code)
-        .map_or(code, |(_, three)| *three);
-    whatlang::Lang::from_code(three)
-}
-
-fn to_iso1(lang: whatlang::Lang) -> String {
-    let three = lang.code();
-    CODES
-        .iter()
-        .find(|(_, t)| *t == three)
-        .map_or(three, |(two, _)| *two)
-        .to_string()
-}
-
-/// A URL or e-mail address (not language, for detection).
-fn is_address(w: &str) -> bool {
-    w.contains("://") || w.starts_with("www.") || w.contains('@')
 }
 
 /// Hash of a word's exact bytes: the key of the per-worker word tables (keywords, the
@@ -156,54 +110,6 @@ fn word_key(w: &str) -> u64 {
     h.write(w.as_bytes());
     h.write_u8(0xff);
     h.finish()
-}
-
-/// Text for language detection: URLs, e-mail addresses and numbers removed, at most about
-/// `max_bytes` long (cut after a word).
-fn detectable(text: &str, max_bytes: usize) -> String {
-    let mut out = String::with_capacity(text.len().min(max_bytes.saturating_add(32)));
-    for w in text.split_whitespace() {
-        if is_address(w) || w.chars().all(|c| !c.is_alphabetic()) {
-            continue;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(w);
-        if out.len() >= max_bytes {
-            break;
-        }
-    }
-    out
-}
-
-/// Bytes of a text that language detection looks at first. whatlang's cost grows with the
-/// text (about 10 MB/s here) while its answer between a few allowed languages is settled
-/// long before 250 bytes; a sample that leaves it unsure is retried on the whole text.
-const DETECT_SAMPLE: usize = 250;
-
-/// Confidence on the sample above which the whole text is not looked at.
-const SAMPLE_CONFIDENT: f64 = 0.6;
-
-/// The start of `text`: at most `max` bytes, cut before a space (or at a char boundary).
-fn prefix(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let cut = &text[..end];
-    match cut.rfind(char::is_whitespace) {
-        Some(i) if i > 0 => &text[..i],
-        _ => cut,
-    }
-}
-
-/// Whether `t` has at least `n` characters (counts no further than `n`).
-fn at_least_chars(t: &str, n: usize) -> bool {
-    t.len() >= n && (n == 0 || t.chars().nth(n - 1).is_some())
 }
 
 /// A user gazetteer: names and their labels.
@@ -257,7 +163,7 @@ impl Gazetteer {
 #[derive(Clone)]
 pub struct Tagger {
     o: TagOptions,
-    detector: Arc<whatlang::Detector>,
+    detector: language::Detector,
     gazetteer: Option<Arc<Gazetteer>>,
     df: Arc<Mutex<keywords::DocFreq>>,
     /// Entity models by language code.
@@ -265,26 +171,25 @@ pub struct Tagger {
     /// Per-worker word-score caches, one per entity model (language).
     ner_cache: FxHashMap<String, ner::NerCache>,
     segmenter: Arc<crate::segment::Segmenter>,
-    /// Every allowed language is one whose stop words ship (de, en): text that is clearly
-    /// one of them by its stop words is decided without whatlang (see [`stopwords_decide`]).
-    stopwords_first: bool,
     /// Per-worker tables of the keyword extractor.
     kw: keywords::Scratch,
 }
 
 impl Tagger {
-    /// A tagger with the given options and no gazetteer (unknown language codes are ignored).
+    /// A tagger with the given options, the shipped language model and no gazetteer.
     pub fn new(o: TagOptions) -> Self {
+        let model = langid::shipped()
+            .cloned()
+            .unwrap_or_else(|| langid::train(std::iter::empty(), &langid::TrainOptions::default()));
+        Self::with_lang_model(o, Arc::new(model))
+    }
+
+    /// A tagger with the given options and language model.
+    pub fn with_lang_model(o: TagOptions, model: Arc<langid::LangModel>) -> Self {
         let o_entities = o.entities;
-        let stopwords_first = !o.languages.is_empty()
-            && o.languages.iter().all(|l| l == "de" || l == "en")
-            && o.languages.iter().any(|l| l == "de")
-            && o.languages.iter().any(|l| l == "en");
-        let langs: Vec<whatlang::Lang> =
-            o.languages.iter().filter_map(|c| to_whatlang(c)).collect();
         Tagger {
+            detector: language::Detector::new(model, o.languages.clone(), o.min_confidence),
             o,
-            detector: Arc::new(whatlang::Detector::with_allowlist(langs)),
             gazetteer: None,
             df: Arc::new(Mutex::new(keywords::DocFreq::default())),
             ner: Arc::new(if o_entities {
@@ -294,46 +199,37 @@ impl Tagger {
             }),
             ner_cache: FxHashMap::default(),
             segmenter: Arc::new(crate::segment::Segmenter::new()),
-            stopwords_first,
             kw: keywords::Scratch::default(),
         }
     }
 
-    /// Language code and confidence of `text` (`und` below the threshold or when undetectable).
+    /// Language code and confidence of `text` (`und` below the threshold, outside
+    /// `languages` or when undetectable).
     pub fn language(&self, text: &str) -> (String, f64) {
-        if self.stopwords_first {
-            if let Some((lang, conf)) = stopwords_decide(text) {
-                return (lang.to_string(), conf);
-            }
-        }
-        let sample = detectable(text, DETECT_SAMPLE);
-        let info = match self.detector.detect(&sample) {
-            Some(info) if info.confidence() >= SAMPLE_CONFIDENT => Some(info),
-            // The sample is all there is: its answer stands.
-            first if sample.len() < DETECT_SAMPLE => first,
-            _ => self.detector.detect(&detectable(text, usize::MAX)),
-        };
-        let (lang, conf) = match info {
-            Some(info) if info.confidence() >= self.o.min_confidence => {
-                return (to_iso1(info.lang()), info.confidence())
-            }
-            Some(info) => ("und".to_string(), info.confidence()),
-            None => ("und".to_string(), 0.0),
-        };
-        // Undecided: clearly dominant stop words of an allowed language decide.
-        match stopword_vote(text) {
-            Some(l) if self.o.languages.iter().any(|x| x == l) => (l.to_string(), conf),
-            _ => (lang, conf),
-        }
+        let d = self.detector.detect(text, None);
+        (d.lang, d.confidence)
     }
 }
 
 impl Stage for Tagger {
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
-        if !(self.o.trust_given_language && doc.lang.is_some()) {
-            self.detect_languages(doc);
+        if self.o.trust_given_language && doc.lang.is_none() {
+            doc.lang = language::declared(doc);
         }
-        if self.o.keywords > 0 {
+        if !(self.o.trust_given_language && doc.lang.is_some()) {
+            language::detect_document(
+                &self.detector,
+                doc,
+                self.o.paragraph_languages,
+                self.o.min_paragraph_chars,
+            );
+        }
+        // Keywords need the language's stop words; entities its model.
+        let has_stopwords = doc
+            .lang
+            .as_deref()
+            .is_some_and(crate::lexicon::has_stopwords);
+        if self.o.keywords > 0 && has_stopwords {
             doc.keywords = keywords::keywords(
                 doc,
                 doc.lang.as_deref() == Some("de"),
@@ -366,112 +262,6 @@ impl Stage for Tagger {
     }
 }
 
-/// Stop words of a text: only German, only English, in both lists (`in`, `was`, `also`),
-/// and all words.
-#[derive(Debug, Default, PartialEq)]
-struct StopCounts {
-    de: usize,
-    en: usize,
-    both: usize,
-    words: usize,
-}
-
-/// Stop-word counts of `text`, URLs, e-mail addresses and numbers left out. Lower-cases
-/// each word into one reused buffer (no allocation per word).
-fn stopword_counts(text: &str) -> StopCounts {
-    let (table, longest) = crate::lexicon::stopword_langs();
-    let mut c = StopCounts::default();
-    let mut n = 0;
-    let mut count = |key: &str| match table.get(key) {
-        Some(1) => c.de += 1,
-        Some(2) => c.en += 1,
-        Some(_) => c.both += 1,
-        None => {}
-    };
-    let mut lw = String::new();
-    let mut ascii = [0u8; 32];
-    for raw in text.split_ascii_whitespace() {
-        if raw.len() > 4 && is_address(raw) {
-            continue;
-        }
-        if raw.is_ascii() {
-            // Fast path: runs of ASCII letters, lower-cased on the stack.
-            let b = raw.as_bytes();
-            let mut i = 0;
-            while i < b.len() {
-                if !b[i].is_ascii_alphabetic() {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                while i < b.len() && b[i].is_ascii_alphabetic() {
-                    i += 1;
-                }
-                n += 1;
-                let w = &b[start..i];
-                if w.len() > *longest || w.len() > ascii.len() {
-                    continue;
-                }
-                let buf = &mut ascii[..w.len()];
-                for (o, c) in buf.iter_mut().zip(w) {
-                    *o = c.to_ascii_lowercase();
-                }
-                if let Ok(key) = std::str::from_utf8(buf) {
-                    count(key);
-                }
-            }
-            continue;
-        }
-        for w in raw
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-        {
-            n += 1;
-            // Lower-casing never shortens a word by more than a few bytes: a word over
-            // twice the longest stop word cannot be one.
-            if w.len() > 2 * longest {
-                continue;
-            }
-            lw.clear();
-            crate::lexicon::push_lowercase(&mut lw, w);
-            count(&lw);
-        }
-    }
-    c.words = n;
-    c
-}
-
-/// The language (`de` or `en`) whose stop words clearly dominate `text`, if any.
-fn stopword_vote(text: &str) -> Option<&'static str> {
-    let c = stopword_counts(text);
-    let (d, e) = (c.de + c.both, c.en + c.both);
-    if d >= e + 2 && d >= 2 * e {
-        Some("de")
-    } else if e >= d + 2 && e >= 2 * d {
-        Some("en")
-    } else {
-        None
-    }
-}
-
-/// The language (`de` or `en`) that `text` is beyond doubt, by stop words alone: at least
-/// three of its own (not shared with the other list), three times the other language's,
-/// and with the shared ones a fifth of all words (running text
-/// is 30–50% stop words; a list of names, a signature or text in a third language is not).
-/// Returns the language and a confidence on whatlang's scale.
-fn stopwords_decide(text: &str) -> Option<(&'static str, f64)> {
-    // Sixty-odd words settle it; a long text is judged by its start (as whatlang's sample).
-    let c = stopword_counts(prefix(text, 2 * DETECT_SAMPLE));
-    let (lang, win, lose) = if c.de > c.en {
-        ("de", c.de, c.en)
-    } else {
-        ("en", c.en, c.de)
-    };
-    // Words in both lists count toward the density, not toward either language.
-    (win >= 3 && win >= 3 * lose && (win + c.both) * 5 >= c.words)
-        .then(|| (lang, (1.0 - lose as f64 / win as f64).clamp(0.5, 1.0)))
-}
-
 /// The shipped entity models (`stages/models/ner-*.bin`, compiled in), parsed once per process.
 fn shipped_models() -> FxHashMap<String, Arc<ner::NerModel>> {
     static MODELS: std::sync::OnceLock<FxHashMap<String, Arc<ner::NerModel>>> =
@@ -496,80 +286,6 @@ fn shipped_models() -> FxHashMap<String, Arc<ner::NerModel>> {
 }
 
 impl Tagger {
-    /// Language of the document and of its paragraphs.
-    fn detect_languages(&self, doc: &mut Document) {
-        // Language per paragraph first; the document's language is their vote, weighted by
-        // length and confidence (one detection pass over the text, not two). Without long
-        // enough paragraphs, the whole text is detected.
-        let paras: Vec<Span> = if !self.o.paragraph_languages {
-            Vec::new()
-        } else if doc.paragraphs.is_empty() {
-            crate::segment::Segmenter::paragraphs(&doc.text)
-        } else {
-            doc.paragraphs.clone()
-        };
-        let raw: Vec<Option<(String, f64)>> = paras
-            .iter()
-            .map(|p| {
-                let t = &doc.text[p.start..p.end];
-                at_least_chars(t, self.o.min_paragraph_chars).then(|| self.language(t))
-            })
-            .collect();
-        let mut votes: FxHashMap<&str, f64> = FxHashMap::default();
-        let mut weight_all = 0.0;
-        for (p, r) in paras.iter().zip(&raw) {
-            if let Some((l, c)) = r {
-                let w = p.len() as f64;
-                weight_all += w;
-                if l != "und" {
-                    *votes.entry(l.as_str()).or_insert(0.0) += w * c;
-                }
-            }
-        }
-        let (lang, conf) = match votes
-            .iter()
-            .max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0)))
-        {
-            Some((l, v)) => (l.to_string(), (v / weight_all.max(1.0)).min(1.0)),
-            None => self.language(&doc.text),
-        };
-        doc.meta.insert(
-            "lang_confidence".into(),
-            ((conf * 1000.0).round() / 1000.0).into(),
-        );
-        if self.o.paragraph_languages {
-            let mut per = Vec::new();
-            let mut counts: FxHashMap<String, usize> = FxHashMap::default();
-            for (p, r) in paras.iter().zip(raw) {
-                let Some((mut l, c)) = r else {
-                    per.push(serde_json::Value::Null);
-                    continue;
-                };
-                let t = &doc.text[p.start..p.end];
-                // A paragraph with little language in it (names, a signature, a rule of
-                // slashes) takes the document's language unless its stop words disagree.
-                if lang != "und"
-                    && l != lang
-                    && (l == "und" || c < 0.5)
-                    && stopword_vote(t) != Some(l.as_str())
-                {
-                    l = lang.clone();
-                }
-                if l != "und" {
-                    *counts.entry(l.clone()).or_insert(0) += 1;
-                }
-                per.push(l.into());
-            }
-            let total: usize = counts.values().sum();
-            let minority = total - counts.values().copied().max().unwrap_or(0);
-            if counts.len() > 1 && minority * 5 >= total.max(1) {
-                doc.meta.insert("mixed_languages".into(), true.into());
-            }
-            doc.meta.insert("paragraph_langs".into(), per.into());
-        }
-        doc.lang = Some(lang);
-    }
-
     /// Runs the entity model over each sentence (segmenting first if no `segment` stage
     /// ran) and puts its entities before the gazetteer's, which take precedence.
     fn entities(&self, model: &ner::NerModel, cache: &mut ner::NerCache, doc: &mut Document) {
@@ -723,18 +439,24 @@ pub fn factory() -> impl pipeline_core::StageFactory {
         "tag",
         "language (document and paragraphs), named entities (learnt model), keywords, gazetteer, entity grouping",
         |o: TagOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            let mut t = Tagger::new(o.clone());
+            if let Some(path) = &o.lang_model {
+                let p = ctx.resolve(path);
+                let bytes = std::fs::read(&p).map_err(|e| {
+                    OptionsError::at("lang_model", format!("cannot read `{}`: {e}", p.display()))
+                })?;
+                let m = langid::LangModel::from_bytes(&bytes)
+                    .map_err(|e| OptionsError::at("lang_model", format!("{}: {e}", p.display())))?;
+                t = Tagger::with_lang_model(o.clone(), Arc::new(m));
+            }
             for (i, l) in o.languages.iter().enumerate() {
-                if to_whatlang(l).is_none() {
+                if !t.detector.knows(l) {
                     return Err(OptionsError::at(
                         &format!("languages.{i}"),
                         format!("unknown language code `{l}`"),
                     ));
                 }
             }
-            if o.languages.is_empty() {
-                return Err(OptionsError::at("languages", "give at least one language"));
-            }
-            let mut t = Tagger::new(o.clone());
             if o.entities && !o.ner_models.is_empty() {
                 let mut models = (*t.ner).clone();
                 for (lang, path) in &o.ner_models {
@@ -768,49 +490,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stop_words_decide_only_clear_cases() {
-        let de = "Der Präsident sagte am Montag, dass die Zusammenarbeit mit dem Nachbarland \
-                  weiter ausgebaut werden soll, auch wenn es noch offene Fragen gibt.";
-        let en = "The president said on Monday that the cooperation with the neighbouring \
-                  country would be expanded, even though there are still open questions.";
-        assert_eq!(stopwords_decide(de).map(|d| d.0), Some("de"));
-        assert_eq!(stopwords_decide(en).map(|d| d.0), Some("en"));
-        // Dutch shares a few function words with both lists but is neither: whatlang decides.
-        let nl = "De president zei maandag dat de samenwerking met het buurland verder \
-                  uitgebreid moet worden, ook al zijn er nog open vragen.";
-        assert_eq!(stopwords_decide(nl), None);
-        // A signature or a list of names has too few stop words to decide anything.
-        let sig = "Traci Warner Enron Broadband Services, Inc. Phone (713) 853-3242 \
-                   traci.warner@enron.com http://www.enron.com";
-        assert_eq!(stopwords_decide(sig), None);
-        // URLs and e-mail addresses do not count as words.
-        assert_eq!(
-            stopword_counts("und die http://x.de/und/die a@b.de der in"),
-            StopCounts {
-                de: 3,
-                en: 0,
-                both: 1,
-                words: 4
-            }
-        );
-    }
-
-    #[test]
-    fn language_per_document_and_paragraph_and_mixed_flag() {
+    fn language_specific_work_only_where_we_have_it() {
         let mut t = Tagger::new(TagOptions::default());
-        let de = "Die Beziehungen zwischen Belarus und Russland können als ein Vorbild einer gleichberechtigten Zusammenarbeit dienen, erklärte das Ministerium.";
-        let en = "The relations between Belarus and Russia can serve as a model of cooperation between equal partners, the ministry said on Tuesday.";
-        let mut d = Document::from_text("x", format!("{de}\n\n{en}\n\n{de}"));
+        // Finnish: no entity model, no stop-word list; detected, but no entities or keywords.
+        let fi = "Helsingin kaupunginvaltuusto päätti keskiviikkona, että Mannerheimintien \
+                  raitiotie rakennetaan Pasilaan vuoteen 2030 mennessä. Pormestari Juhana \
+                  Vartiainen kertoi Helsingin Sanomille, että päätös oli yksimielinen.";
+        let mut d = Document::from_text("fi", fi);
+        t.process(&mut d).unwrap();
+        assert_eq!(d.lang.as_deref(), Some("fi"));
+        assert!(d.entities.is_empty(), "{:?}", d.entities);
+        assert!(d.keywords.is_empty(), "{:?}", d.keywords);
+        // German has both.
+        let de = "Der russische Präsident Wladimir Putin traf am Dienstag in Minsk den \
+                  belarussischen Präsidenten Alexander Lukaschenko.";
+        let mut d = Document::from_text("de", de);
         t.process(&mut d).unwrap();
         assert_eq!(d.lang.as_deref(), Some("de"));
-        assert_eq!(
-            d.meta["paragraph_langs"],
-            serde_json::json!(["de", "en", "de"])
-        );
-        assert_eq!(d.meta["mixed_languages"], true);
-        let mut u = Document::from_text("u", "https://www.belta.by/ info@belta.by 12345");
-        t.process(&mut u).unwrap();
-        assert_eq!(u.lang.as_deref(), Some("und"));
+        assert!(!d.entities.is_empty());
+        assert!(!d.keywords.is_empty());
     }
 
     #[test]
