@@ -85,7 +85,7 @@ fn malformed_jsonl_lines_become_errors_and_the_rest_go_on() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("in.jsonl"),
-        "{\"id\":\"a\",\"text\":\"Hallo\",\"url\":\"https://x.de/a\",\"section\":\"politik\"}\n\
+        "{\"id\":\"a\",\"text\":\"Hallo\",\"url\":\"https://x.de/a\",\"lang\":\"de-AT\",\"section\":\"politik\"}\n\
          {broken\n\
          \n\
          {\"text\":\"ohne id\"}\n\
@@ -110,6 +110,7 @@ fn malformed_jsonl_lines_become_errors_and_the_rest_go_on() {
     let a = items[0].as_ref().unwrap();
     assert_eq!(a.raw, b"Hallo");
     assert_eq!(a.declared.url.as_deref(), Some("https://x.de/a"));
+    assert_eq!(a.declared.lang.as_deref(), Some("de-AT"));
     assert_eq!(a.meta["section"], "politik");
     let e = items[1].as_ref().unwrap_err();
     assert!(e.id.ends_with("in.jsonl:2"), "{}", e.id);

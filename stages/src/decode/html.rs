@@ -464,6 +464,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn declared_language_from_html_lang_or_content_language() {
+        let meta_only = r#"<html><head><meta http-equiv="Content-Language" content="fr-CA"></head><body><p>Bonjour</p></body></html>"#;
+        assert_eq!(to_blocks(meta_only).1.lang.as_deref(), Some("fr-CA"));
+        let both = r#"<html lang="de"><head><meta http-equiv="content-language" content="en"></head><body><p>Hallo</p></body></html>"#;
+        assert_eq!(to_blocks(both).1.lang.as_deref(), Some("de"));
+    }
+
+    #[test]
     fn blocks_carry_structure_and_hints() {
         let html = r#"<!DOCTYPE html><html lang="de"><head><title>Titel &amp; mehr</title>
             <meta name="author" content="A. Autor"><meta property="article:published_time" content="2021-11-04">

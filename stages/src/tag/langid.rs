@@ -83,12 +83,14 @@ fn gram_hash(chars: &[u32]) -> u32 {
 }
 
 /// Calls `f(hash, order)` for every feature of `text`, after normalisation, reading at most
-/// `max_letters` letters. Returns (letters read, letters whose unigram `known` accepts).
+/// `max_letters` letters and stopping early when `stop(letters)`, asked every
+/// [`CHECK_EVERY`] letters, says so. `f` tells whether the model knows the feature.
+/// Returns (letters read, letters whose unigram the model knows).
 fn features(
     text: &str,
     max_letters: usize,
-    mut known: impl FnMut(u32) -> bool,
-    mut f: impl FnMut(u32, usize),
+    mut stop: impl FnMut(usize) -> bool,
+    mut f: impl FnMut(u32, usize) -> bool,
 ) -> (usize, usize) {
     // The last ORDER characters, newest last.
     let mut win = [0u32; ORDER];
@@ -103,19 +105,16 @@ fn features(
             if n == 1 && c == u32::from(b' ') {
                 continue;
             }
-            let h = gram_hash(&win[ORDER - n..]);
-            if n == 1 && known(h) {
+            let known = f(gram_hash(&win[ORDER - n..]), n);
+            if n == 1 && known {
                 known_letters += 1;
             }
-            f(h, n);
         }
     };
     push(u32::from(b' '), &mut win, &mut filled);
     let mut last_space = true;
+    let mut next_check = CHECK_EVERY;
     for c in text.chars() {
-        if letters >= max_letters {
-            break;
-        }
         if c.is_ascii() {
             if c.is_ascii_alphabetic() {
                 letters += 1;
@@ -135,12 +134,30 @@ fn features(
             push(u32::from(b' '), &mut win, &mut filled);
             last_space = true;
         }
+        if letters >= max_letters {
+            break;
+        }
+        if letters >= next_check {
+            next_check = letters + CHECK_EVERY;
+            if stop(letters) {
+                break;
+            }
+        }
     }
     if !last_space {
         push(u32::from(b' '), &mut win, &mut filled);
     }
     (letters, known_letters)
 }
+
+/// How often (in letters) scoring asks whether the answer is settled.
+const CHECK_EVERY: usize = 32;
+
+/// Margin (nats, after the division by the order) between the best language and the
+/// next at which reading stops: odds of e^20 (5·10⁸ to one). At e^12 a few sentences
+/// were decided too early (cross-validated sentence accuracy 0.997 → 0.996); at e^20
+/// every answer is the one the whole sample gives.
+const SETTLED: f64 = 20.0;
 
 impl LangModel {
     /// The model's languages (ISO 639-1 codes), in its order.
@@ -158,41 +175,64 @@ impl LangModel {
         self.keys.len()
     }
 
-    /// Scores at most `max_letters` letters of `text`. `prior` adds log-odds to one
-    /// language (a declared language) before the posterior is taken.
+    /// Scores at most `max_letters` letters of `text`, fewer once one language leads by far.
+    /// `prior` adds log-odds to one language (a declared language) before the posterior is
+    /// taken.
     pub fn score(&self, text: &str, max_letters: usize, prior: Option<(usize, f64)>) -> Scored {
         let l = self.langs.len();
         let mut sum = vec![0u32; l];
         let mut per_order = [0u32; ORDER];
+        let log_scores = |sum: &[u32], per_order: &[u32; ORDER]| -> Vec<f64> {
+            (0..l)
+                .map(|i| {
+                    let floor: f64 = (0..ORDER)
+                        .map(|n| f64::from(per_order[n]) * f64::from(self.floors[i * ORDER + n]))
+                        .sum();
+                    // n-grams that overlap are far from independent: one letter's evidence
+                    // is counted once, not ORDER times.
+                    let mut s = (floor + f64::from(sum[i]) / f64::from(SCALE)) / ORDER as f64;
+                    if let Some((p, logodds)) = prior {
+                        if p == i {
+                            s += logodds;
+                        }
+                    }
+                    s
+                })
+                .collect()
+        };
+        // `features` calls `f` and `stop` in turn, never at once; both need the tallies.
+        let tallies = std::cell::RefCell::new((&mut sum, &mut per_order));
         let (letters, known_letters) = features(
             text,
             max_letters,
-            |h| self.index.contains_key(&h),
-            |h, n| {
-                if let Some(&row) = self.index.get(&h) {
-                    per_order[n - 1] += 1;
-                    let row = row as usize * l;
-                    for (s, &v) in sum.iter_mut().zip(&self.values[row..row + l]) {
-                        *s += u32::from(v);
+            |_| {
+                let t = tallies.borrow();
+                let s = log_scores(t.0, t.1);
+                let (mut a, mut b) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
+                for &x in &s {
+                    if x > a {
+                        b = a;
+                        a = x;
+                    } else if x > b {
+                        b = x;
                     }
                 }
+                a - b >= SETTLED
+            },
+            |h, n| {
+                let Some(&row) = self.index.get(&h) else {
+                    return false;
+                };
+                let mut t = tallies.borrow_mut();
+                t.1[n - 1] += 1;
+                let row = row as usize * l;
+                for (s, &v) in t.0.iter_mut().zip(&self.values[row..row + l]) {
+                    *s += u32::from(v);
+                }
+                true
             },
         );
-        let mut scores: Vec<f64> = (0..l)
-            .map(|i| {
-                let floor: f64 = (0..ORDER)
-                    .map(|n| f64::from(per_order[n]) * f64::from(self.floors[i * ORDER + n]))
-                    .sum();
-                // n-grams that overlap are far from independent: one letter's evidence is
-                // counted once, not ORDER times.
-                (floor + f64::from(sum[i]) / f64::from(SCALE)) / ORDER as f64
-            })
-            .collect();
-        if let Some((i, logodds)) = prior {
-            if let Some(s) = scores.get_mut(i) {
-                *s += logodds;
-            }
-        }
+        let mut scores = log_scores(&sum, &per_order);
         let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut z = 0.0;
         for s in &mut scores {
@@ -350,6 +390,7 @@ pub fn train<'a>(
                 let e = counts.entry(h).or_insert_with(|| (n as u8, vec![0; nl]));
                 e.1[li] += 1;
                 totals[li * ORDER + n - 1] += 1.0;
+                false
             },
         );
     }
@@ -414,7 +455,15 @@ mod tests {
 
     fn grams(t: &str) -> Vec<u32> {
         let mut v = Vec::new();
-        features(t, usize::MAX, |_| false, |h, _| v.push(h));
+        features(
+            t,
+            usize::MAX,
+            |_| false,
+            |h, _| {
+                v.push(h);
+                false
+            },
+        );
         v
     }
 
