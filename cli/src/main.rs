@@ -178,7 +178,8 @@ enum Cmd {
     },
     /// Score a task on a gold file: decode, clean, segment, ner, summarise, lang.
     Eval {
-        /// The task: decode | clean | segment | ner | summarise | lang.
+        /// The task: decode | mojibake | clean | segment | ner | summarise | lang. `mojibake` breaks
+        /// the gold's sentences (e.g. ../shared/eval/seg/) through wrong code pages and scores the repair.
         task: String,
         /// Gold file (or, for clean, the seeds-clean directory). Formats: ../shared/eval/README.md.
         #[arg(long)]

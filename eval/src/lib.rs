@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod lang;
+pub mod mojibake;
 pub mod score;
 
 use std::collections::BTreeMap;
@@ -42,7 +43,7 @@ pub enum EvalError {
     #[error("stage `{0}`: {1}")]
     Stage(String, String),
     /// Unknown task name.
-    #[error("unknown task `{0}` (tasks: decode, clean, segment, ner, summarise, lang)")]
+    #[error("unknown task `{0}` (tasks: decode, mojibake, clean, segment, ner, summarise, lang)")]
     UnknownTask(String),
 }
 
@@ -197,6 +198,7 @@ pub fn run(task: &str, gold: &Path, stages: &mut Stages) -> Result<Report, EvalE
         "ner" => ner(gold, stages),
         "summarise" | "summarize" => summarise(gold, stages),
         "lang" => lang::lang(gold, stages),
+        "mojibake" => mojibake::mojibake(&[gold.to_path_buf()]),
         other => Err(EvalError::UnknownTask(other.into())),
     }
 }

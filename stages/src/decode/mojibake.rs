@@ -77,7 +77,7 @@ impl Charmap {
 }
 
 /// CP437's upper half (not in encoding_rs, which follows the WHATWG encoding standard).
-const CP437: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{A0}";
+pub const CP437: &str = "ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u{A0}";
 
 /// Index of Windows-1257 in [`charmaps`]: rare, so its repairs must explain themselves.
 const BALTIC: usize = 4;
@@ -177,8 +177,17 @@ pub fn weirdness(text: &str) -> u32 {
         if script(c) != script(next) && c.is_alphabetic() && next.is_alphabetic() {
             score += 1;
         }
+        // Punctuation after a capital is benign where a capital ends a word ("É’s", "OLÉ…"),
+        // not inside one: after a lower-case letter (`stojÄ…`, `s√•`) or before one (`Ã…ret`).
+        // (An apostrophe before a letter is English: "a lot of Ã’s".)
+        let inside_word = prev.is_some_and(char::is_lowercase)
+            || (!matches!(next, '’' | '‘')
+                && text[next_at + next.len_utf8()..]
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_alphabetic));
         if next.is_ascii()
-            || benign_after(c, next)
+            || (benign_after(c, next) && !inside_word)
             || matches!(c, '„' | '“' | '”' | '‘' | '’' | '–' | '—' | '…')
         {
             continue;
@@ -222,6 +231,13 @@ fn has_baltic_letters(s: &str) -> bool {
 /// Decodes bytes as UTF-8, tolerating a space that stood for NBSP after `Ã`/`Â`, and `?` or
 /// a lost-byte marker (0x1A) in place of a missing continuation byte (becomes U+FFFD).
 fn utf8_sloppy(bytes: &[u8]) -> Option<String> {
+    utf8_tolerant(bytes, true)
+}
+
+/// [`utf8_sloppy`], with `lost_marks` whether `?` and 0x1A may stand for a lost byte (not
+/// inside one word of otherwise correct text, where `víš?` is a Czech word and a question
+/// mark).
+fn utf8_tolerant(bytes: &[u8], lost_marks: bool) -> Option<String> {
     let mut out = String::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -272,7 +288,9 @@ fn utf8_sloppy(bytes: &[u8]) -> Option<String> {
             match bytes.get(i + k).copied() {
                 Some(c) if is_cont(c) => buf[k] = c,
                 Some(0x20) if k == 1 && need == 1 => buf[k] = 0xA0,
-                Some(b'?') | Some(0x1A) if k >= 1 && (need == 1 || k >= 2 || b == 0xE2) => {
+                Some(b'?') | Some(0x1A)
+                    if lost_marks && k >= 1 && (need == 1 || k >= 2 || b == 0xE2) =>
+                {
                     lost = true;
                     break;
                 }
@@ -290,6 +308,22 @@ fn utf8_sloppy(bytes: &[u8]) -> Option<String> {
         i += need + 1;
     }
     Some(out)
+}
+
+/// A character people write (or U+FFFD for a byte lost earlier): not a C1 control, a
+/// private-use or noncharacter, or one of the scripts a wrong re-decoding lands in but text rarely uses
+/// (Ogham, Runic, Syriac to N'Ko, phonetic extensions, Yi, Glagolitic, Tifinagh, …).
+fn plausible(c: char) -> bool {
+    !matches!(c as u32,
+        0x80..=0x9F
+        | 0x0700..=0x08FF
+        | 0x1680..=0x18AF
+        | 0x1AB0..=0x1DBF
+        | 0x2C00..=0x2DFF
+        | 0xA000..=0xABFF
+        | 0xD800..=0xF8FF
+        | 0xFFF0..=0xFFFC
+        | 0xFFFE..=0xFFFF)
 }
 
 /// A character a 3- or 4-byte mojibake sequence may plausibly stand for.
@@ -348,6 +382,126 @@ fn fix_wide_sequences(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// Repairs mojibake word by word, for text where it is mixed with correct text (one
+/// word, one sentence, a quoted name): each word that looks weird is re-encoded with each
+/// code page in turn and decoded as UTF-8, up to three times (mojibake of mojibake); the
+/// first result that is valid UTF-8, plausible and not weird at all replaces it. A word is
+/// a run of characters between spaces, quotes and dashes, with the space after it when it
+/// ends in a lead character whose NBSP was lost (`Ã s` → `às`). Only text with two or more
+/// pairs of [`strong_pairs`] is looked at this way, and only its words with one.
+fn fix_words(text: &str) -> Option<String> {
+    // One odd pair is a name or a typo as often as mojibake; the evidence must recur.
+    if strong_pairs(text) < 2 {
+        return None;
+    }
+    let maps = charmaps();
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let start = rest
+            .find(|c: char| !c.is_whitespace() && !is_split_punct(c))
+            .unwrap_or(rest.len());
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        if rest.is_empty() {
+            break;
+        }
+        let mut end = rest
+            .find(|c: char| c.is_whitespace() || is_split_punct(c))
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        if word.is_ascii() {
+            out.push_str(word);
+            rest = &rest[end..];
+            continue;
+        }
+        // A 2-byte lead right before a space: the space may be its lost NBSP.
+        if rest[end..].starts_with(' ')
+            && word
+                .chars()
+                .next_back()
+                .is_some_and(|c| matches!(maps[0].byte(c), Some(0xC2..=0xDF)))
+        {
+            end += 1;
+        }
+        let word = &rest[..end];
+        if !strongly_weird(word) {
+            out.push_str(word);
+            rest = &rest[end..];
+            continue;
+        }
+        // The pairs `weirdness` lets pass after a capital (`Å™`) count here.
+        let odd = |t: &str| weirdness(t) + strong_pairs(t) as u32;
+        let mut current = word.to_string();
+        let mut score = odd(&current);
+        'rounds: for _ in 0..3 {
+            if score == 0 {
+                break;
+            }
+            for (idx, m) in maps.iter().enumerate() {
+                let Some(fixed) = m
+                    .encode(&current)
+                    .and_then(|b| utf8_tolerant(&b, false))
+                    .filter(|f| f.chars().all(plausible))
+                else {
+                    continue;
+                };
+                if fixed == current || (idx == BALTIC && !has_baltic_letters(&fixed)) {
+                    continue;
+                }
+                let s = odd(&fixed);
+                if s < score {
+                    current = fixed;
+                    score = s;
+                    continue 'rounds;
+                }
+            }
+            break;
+        }
+        // Only a repair that leaves nothing weird stands: half a repair is a guess.
+        if score > 0 {
+            current = word.to_string();
+        }
+        changed |= current != word;
+        out.push_str(&current);
+        rest = &rest[end..];
+    }
+    changed.then_some(out)
+}
+
+/// Whether a word holds a pair that UTF-8 read with a wrong code page makes and words
+/// hardly ever have: a non-ASCII letter followed by a non-ASCII symbol or control (`Ã©`,
+/// `Å™`, `Ä›`, `â€`, `Ð¾`), or `Ã`/`Â` followed by anything non-ASCII. Two accented
+/// letters side by side (`ášť`, `Рі`) are words of many languages, not evidence.
+fn strongly_weird(word: &str) -> bool {
+    strong_pairs(word) > 0
+}
+
+/// How many such pairs `text` holds.
+fn strong_pairs(text: &str) -> usize {
+    let mut prev: Option<char> = None;
+    let mut n = 0;
+    for c in text.chars() {
+        if let Some(p) = prev {
+            let strong = !p.is_ascii()
+                && !c.is_ascii()
+                && p.is_alphabetic()
+                && (matches!(p, 'Ã' | 'Â') || !c.is_alphabetic())
+                && !is_split_punct(c);
+            n += usize::from(strong);
+        }
+        prev = Some(c);
+    }
+    n
+}
+
+/// Quotes and dashes that end a word for [`fix_words`]: correctly encoded, they would make
+/// the re-encoded word invalid UTF-8 (`l’humanitÃ©`).
+fn is_split_punct(c: char) -> bool {
+    matches!(c, '’' | '‘' | '“' | '”' | '„' | '–' | '—' | '…' | '«' | '»')
+}
+
 /// Latin-1-decoded Windows-1252 punctuation: C1 controls that stand for `„“”–…` and friends.
 fn fix_c1_punctuation(text: &str) -> Option<String> {
     if !text.chars().any(|c| ('\u{80}'..='\u{9F}').contains(&c)) {
@@ -394,7 +548,13 @@ pub fn fix(text: &str) -> Option<String> {
             let Some(fixed) = utf8_sloppy(&bytes) else {
                 continue;
             };
-            if fixed == current || (idx == BALTIC && !has_baltic_letters(&fixed)) {
+            // A `?` read as a lost byte needs other evidence: `víš?` is a Czech word and a
+            // question mark.
+            let lost = |t: &str| t.matches('\u{FFFD}').count();
+            let guessed = lost(&fixed) > lost(&current) && strong_pairs(&current) == 0;
+            let odd = |t: &str| t.chars().filter(|&c| !plausible(c)).count();
+            let guessed = guessed || odd(&fixed) > odd(&current);
+            if fixed == current || guessed || (idx == BALTIC && !has_baltic_letters(&fixed)) {
                 continue;
             }
             let s = weirdness(&fixed);
@@ -420,6 +580,16 @@ pub fn fix(text: &str) -> Option<String> {
         }
     }
     if score > 0 {
+        if let Some(f) = fix_words(&current) {
+            let s = weirdness(&f);
+            if s < score {
+                current = f;
+                score = s;
+                changed = true;
+            }
+        }
+    }
+    if score > 0 {
         if let Some(f) = fix_wide_sequences(&current) {
             // A partial repair must remove most of the weirdness, or the text is beyond help.
             if weirdness(&f) * 3 <= score {
@@ -434,6 +604,38 @@ pub fn fix(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repairs_mojibake_mixed_with_correct_text_word_by_word() {
+        // One correct "ß" used to make the whole text look fine.
+        assert_eq!(
+            fix("Die GrÃ¼nen in KÃ¶ln kommen auf dreißig Prozent").as_deref(),
+            Some("Die Grünen in Köln kommen auf dreißig Prozent")
+        );
+        // A broken sentence after a correct one, quotes and all.
+        assert_eq!(
+            fix("Daly jsme se do řeči. Jestli si pÅ™edstavujete, Å¾e mluvila").as_deref(),
+            Some("Daly jsme se do řeči. Jestli si představujete, že mluvila")
+        );
+        assert_eq!(
+            fix("dans l’humanitÃ©, l’Ã©galitÃ© et la fraternitÃ©").as_deref(),
+            Some("dans l’humanité, l’égalité et la fraternité")
+        );
+    }
+
+    #[test]
+    fn leaves_correct_words_that_look_like_mojibake_alone() {
+        for t in [
+            // Accented letters side by side, and a question mark that is one.
+            "Když se zhroutí optimista, bývá to obzvlášť smutné.",
+            "\"A od koho to víš?\"",
+            "Наш час неспроможний дати автора, який почуває, мислить і діє.",
+            // One odd pair is not enough evidence.
+            "Bremer/Mccoy – DrÃ¥ber",
+        ] {
+            assert_eq!(fix(t), None, "{t}");
+        }
+    }
 
     #[test]
     fn fixes_common_german_mojibake_also_twice() {
