@@ -390,10 +390,23 @@ fn fix_wide_sequences(text: &str) -> Option<String> {
 /// ends in a lead character whose NBSP was lost (`Ã s` → `às`). Only text with two or more
 /// pairs of [`strong_pairs`] is looked at this way, and only its words with one.
 fn fix_words(text: &str) -> Option<String> {
-    // One odd pair is a name or a typo as often as mojibake; the evidence must recur.
-    if strong_pairs(text) < 2 {
+    // One odd pair is a name or a typo as often as mojibake: the evidence must recur, or
+    // the letters the repair gives must be of an alphabet the text already uses (`GrÃ¼nen`
+    // in a text with "ö" elsewhere; not `DrÃ¥ber` beside a dash).
+    let evidence = strong_pairs(text);
+    if evidence == 0 {
         return None;
     }
+    // "Already uses": a letter of the same 128-character block (Latin-1, Latin
+    // Extended-A, Cyrillic, …) stands outside the word.
+    let block = |c: char| c as u32 >> 7;
+    let own_letters = |fixed: &str, at: usize, len: usize| {
+        let elsewhere = || text[..at].chars().chain(text[at + len..].chars());
+        fixed
+            .chars()
+            .filter(|c| !c.is_ascii())
+            .all(|c| elsewhere().any(|t| t.is_alphabetic() && block(t) == block(c)))
+    };
     let maps = charmaps();
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
@@ -460,7 +473,7 @@ fn fix_words(text: &str) -> Option<String> {
             break;
         }
         // Only a repair that leaves nothing weird stands: half a repair is a guess.
-        if score > 0 {
+        if score > 0 || (evidence < 2 && !own_letters(&current, text.len() - rest.len(), end)) {
             current = word.to_string();
         }
         changed |= current != word;
@@ -472,15 +485,18 @@ fn fix_words(text: &str) -> Option<String> {
 
 /// Whether a word holds a pair that UTF-8 read with a wrong code page makes and words
 /// hardly ever have: a non-ASCII letter followed by a non-ASCII symbol or control (`Ã©`,
-/// `Å™`, `Ä›`, `â€`, `Ð¾`), or `Ã`/`Â` followed by anything non-ASCII. Two accented
+/// `Å™`, `Ä›`, `â€`, `Ð¾`), or `Ã`/`Â` followed by anything non-ASCII; `√`, `≈` or `¬`
+/// before a non-ASCII character; an ASCII letter touching a Cyrillic one; box drawing
+/// before a non-ASCII character; an accented capital after a lower-case letter. Two accented
 /// letters side by side (`ášť`, `Рі`) are words of many languages, not evidence.
 fn strongly_weird(word: &str) -> bool {
     strong_pairs(word) > 0
 }
 
-/// How many such pairs `text` holds.
+/// How many such pairs `text` holds (overlapping ones counted once).
 fn strong_pairs(text: &str) -> usize {
     let mut prev: Option<char> = None;
+    let mut last_hit = false;
     let mut n = 0;
     for c in text.chars() {
         if let Some(p) = prev {
@@ -489,7 +505,21 @@ fn strong_pairs(text: &str) -> usize {
                 && p.is_alphabetic()
                 && (matches!(p, 'Ã' | 'Â') || !c.is_alphabetic())
                 && !is_split_punct(c);
-            n += usize::from(strong);
+            // MacRoman's reading of UTF-8 Latin letters (`√©`, `√∂`), and a Cyrillic or
+            // Greek letter inside a Latin word (`kamarГЎdkou`): Windows-1251/1253 readings.
+            let macroman = matches!(p, '√' | '≈' | '¬') && !c.is_ascii() && !is_split_punct(c);
+            let mixed = p.is_alphabetic()
+                && c.is_alphabetic()
+                && (p.is_ascii() || c.is_ascii())
+                && script(p) != script(c);
+            // CP437's box drawing before a non-ASCII character (`├¡`, `┼╛`), and an
+            // accented capital right after a lower-case letter (`kdyĹľ`, `stojÄ…`).
+            let boxed = ('\u{2500}'..='\u{257F}').contains(&p) && !c.is_ascii();
+            let capital = p.is_lowercase() && !c.is_ascii() && c.is_uppercase();
+            // Pairs in a row are one piece of evidence (`rÃ¥`: one mis-read letter).
+            let hit = strong || macroman || mixed || boxed || capital;
+            n += usize::from(hit && !last_hit);
+            last_hit = hit;
         }
         prev = Some(c);
     }
@@ -617,6 +647,11 @@ mod tests {
             fix("Daly jsme se do řeči. Jestli si pÅ™edstavujete, Å¾e mluvila").as_deref(),
             Some("Daly jsme se do řeči. Jestli si představujete, že mluvila")
         );
+        // One mis-read letter, in a text whose alphabet (ö) says what it stands for.
+        assert_eq!(
+            fix("Die GrÃ¼nen in Köln").as_deref(),
+            Some("Die Grünen in Köln")
+        );
         assert_eq!(
             fix("dans l’humanitÃ©, l’Ã©galitÃ© et la fraternitÃ©").as_deref(),
             Some("dans l’humanité, l’égalité et la fraternité")
@@ -630,7 +665,8 @@ mod tests {
             "Když se zhroutí optimista, bývá to obzvlášť smutné.",
             "\"A od koho to víš?\"",
             "Наш час неспроможний дати автора, який почуває, мислить і діє.",
-            // One odd pair is not enough evidence.
+            // One odd pair is not enough evidence, unless the letter it would give is one
+            // the text uses elsewhere.
             "Bremer/Mccoy – DrÃ¥ber",
         ] {
             assert_eq!(fix(t), None, "{t}");
