@@ -208,9 +208,11 @@ pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
             );
         }
     };
+    let mut turn = 0usize;
     for (lang, sents) in &records {
         for (i, sent) in sents.iter().enumerate() {
-            if sent.is_ascii() {
+            // C1 controls are Windows-1252 punctuation left in Latin-1 text: not clean.
+            if sent.is_ascii() || sent.chars().any(|c| ('\u{80}'..='\u{9F}').contains(&c)) {
                 continue;
             }
             let got = repair(sent);
@@ -218,8 +220,10 @@ pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
             if got != *sent && altered.len() < 40 {
                 altered.push(json!({"lang": lang, "text": sent, "got": got}));
             }
-            // One page per sentence and kind, in turn, so each page sees every language.
-            let page = &PAGES[i % PAGES.len()];
+            // One page per sentence, in turn over the whole run, so each page sees every
+            // language.
+            let page = &PAGES[turn % PAGES.len()];
+            turn += 1;
             let t = by_page.entry(page.name).or_default();
             if let Some(once) = break_with(page, sent) {
                 let got = repair(&once);
