@@ -7,8 +7,8 @@ fn generated_mojibake_from_the_shared_sentences() {
     let seg = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/eval/seg");
     let r = textpipe_eval::mojibake::mojibake(&[seg]).unwrap();
     let rate = |k: &str| r.json["common"][k]["rate"].as_f64().unwrap();
-    // Today (six common code pages): once 1.000, twice 0.988, one word 0.840, one sentence
-    // 0.653; the bars are 0.99 / 0.95 / 0.95 / 0.95.
+    // Today (six common code pages): once 1.000, twice 0.988, one word 0.854, one sentence
+    // 0.689; the bars are 0.99 / 0.95 / 0.95 / 0.95.
     assert!(rate("once") >= 0.995, "{}", r.text);
     assert!(rate("twice") >= 0.98, "{}", r.text);
     for (page, v) in r.json["pages"].as_object().unwrap() {
@@ -33,7 +33,7 @@ fn generated_mojibake_from_the_shared_sentences() {
         );
     }
     assert!(rate("one word") >= 0.82, "{}", r.text);
-    assert!(rate("one sentence") >= 0.63, "{}", r.text);
+    assert!(rate("one sentence") >= 0.66, "{}", r.text);
     let negatives = r.json["negatives_per_language"].as_object().unwrap();
     assert!(negatives.len() >= 18, "{}", r.text);
     let cases: u64 = negatives

@@ -449,7 +449,7 @@ fn fix_words(text: &str) -> Option<String> {
         let mut current = word.to_string();
         let mut score = odd(&current);
         'rounds: for _ in 0..3 {
-            if score == 0 {
+            if score == 0 || (current != word && strong_pairs(&current) == 0) {
                 break;
             }
             for (idx, m) in maps.iter().enumerate() {
@@ -472,8 +472,11 @@ fn fix_words(text: &str) -> Option<String> {
             }
             break;
         }
-        // Only a repair that leaves nothing weird stands: half a repair is a guess.
-        if score > 0 || (evidence < 2 && !own_letters(&current, text.len() - rest.len(), end)) {
+        // Only a repair that leaves no tell-tale pair stands: half a repair is a guess.
+        // (Pairs `weirdness` alone finds, `ěž` in Czech, are words.)
+        if strong_pairs(&current) > 0
+            || (evidence < 2 && !own_letters(&current, text.len() - rest.len(), end))
+        {
             current = word.to_string();
         }
         changed |= current != word;
@@ -512,10 +515,13 @@ fn strong_pairs(text: &str) -> usize {
                 && c.is_alphabetic()
                 && (p.is_ascii() || c.is_ascii())
                 && script(p) != script(c);
-            // CP437's box drawing before a non-ASCII character (`├¡`, `┼╛`), and an
-            // accented capital right after a lower-case letter (`kdyĹľ`, `stojÄ…`).
+            // CP437's box drawing before a non-ASCII character (`├¡`, `┼╛`), an accented
+            // capital right after a lower-case letter (`kdyĹľ`, `stojÄ…`), and a Latin-1
+            // capital before one of Windows-1252's letters in 0x80–0x9F (`ÄŒechy`).
             let boxed = ('\u{2500}'..='\u{257F}').contains(&p) && !c.is_ascii();
-            let capital = p.is_lowercase() && !c.is_ascii() && c.is_uppercase();
+            let capital = (p.is_lowercase() && !c.is_ascii() && c.is_uppercase())
+                || (matches!(p, 'À'..='Þ')
+                    && matches!(c, 'Š' | 'Œ' | 'Ž' | 'Ÿ' | 'š' | 'œ' | 'ž' | 'ƒ'));
             // Pairs in a row are one piece of evidence (`rÃ¥`: one mis-read letter).
             let hit = strong || macroman || mixed || boxed || capital;
             n += usize::from(hit && !last_hit);
