@@ -93,6 +93,8 @@ fn charmaps() -> &'static [Charmap] {
             Charmap::from_encoding(encoding_rs::WINDOWS_1257, false),
             Charmap::from_encoding(encoding_rs::MACINTOSH, false),
             Charmap::from_table(CP437),
+            Charmap::from_encoding(encoding_rs::WINDOWS_1254, false),
+            Charmap::from_encoding(encoding_rs::ISO_8859_15, false),
         ]
     })
 }
@@ -448,10 +450,11 @@ fn fix_words(text: &str) -> Option<String> {
         let odd = |t: &str| weirdness(t) + strong_pairs(t) as u32;
         let mut current = word.to_string();
         let mut score = odd(&current);
-        'rounds: for _ in 0..3 {
+        for _ in 0..3 {
             if score == 0 || (current != word && strong_pairs(&current) == 0) {
                 break;
             }
+            let mut best: Option<(u32, String)> = None;
             for (idx, m) in maps.iter().enumerate() {
                 let Some(fixed) = m
                     .encode(&current)
@@ -464,13 +467,13 @@ fn fix_words(text: &str) -> Option<String> {
                     continue;
                 }
                 let s = odd(&fixed);
-                if s < score {
-                    current = fixed;
-                    score = s;
-                    continue 'rounds;
+                if s < score && best.as_ref().is_none_or(|(r, _)| s < *r) {
+                    best = Some((s, fixed));
                 }
             }
-            break;
+            let Some((s, fixed)) = best else { break };
+            current = fixed;
+            score = s;
         }
         // Only a repair that leaves no tell-tale pair stands: half a repair is a guess.
         // (Pairs `weirdness` alone finds, `ěž` in Czech, are words.)
@@ -532,6 +535,24 @@ fn strong_pairs(text: &str) -> usize {
     n
 }
 
+/// Symbols standing between two letters (`n÷m`, `tÂ°c`): what a wrong page makes of a
+/// letter, not what words hold (apostrophes, dashes and the middle dot aside).
+fn inner_symbols(text: &str) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(3)
+        .filter(|w| {
+            let c = w[1];
+            !c.is_ascii()
+                && !c.is_alphanumeric()
+                && !is_split_punct(c)
+                && !matches!(c, '·' | '\u{AD}' | '\u{2011}')
+                && w[0].is_alphabetic()
+                && w[2].is_alphabetic()
+        })
+        .count()
+}
+
 /// Quotes and dashes that end a word for [`fix_words`]: correctly encoded, they would make
 /// the re-encoded word invalid UTF-8 (`l’humanitÃ©`).
 fn is_split_punct(c: char) -> bool {
@@ -576,7 +597,12 @@ pub fn fix(text: &str) -> Option<String> {
         return None;
     }
     let mut changed = false;
-    'rounds: for _ in 0..3 {
+    for _ in 0..3 {
+        // Every page that reads the text back as valid, less weird UTF-8 is a candidate;
+        // the one leaving the fewest odd pairs wins (the first on a tie), as several pages
+        // often decode one mojibake validly (`tĂŠ`: `tÊ` by Windows-1250, `té` by
+        // ISO-8859-2).
+        let mut best: Option<(u32, String)> = None;
         for (idx, m) in charmaps().iter().enumerate() {
             let Some(bytes) = m.encode(&current) else {
                 continue;
@@ -595,16 +621,20 @@ pub fn fix(text: &str) -> Option<String> {
             }
             let s = weirdness(&fixed);
             if s < score {
-                current = fixed;
-                score = s;
-                changed = true;
-                if score == 0 {
-                    break 'rounds;
+                // Not `weirdness`, which also counts pairs Czech has (`íš`).
+                let rank = (strong_pairs(&fixed) + inner_symbols(&fixed)) as u32;
+                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    best = Some((rank, fixed));
                 }
-                continue 'rounds;
             }
         }
-        break;
+        let Some((_, fixed)) = best else { break };
+        score = weirdness(&fixed);
+        current = fixed;
+        changed = true;
+        if score == 0 {
+            break;
+        }
     }
     if score > 0 {
         if let Some(f) = fix_c1_punctuation(&current) {
