@@ -231,19 +231,25 @@ pub fn eval_lang_cv(
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes a model file atomically, creating its directory.
+fn write_model(out: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = pipeline_core::atomic::AtomicFile::create(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    std::io::Write::write_all(&mut f, bytes)?;
+    f.commit()?;
+    Ok(())
+}
+
 /// `textpipe train lang`: trains the language model on every training document.
 fn train_lang(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     let start = std::time::Instant::now();
     let docs = textpipe_eval::lang::training_docs(train)?;
     let model = textpipe_eval::lang::train_on(&docs, |_| true);
     let bytes = model.to_bytes();
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = pipeline_core::atomic::AtomicFile::create(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    std::io::Write::write_all(&mut f, &bytes)?;
-    f.commit()?;
+    write_model(out, &bytes)?;
     outln!(
         "wrote {} ({:.2} MB: {} languages, {} features) from {} documents in {:.1}s",
         out.display(),
@@ -480,13 +486,7 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
         );
     });
     let bytes = model.to_bytes();
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = pipeline_core::atomic::AtomicFile::create(out)
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    std::io::Write::write_all(&mut f, &bytes)?;
-    f.commit()?;
+    write_model(out, &bytes)?;
     let reloaded = ner::NerModel::from_bytes(&bytes)?;
     let dev_f1 = if dev_ex.is_empty() {
         String::from("-")

@@ -11,7 +11,7 @@ use pipeline_core::{Document, Stage};
 use serde_json::{json, Value};
 use textpipe_stages::tag::{langid, TagOptions, Tagger};
 
-use crate::{pct, read_jsonl, run_chain, s, EvalError, Report, Stages};
+use crate::{gold_files, pct, read_jsonl, run_chain, s, EvalError, Report, Stages};
 
 /// One gold text and its language.
 struct Gold {
@@ -89,21 +89,7 @@ fn read_gold(path: &Path) -> Result<Vec<Gold>, EvalError> {
 /// Training documents from JSONL files (a directory: its `*.jsonl` files, sorted); records
 /// without `lang` or `text` are skipped.
 pub fn training_docs(paths: &[PathBuf]) -> Result<Vec<TrainDoc>, EvalError> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| gold_err(p, e.to_string()))?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p.clone());
-        }
-    }
+    let files = gold_files(paths, "jsonl")?;
     let mut docs = Vec::new();
     for f in &files {
         let stem = f

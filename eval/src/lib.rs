@@ -170,6 +170,30 @@ fn read_jsonl(path: &Path) -> Result<Vec<Value>, EvalError> {
         .collect()
 }
 
+/// The files `paths` name: a file as it is, a directory as its files ending in `.ext`,
+/// sorted.
+fn gold_files(paths: &[PathBuf], ext: &str) -> Result<Vec<PathBuf>, EvalError> {
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+            .map_err(|e| EvalError::Gold {
+                path: p.display().to_string(),
+                message: e.to_string(),
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|f| f.extension().is_some_and(|e| e == ext))
+            .collect();
+        v.sort();
+        files.extend(v);
+    }
+    Ok(files)
+}
+
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v[k].as_str().unwrap_or("")
 }
@@ -508,21 +532,7 @@ fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     if gold.extension().is_some_and(|e| e == "jsonl") {
         return clean_traf(gold, &mut chain, stages);
     }
-    let files: Vec<PathBuf> = if gold.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(gold)
-            .map_err(|e| EvalError::Gold {
-                path: gold.display().to_string(),
-                message: e.to_string(),
-            })?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "tsv"))
-            .collect();
-        v.sort();
-        v
-    } else {
-        vec![gold.to_path_buf()]
-    };
+    let files = gold_files(&[gold.to_path_buf()], "tsv")?;
     let mut prf = Prf::default();
     let mut lost_k = Vec::new();
     let mut kept_d = Vec::new();

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 
-use crate::{pct, read_jsonl, s, EvalError, Report};
+use crate::{gold_files, pct, read_jsonl, s, EvalError, Report};
 
 /// A code page mojibake is made with; `common` ones carry the 99% bar.
 struct Page {
@@ -112,24 +112,7 @@ fn break_with(page: &Page, text: &str) -> Option<String> {
 
 /// Sentences by language: the `sentences` of each record, or its `text`.
 fn read_sentences(paths: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>, EvalError> {
-    let mut files = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| EvalError::Gold {
-                    path: p.display().to_string(),
-                    message: e.to_string(),
-                })?
-                .flatten()
-                .map(|e| e.path())
-                .filter(|f| f.extension().is_some_and(|e| e == "jsonl"))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p.clone());
-        }
-    }
+    let files = gold_files(paths, "jsonl")?;
     let mut out = Vec::new();
     for f in &files {
         for r in read_jsonl(f)? {

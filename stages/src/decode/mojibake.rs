@@ -603,6 +603,10 @@ pub fn fix(text: &str) -> Option<String> {
         // often decode one mojibake validly (`tĂŠ`: `tÊ` by Windows-1250, `té` by
         // ISO-8859-2).
         let mut best: Option<(u32, String)> = None;
+        // Of the text as it stands: the same for every page.
+        let lost = |t: &str| t.matches('\u{FFFD}').count();
+        let odd = |t: &str| t.chars().filter(|&c| !plausible(c)).count();
+        let (lost_now, odd_now, evidence) = (lost(&current), odd(&current), strong_pairs(&current));
         for (idx, m) in charmaps().iter().enumerate() {
             let Some(bytes) = m.encode(&current) else {
                 continue;
@@ -612,10 +616,7 @@ pub fn fix(text: &str) -> Option<String> {
             };
             // A `?` read as a lost byte needs other evidence: `víš?` is a Czech word and a
             // question mark.
-            let lost = |t: &str| t.matches('\u{FFFD}').count();
-            let guessed = lost(&fixed) > lost(&current) && strong_pairs(&current) == 0;
-            let odd = |t: &str| t.chars().filter(|&c| !plausible(c)).count();
-            let guessed = guessed || odd(&fixed) > odd(&current);
+            let guessed = (lost(&fixed) > lost_now && evidence == 0) || odd(&fixed) > odd_now;
             if fixed == current || guessed || (idx == BALTIC && !has_baltic_letters(&fixed)) {
                 continue;
             }

@@ -182,23 +182,18 @@ impl LangModel {
         let l = self.langs.len();
         let mut sum = vec![0u32; l];
         let mut per_order = [0u32; ORDER];
-        let log_scores = |sum: &[u32], per_order: &[u32; ORDER]| -> Vec<f64> {
-            (0..l)
-                .map(|i| {
-                    let floor: f64 = (0..ORDER)
-                        .map(|n| f64::from(per_order[n]) * f64::from(self.floors[i * ORDER + n]))
-                        .sum();
-                    // n-grams that overlap are far from independent: one letter's evidence
-                    // is counted once, not ORDER times.
-                    let mut s = (floor + f64::from(sum[i]) / f64::from(SCALE)) / ORDER as f64;
-                    if let Some((p, logodds)) = prior {
-                        if p == i {
-                            s += logodds;
-                        }
-                    }
-                    s
-                })
-                .collect()
+        // Language `i`'s log-likelihood (plus the prior) from the tallies so far.
+        let log_score = |i: usize, sum: &[u32], per_order: &[u32; ORDER]| -> f64 {
+            let floor: f64 = (0..ORDER)
+                .map(|n| f64::from(per_order[n]) * f64::from(self.floors[i * ORDER + n]))
+                .sum();
+            // n-grams that overlap are far from independent: one letter's evidence is
+            // counted once, not ORDER times.
+            let s = (floor + f64::from(sum[i]) / f64::from(SCALE)) / ORDER as f64;
+            match prior {
+                Some((p, logodds)) if p == i => s + logodds,
+                _ => s,
+            }
         };
         // `features` calls `f` and `stop` in turn, never at once; both need the tallies.
         let tallies = std::cell::RefCell::new((&mut sum, &mut per_order));
@@ -207,9 +202,8 @@ impl LangModel {
             max_letters,
             |_| {
                 let t = tallies.borrow();
-                let s = log_scores(t.0, t.1);
                 let (mut a, mut b) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
-                for &x in &s {
+                for x in (0..l).map(|i| log_score(i, t.0, t.1)) {
                     if x > a {
                         b = a;
                         a = x;
@@ -232,7 +226,7 @@ impl LangModel {
                 true
             },
         );
-        let mut scores = log_scores(&sum, &per_order);
+        let mut scores: Vec<f64> = (0..l).map(|i| log_score(i, &sum, &per_order)).collect();
         let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut z = 0.0;
         for s in &mut scores {
@@ -271,7 +265,7 @@ impl LangModel {
 
     /// Reads a model written by [`LangModel::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, ModelError> {
-        let mut r = Reader { b, at: 0 };
+        let mut r = super::bytes::Reader::new(b);
         if r.take(8)? != MAGIC {
             return Err(ModelError("not a textpipe language model".into()));
         }
@@ -288,15 +282,15 @@ impl LangModel {
         }
         let mut floors = Vec::with_capacity(nl * ORDER);
         for _ in 0..nl * ORDER {
-            floors.push(f32::from_le_bytes(r.array()?));
+            floors.push(r.f32()?);
         }
         let nf = r.u32()? as usize;
         let mut keys = Vec::with_capacity(nf.min(b.len() / 4));
         for _ in 0..nf {
-            keys.push(u32::from_le_bytes(r.array()?));
+            keys.push(r.u32()?);
         }
         let values = r.take(nf * nl)?.to_vec();
-        if r.at != b.len() {
+        if !r.at_end() {
             return Err(ModelError("trailing bytes".into()));
         }
         let index = keys
@@ -317,29 +311,9 @@ impl LangModel {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let end = self
-            .at
-            .checked_add(n)
-            .filter(|&e| e <= self.b.len())
-            .ok_or_else(|| ModelError("truncated".into()))?;
-        let s = &self.b[self.at..end];
-        self.at = end;
-        Ok(s)
-    }
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], ModelError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.take(N)?);
-        Ok(a)
-    }
-    fn u32(&mut self) -> Result<u32, ModelError> {
-        Ok(u32::from_le_bytes(self.array()?))
+impl From<super::bytes::Truncated> for ModelError {
+    fn from(_: super::bytes::Truncated) -> Self {
+        ModelError("truncated".into())
     }
 }
 

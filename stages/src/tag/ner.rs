@@ -853,7 +853,7 @@ impl NerModel {
 
     /// Reads a model written by [`NerModel::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<NerModel, ModelError> {
-        let mut r = Reader { b, at: 0 };
+        let mut r = super::bytes::Reader::new(b);
         if r.take(8)? != MAGIC {
             return Err(ModelError::Format("bad magic"));
         }
@@ -864,7 +864,7 @@ impl NerModel {
         for _ in 0..(NT + 1) * NT {
             trans.push(r.f32()?);
         }
-        let get_map = |r: &mut Reader| -> Result<FxHashMap<u64, u8>, ModelError> {
+        let get_map = |r: &mut super::bytes::Reader| -> Result<FxHashMap<u64, u8>, ModelError> {
             let n = r.u32()? as usize;
             let mut m = FxHashMap::with_capacity_and_hasher(n, Default::default());
             for _ in 0..n {
@@ -919,31 +919,9 @@ impl NerModel {
     }
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], ModelError> {
-        let s = self
-            .b
-            .get(self.at..self.at + n)
-            .ok_or(ModelError::Format("truncated"))?;
-        self.at += n;
-        Ok(s)
-    }
-    fn u32(&mut self) -> Result<u32, ModelError> {
-        let s = self.take(4)?;
-        Ok(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    }
-    fn f32(&mut self) -> Result<f32, ModelError> {
-        Ok(f32::from_bits(self.u32()?))
-    }
-    fn u64(&mut self) -> Result<u64, ModelError> {
-        let lo = self.u32()? as u64;
-        let hi = self.u32()? as u64;
-        Ok(lo | hi << 32)
+impl From<super::bytes::Truncated> for ModelError {
+    fn from(_: super::bytes::Truncated) -> Self {
+        ModelError::Format("truncated")
     }
 }
 
