@@ -5,6 +5,7 @@
 //! (Klexikon, with lead-N and random-N baselines), `lang` (UD texts by kind, or paragraphs of the seg files; cross-validated with `--folds`).
 #![warn(missing_docs)]
 
+pub mod clean;
 pub mod lang;
 pub mod mojibake;
 pub mod score;
@@ -217,7 +218,7 @@ fn pct(x: f64) -> String {
 pub fn run(task: &str, gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     match task {
         "decode" => decode(gold),
-        "clean" => clean(gold, stages),
+        "clean" => clean::clean(gold, stages),
         "segment" => segment(gold, stages),
         "ner" => ner(gold, stages),
         "summarise" | "summarize" => summarise(gold, stages),
@@ -522,118 +523,6 @@ fn summarise(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
             "textpipe": {"rouge1": sys[0], "rouge2": sys[1], "rougeL": sys[2]},
             "lead": {"rouge1": lead[0], "rouge2": lead[1], "rougeL": lead[2]},
             "random": {"rouge1": rand[0], "rouge2": rand[1], "rougeL": rand[2]}}),
-        text,
-    })
-}
-
-/// `clean`: line labels (a directory or a `.tsv` of seeds-clean) or trafilatura snippets (`.jsonl`).
-fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
-    let mut chain = stages.chain("clean", &["decode", "clean"], &[])?;
-    if gold.extension().is_some_and(|e| e == "jsonl") {
-        return clean_traf(gold, &mut chain, stages);
-    }
-    let files = gold_files(&[gold.to_path_buf()], "tsv")?;
-    let mut prf = Prf::default();
-    let mut lost_k = Vec::new();
-    let mut kept_d = Vec::new();
-    for f in &files {
-        let seeds = f
-            .parent()
-            .and_then(Path::parent)
-            .and_then(Path::parent)
-            .map(|p| p.join("seeds"))
-            .unwrap_or_default();
-        let name = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let raw =
-            std::fs::read(seeds.join(format!("{name}.txt"))).map_err(|e| EvalError::Gold {
-                path: seeds.join(format!("{name}.txt")).display().to_string(),
-                message: e.to_string(),
-            })?;
-        let mut doc = Document::from_bytes(name.clone(), raw);
-        run_chain(&mut chain, &mut doc);
-        let labels = std::fs::read_to_string(f).map_err(|e| EvalError::Gold {
-            path: f.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let (p, lost, kept) =
-            score::line_labels(&doc.text, labels.lines().filter_map(|l| l.split_once('\t')));
-        prf.add(p);
-        lost_k.extend(lost.iter().map(|l| format!("{name}: {l}")));
-        kept_d.extend(kept.iter().map(|l| format!("{name}: {l}")));
-    }
-    let mut text = format!(
-        "clean on {}: kept-line P {} R {} F1 {} (K kept {}, D kept {}, K lost {})\n",
-        gold.display(),
-        pct(prf.precision()),
-        pct(prf.recall()),
-        pct(prf.f1()),
-        prf.tp,
-        prf.fp,
-        prf.fn_
-    );
-    for l in lost_k.iter().take(20) {
-        text.push_str(&format!("  K lost: {l}\n"));
-    }
-    for l in kept_d.iter().take(20) {
-        text.push_str(&format!("  D kept: {l}\n"));
-    }
-    Ok(Report {
-        json: json!({"task": "clean", "gold": gold, "precision": prf.precision(), "recall": prf.recall(), "f1": prf.f1(), "counts": prf, "k_lost": lost_k, "d_kept": kept_d}),
-        text,
-    })
-}
-
-fn clean_traf(
-    gold: &Path,
-    chain: &mut [Box<dyn Stage>],
-    stages: &Stages,
-) -> Result<Report, EvalError> {
-    let rows = read_jsonl(gold)?;
-    let base = gold.parent().unwrap_or(Path::new(".")).join("html");
-    let mut html_prf = Prf::default();
-    let mut dump_prf = Prf::default();
-    let mut dump_chain = stages.chain("clean", &["decode", "clean"], &[])?;
-    let mut missing = 0;
-    for r in &rows {
-        let path = base.join(s(r, "html_file"));
-        let Ok(raw) = std::fs::read(&path) else {
-            missing += 1;
-            continue;
-        };
-        let (with, without) = (strings(&r["with"]), strings(&r["without"]));
-        let mut doc = Document::from_bytes(s(r, "id"), raw.clone());
-        doc.declared.url = r["url"].as_str().map(String::from);
-        let ok = run_chain(chain, &mut doc);
-        html_prf.add(score::with_without(
-            if ok { &doc.text } else { "" },
-            &with,
-            &without,
-        ));
-        // The same page as a naive scraper would save it: all visible text, one block per line.
-        let dump = plain_dump(&raw, r["url"].as_str());
-        let mut d2 = Document::from_text(s(r, "id"), dump);
-        let ok2 = run_chain(&mut dump_chain, &mut d2);
-        dump_prf.add(score::with_without(
-            if ok2 { &d2.text } else { "" },
-            &with,
-            &without,
-        ));
-    }
-    let text =
-        format!(
-        "clean on {} ({} pages{}):\n  html:       P {} R {} F1 {}\n  text dump:  P {} R {} F1 {}\n",
-        gold.display(), rows.len() - missing,
-        if missing > 0 { format!(", {missing} missing") } else { String::new() },
-        pct(html_prf.precision()), pct(html_prf.recall()), pct(html_prf.f1()),
-        pct(dump_prf.precision()), pct(dump_prf.recall()), pct(dump_prf.f1()),
-    );
-    Ok(Report {
-        json: json!({"task": "clean", "gold": gold, "pages": rows.len() - missing,
-            "html": {"precision": html_prf.precision(), "recall": html_prf.recall(), "f1": html_prf.f1(), "counts": html_prf},
-            "text_dump": {"precision": dump_prf.precision(), "recall": dump_prf.recall(), "f1": dump_prf.f1(), "counts": dump_prf}}),
         text,
     })
 }

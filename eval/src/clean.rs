@@ -1,0 +1,385 @@
+//! `eval clean`: the seeds' line labels, or benchmark pages (trafilatura's with/without
+//! snippets, WCXB's whole main text and page types), and the pages as training data for
+//! the content model (`textpipe train clean`, `eval clean --folds`).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use pipeline_core::{Document, Stage};
+use serde_json::{json, Value};
+
+use crate::score::{self, Prf};
+use crate::{gold_files, pct, read_jsonl, run_chain, s, strings, EvalError, Report, Stages};
+
+/// One benchmark page with its gold.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Record id.
+    pub id: String,
+    /// The site (WCXB `domain`, else the URL's host): folds never split a site.
+    pub domain: String,
+    /// WCXB page type (`article`, `forum`, …); `page` where the gold has none.
+    pub page_type: String,
+    /// Page URL, if given.
+    pub url: Option<String>,
+    /// The raw page bytes (gunzipped).
+    pub raw: Vec<u8>,
+    /// Snippets the main text must contain.
+    pub with: Vec<String>,
+    /// Snippets it must not contain.
+    pub without: Vec<String>,
+    /// The whole main text (WCXB), if given.
+    pub main_text: Option<String>,
+}
+
+/// The host of a URL (`https://www.x.de/a` → `x.de`).
+fn host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let h = rest.split(['/', '?', '#']).next().unwrap_or("");
+    h.trim_start_matches("www.").to_ascii_lowercase()
+}
+
+/// Reads a page file, gunzipping `.gz`.
+fn read_page(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = Vec::with_capacity(raw.len() * 4);
+        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+        return Ok(out);
+    }
+    Ok(raw)
+}
+
+/// Reads the pages of benchmark gold files (`html_file` relative to the gold's `html/`
+/// directory). Records need `html_file` and a gold: `with`/`without` snippets or `clean`.
+/// A page file that cannot be read, or no pages at all, is an error that names the file.
+pub fn read_pages(golds: &[PathBuf]) -> Result<Vec<Page>, EvalError> {
+    let mut pages = Vec::new();
+    for gold in gold_files(golds, "jsonl")? {
+        let err = |m: String| EvalError::Gold {
+            path: gold.display().to_string(),
+            message: m,
+        };
+        let base = gold.parent().unwrap_or(Path::new(".")).join("html");
+        for (i, r) in read_jsonl(&gold)?.iter().enumerate() {
+            let file = s(r, "html_file");
+            let (with, without) = (strings(&r["with"]), strings(&r["without"]));
+            let main_text = r["clean"].as_str().map(String::from);
+            if file.is_empty() || (with.is_empty() && without.is_empty() && main_text.is_none()) {
+                return Err(err(format!(
+                    "record {} (`{}`) has no `html_file` or no gold (`with`/`without` snippets or `clean` text): not a clean benchmark file",
+                    i + 1,
+                    s(r, "id")
+                )));
+            }
+            let path = base.join(file);
+            let raw = read_page(&path).map_err(|e| EvalError::Gold {
+                path: path.display().to_string(),
+                message: format!("page of record {} (`{}`): {e}", i + 1, s(r, "id")),
+            })?;
+            let url = r["url"].as_str().map(String::from);
+            let domain = match r["domain"].as_str() {
+                Some(d) => d.to_ascii_lowercase(),
+                None => url
+                    .as_deref()
+                    .map(host)
+                    .unwrap_or_else(|| s(r, "id").into()),
+            };
+            pages.push(Page {
+                id: s(r, "id").into(),
+                domain,
+                page_type: r["page_type"].as_str().unwrap_or("page").into(),
+                url,
+                raw,
+                with,
+                without,
+                main_text,
+            });
+        }
+    }
+    if pages.is_empty() {
+        return Err(EvalError::Gold {
+            path: golds
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            message: "no pages to score".into(),
+        });
+    }
+    Ok(pages)
+}
+
+/// WCXB's page score: lower-cased `\w+` tokens as multisets, (P, R, F1). An empty gold
+/// scores 1 only for an empty prediction.
+pub fn word_prf(pred: &str, gold: &str) -> (f64, f64, f64) {
+    let toks = |t: &str| -> BTreeMap<String, usize> {
+        let mut m = BTreeMap::new();
+        for w in t
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .filter(|w| !w.is_empty())
+        {
+            *m.entry(w.to_lowercase()).or_insert(0) += 1;
+        }
+        m
+    };
+    let (p, g) = (toks(pred), toks(gold));
+    let (np, ng): (usize, usize) = (p.values().sum(), g.values().sum());
+    if ng == 0 {
+        let f = if np == 0 { 1.0 } else { 0.0 };
+        return (f, f, f);
+    }
+    if np == 0 {
+        return (0.0, 0.0, 0.0);
+    }
+    let overlap: usize = p
+        .iter()
+        .map(|(w, n)| (*n).min(*g.get(w).unwrap_or(&0)))
+        .sum();
+    let (pr, re) = (overlap as f64 / np as f64, overlap as f64 / ng as f64);
+    let f = if overlap == 0 {
+        0.0
+    } else {
+        2.0 * pr * re / (pr + re)
+    };
+    (pr, re, f)
+}
+
+/// Figures over a set of pages: with/without counts and WCXB's per-page means.
+#[derive(Debug, Default, Clone)]
+pub struct PageScores {
+    /// Pages scored.
+    pub pages: usize,
+    /// With/without snippet counts over the pages.
+    pub snippets: Prf,
+    /// Pages with a whole main-text gold.
+    pub word_pages: usize,
+    /// Sums of per-page word P, R, F1 (divide by `word_pages`).
+    pub word_sum: [f64; 3],
+}
+
+impl PageScores {
+    fn add(&mut self, page: &Page, text: &str) {
+        self.pages += 1;
+        self.snippets
+            .add(score::with_without(text, &page.with, &page.without));
+        if let Some(g) = &page.main_text {
+            let (p, r, f) = word_prf(text, g);
+            self.word_pages += 1;
+            self.word_sum[0] += p;
+            self.word_sum[1] += r;
+            self.word_sum[2] += f;
+        }
+    }
+
+    /// Mean word (P, R, F1) over the pages with a main-text gold.
+    pub fn word(&self) -> [f64; 3] {
+        let n = self.word_pages.max(1) as f64;
+        self.word_sum.map(|x| x / n)
+    }
+
+    fn json(&self) -> Value {
+        let w = self.word();
+        let mut j = json!({"pages": self.pages,
+            "snippets": {"precision": self.snippets.precision(), "recall": self.snippets.recall(), "f1": self.snippets.f1(), "counts": self.snippets}});
+        if self.word_pages > 0 {
+            j["word"] = json!({"precision": w[0], "recall": w[1], "f1": w[2]});
+        }
+        j
+    }
+
+    fn line(&self, label: &str) -> String {
+        let mut l = format!("  {label:<16} {:>5} pages", self.pages);
+        if self.word_pages > 0 {
+            let w = self.word();
+            l.push_str(&format!(
+                "  word P {} R {} F1 {}",
+                pct(w[0]),
+                pct(w[1]),
+                pct(w[2])
+            ));
+        }
+        if self.snippets.tp + self.snippets.fn_ + self.snippets.fp > 0 {
+            l.push_str(&format!(
+                "  with/without P {} R {} F1 {}",
+                pct(self.snippets.precision()),
+                pct(self.snippets.recall()),
+                pct(self.snippets.f1())
+            ));
+        }
+        l.push('\n');
+        l
+    }
+}
+
+/// Scores of one run over pages: HTML overall, per page type, and as plain-text dumps.
+#[derive(Debug, Default, Clone)]
+pub struct Scores {
+    /// The HTML pages through decode and clean.
+    pub html: PageScores,
+    /// Per page type (HTML).
+    pub by_type: BTreeMap<String, PageScores>,
+    /// The same pages as plain-text dumps (one block per line).
+    pub dump: PageScores,
+}
+
+impl Scores {
+    /// Adds the scores of `other`.
+    pub fn merge(&mut self, other: &Scores) {
+        fn m(a: &mut PageScores, b: &PageScores) {
+            a.pages += b.pages;
+            a.snippets.add(b.snippets);
+            a.word_pages += b.word_pages;
+            for i in 0..3 {
+                a.word_sum[i] += b.word_sum[i];
+            }
+        }
+        m(&mut self.html, &other.html);
+        m(&mut self.dump, &other.dump);
+        for (t, s) in &other.by_type {
+            m(self.by_type.entry(t.clone()).or_default(), s);
+        }
+    }
+
+    /// The figures as JSON.
+    pub fn json(&self) -> Value {
+        let types: serde_json::Map<String, Value> = self
+            .by_type
+            .iter()
+            .map(|(t, s)| (t.clone(), s.json()))
+            .collect();
+        json!({"html": self.html.json(), "page_types": types, "text_dump": self.dump.json()})
+    }
+
+    /// The figures as text.
+    pub fn text(&self) -> String {
+        let mut t = self.html.line("html");
+        if self.by_type.len() > 1 {
+            for (ty, s) in &self.by_type {
+                t.push_str(&s.line(&format!("  {ty}")));
+            }
+        }
+        t.push_str(&self.dump.line("text dump"));
+        t
+    }
+}
+
+/// Runs `chain` (decode, clean) over each page as HTML and as a plain-text dump.
+pub fn score_pages(
+    pages: &[&Page],
+    chain: &mut [Box<dyn Stage>],
+    dump_chain: &mut [Box<dyn Stage>],
+) -> Scores {
+    let mut sc = Scores::default();
+    for p in pages {
+        let mut doc = Document::from_bytes(p.id.clone(), p.raw.clone());
+        doc.declared.url = p.url.clone();
+        let ok = run_chain(chain, &mut doc);
+        let text = if ok { doc.text.as_str() } else { "" };
+        sc.html.add(p, text);
+        sc.by_type
+            .entry(p.page_type.clone())
+            .or_default()
+            .add(p, text);
+        // The same page as a naive scraper would save it: all visible text, one block per line.
+        let dump = crate::plain_dump(&p.raw, p.url.as_deref());
+        let mut d2 = Document::from_text(p.id.clone(), dump);
+        let ok2 = run_chain(dump_chain, &mut d2);
+        sc.dump.add(p, if ok2 { &d2.text } else { "" });
+    }
+    sc
+}
+
+/// `clean`: line labels (a directory or a `.tsv` of seeds-clean) or benchmark pages (`.jsonl`).
+pub fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
+    let mut chain = stages.chain("clean", &["decode", "clean"], &[])?;
+    if gold.extension().is_some_and(|e| e == "jsonl") {
+        let pages = read_pages(&[gold.to_path_buf()])?;
+        let mut dump_chain = stages.chain("clean", &["decode", "clean"], &[])?;
+        let refs: Vec<&Page> = pages.iter().collect();
+        let sc = score_pages(&refs, &mut chain, &mut dump_chain);
+        let text = format!("clean on {}:\n{}", gold.display(), sc.text());
+        let mut json = sc.json();
+        json["task"] = "clean".into();
+        json["gold"] = gold.display().to_string().into();
+        return Ok(Report { json, text });
+    }
+    let files = gold_files(&[gold.to_path_buf()], "tsv")?;
+    if files.is_empty() {
+        return Err(EvalError::Gold {
+            path: gold.display().to_string(),
+            message: "no line-label files (*.tsv) to score".into(),
+        });
+    }
+    let mut prf = Prf::default();
+    let mut lost_k = Vec::new();
+    let mut kept_d = Vec::new();
+    for f in &files {
+        let seeds = f
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .map(|p| p.join("seeds"))
+            .unwrap_or_default();
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let raw =
+            std::fs::read(seeds.join(format!("{name}.txt"))).map_err(|e| EvalError::Gold {
+                path: seeds.join(format!("{name}.txt")).display().to_string(),
+                message: e.to_string(),
+            })?;
+        let mut doc = Document::from_bytes(name.clone(), raw);
+        run_chain(&mut chain, &mut doc);
+        let labels = std::fs::read_to_string(f).map_err(|e| EvalError::Gold {
+            path: f.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let (p, lost, kept) =
+            score::line_labels(&doc.text, labels.lines().filter_map(|l| l.split_once('\t')));
+        prf.add(p);
+        lost_k.extend(lost.iter().map(|l| format!("{name}: {l}")));
+        kept_d.extend(kept.iter().map(|l| format!("{name}: {l}")));
+    }
+    let mut text = format!(
+        "clean on {}: kept-line P {} R {} F1 {} (K kept {}, D kept {}, K lost {})\n",
+        gold.display(),
+        pct(prf.precision()),
+        pct(prf.recall()),
+        pct(prf.f1()),
+        prf.tp,
+        prf.fp,
+        prf.fn_
+    );
+    for l in lost_k.iter().take(20) {
+        text.push_str(&format!("  K lost: {l}\n"));
+    }
+    for l in kept_d.iter().take(20) {
+        text.push_str(&format!("  D kept: {l}\n"));
+    }
+    Ok(Report {
+        json: json!({"task": "clean", "gold": gold, "precision": prf.precision(), "recall": prf.recall(), "f1": prf.f1(), "counts": prf, "k_lost": lost_k, "d_kept": kept_d}),
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_scores_follow_wcxb() {
+        let (p, r, f) = word_prf("The cat, the hat.", "the cat sat");
+        assert!(
+            (p - 0.5).abs() < 1e-9 && (r - 2.0 / 3.0).abs() < 1e-9,
+            "{p} {r}"
+        );
+        assert!((f - 4.0 / 7.0).abs() < 1e-9);
+        assert_eq!(word_prf("", ""), (1.0, 1.0, 1.0));
+        assert_eq!(word_prf("x", "").2, 0.0);
+        assert_eq!(word_prf("", "x").2, 0.0);
+        assert_eq!(host("https://www.Spiegel.de/a?b"), "spiegel.de");
+    }
+}
