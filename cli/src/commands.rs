@@ -208,21 +208,26 @@ pub fn eval(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `textpipe eval lang --folds K --train …`: cross-validated language identification.
-pub fn eval_lang_cv(
+/// `textpipe eval clean|lang --folds K`: cross-validated content model or language identification.
+pub fn eval_cv(
     task: &str,
     gold: &Path,
     train: &[std::path::PathBuf],
     folds: usize,
     json: bool,
 ) -> Result<ExitCode> {
-    if task != "lang" {
-        anyhow::bail!("--folds is supported for `eval lang` only");
-    }
-    if train.is_empty() {
-        anyhow::bail!("--folds needs --train FILE_OR_DIR (the documents to train on)");
-    }
-    let report = textpipe_eval::lang::lang_cv(gold, train, folds)?;
+    let report = match task {
+        "clean" => textpipe_eval::clean::clean_cv(&[gold.to_path_buf()], folds)?,
+        "lang" => {
+            if train.is_empty() {
+                anyhow::bail!(
+                    "eval lang --folds needs --train FILE_OR_DIR (the documents to train on)"
+                );
+            }
+            textpipe_eval::lang::lang_cv(gold, train, folds)?
+        }
+        _ => anyhow::bail!("--folds is supported for `eval clean` and `eval lang` only"),
+    };
     if json {
         outln!("{}", serde_json::to_string_pretty(&report.json)?);
     } else {
@@ -241,6 +246,24 @@ fn write_model(out: &Path, bytes: &[u8]) -> Result<()> {
     std::io::Write::write_all(&mut f, bytes)?;
     f.commit()?;
     Ok(())
+}
+
+/// `textpipe train clean`: trains the content model on every benchmark page.
+fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let start = std::time::Instant::now();
+    let pages = textpipe_eval::clean::read_pages(train)?;
+    let decoded = textpipe_eval::clean::decode_pages(&pages);
+    let model = textpipe_eval::clean::train_model(&decoded, |_| true);
+    let bytes = model.to_bytes();
+    write_model(out, &bytes)?;
+    outln!(
+        "wrote {} ({:.1} MB) from {} pages in {:.0}s",
+        out.display(),
+        bytes.len() as f64 / 1e6,
+        pages.len(),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `textpipe train lang`: trains the language model on every training document.
@@ -420,8 +443,11 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "lang" {
         return train_lang(train, out);
     }
+    if what == "clean" {
+        return train_clean(train, out);
+    }
     if what != "ner" {
-        anyhow::bail!("unknown model `{what}`: `ner` and `lang` can be trained");
+        anyhow::bail!("unknown model `{what}`: `ner`, `lang` and `clean` can be trained");
     }
     let [train] = train else {
         anyhow::bail!("train ner takes one --train file");

@@ -334,7 +334,7 @@ fn main() -> ExitCode {
             folds,
             train,
         } => match folds {
-            Some(k) => commands::eval_lang_cv(&task, &gold, &train, k, json),
+            Some(k) => commands::eval_cv(&task, &gold, &train, k, json),
             None => commands::eval(&task, &gold, config.as_deref(), json, rouge_stem),
         },
         Cmd::Bench {

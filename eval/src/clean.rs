@@ -7,7 +7,10 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use pipeline_core::{Document, Stage};
+use rustc_hash::FxHashSet;
 use serde_json::{json, Value};
+use textpipe_stages::clean::model::{choose_words, ContentModel, TrainPage};
+use textpipe_stages::clean::{CleanOptions, Cleaner};
 
 use crate::score::{self, Prf};
 use crate::{gold_files, pct, read_jsonl, run_chain, s, strings, EvalError, Report, Stages};
@@ -260,7 +263,9 @@ impl Scores {
                 t.push_str(&s.line(&format!("  {ty}")));
             }
         }
-        t.push_str(&self.dump.line("text dump"));
+        if self.dump.pages > 0 {
+            t.push_str(&self.dump.line("text dump"));
+        }
         t
     }
 }
@@ -294,7 +299,9 @@ pub fn score_pages(
 /// `clean`: line labels (a directory or a `.tsv` of seeds-clean) or benchmark pages (`.jsonl`).
 pub fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     let mut chain = stages.chain("clean", &["decode", "clean"], &[])?;
-    if gold.extension().is_some_and(|e| e == "jsonl") {
+    let pages_gold = gold.extension().is_some_and(|e| e == "jsonl")
+        || (gold.is_dir() && !gold_files(&[gold.to_path_buf()], "jsonl")?.is_empty());
+    if pages_gold {
         let pages = read_pages(&[gold.to_path_buf()])?;
         let mut dump_chain = stages.chain("clean", &["decode", "clean"], &[])?;
         let refs: Vec<&Page> = pages.iter().collect();
@@ -361,6 +368,254 @@ pub fn clean(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     }
     Ok(Report {
         json: json!({"task": "clean", "gold": gold, "precision": prf.precision(), "recall": prf.recall(), "f1": prf.f1(), "counts": prf, "k_lost": lost_k, "d_kept": kept_d}),
+        text,
+    })
+}
+
+/// Lower-cased `\w+` tokens, as WCXB's metric reads them.
+fn word_tokens(t: &str) -> Vec<String> {
+    t.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// What a page's gold says about its blocks.
+enum BlockGold {
+    /// The whole main text: its token trigrams, its lines (tokens joined by spaces) and the
+    /// whole text as tokens joined, padded with spaces.
+    Main {
+        trigrams: FxHashSet<u64>,
+        lines: FxHashSet<String>,
+        joined: String,
+    },
+    /// With/without snippets, white space squashed.
+    Snippets {
+        with: Vec<String>,
+        without: Vec<String>,
+    },
+}
+
+fn trigram(t: &[String]) -> u64 {
+    crate::lang::key_hash(&t.join(" "))
+}
+
+impl BlockGold {
+    fn of(p: &Page) -> Self {
+        match &p.main_text {
+            Some(g) => {
+                let toks = word_tokens(g);
+                BlockGold::Main {
+                    trigrams: toks.windows(3).map(trigram).collect(),
+                    lines: g
+                        .lines()
+                        .map(|l| word_tokens(l).join(" "))
+                        .filter(|l| !l.is_empty())
+                        .collect(),
+                    joined: format!(" {} ", toks.join(" ")),
+                }
+            }
+            None => BlockGold::Snippets {
+                with: p.with.iter().map(|w| score::squash(w)).collect(),
+                without: p.without.iter().map(|w| score::squash(w)).collect(),
+            },
+        }
+    }
+
+    /// Content, boilerplate or unknown; and the block's token count.
+    fn label(&self, text: &str) -> (Option<bool>, usize) {
+        let toks = word_tokens(text);
+        if toks.is_empty() {
+            return (None, 0);
+        }
+        let label = match self {
+            BlockGold::Main {
+                trigrams,
+                lines,
+                joined,
+            } => {
+                if toks.len() >= 3 {
+                    let hits = toks
+                        .windows(3)
+                        .filter(|w| trigrams.contains(&trigram(w)))
+                        .count();
+                    Some(hits * 2 >= toks.len() - 2)
+                } else {
+                    let line = toks.join(" ");
+                    Some(
+                        lines.contains(&line)
+                            || (toks.len() == 2 && joined.contains(&format!(" {line} "))),
+                    )
+                }
+            }
+            BlockGold::Snippets { with, without } => {
+                let t = score::squash(text);
+                let hit = |ss: &[String]| {
+                    ss.iter()
+                        .any(|w| t.contains(w.as_str()) || (t.len() >= 20 && w.contains(&t)))
+                };
+                match (hit(with), hit(without)) {
+                    (true, false) => Some(true),
+                    (false, true) => Some(false),
+                    _ => None,
+                }
+            }
+        };
+        (label, toks.len())
+    }
+}
+
+/// A page decoded once, with its gold: what training and cross-validation share.
+pub struct Decoded<'a> {
+    /// The page and its gold.
+    pub page: &'a Page,
+    /// The document after decode.
+    pub doc: Document,
+}
+
+/// Decodes every page once (default decode options).
+pub fn decode_pages(pages: &[Page]) -> Vec<Decoded<'_>> {
+    use textpipe_stages::decode::{DecodeOptions, Decoder};
+    let mut dec = Decoder::new(DecodeOptions::default());
+    pages
+        .iter()
+        .map(|p| {
+            let mut doc = Document::from_bytes(p.id.clone(), p.raw.clone());
+            doc.declared.url = p.url.clone();
+            if dec.process(&mut doc).is_err() {
+                doc.blocks.clear();
+            }
+            Decoded { page: p, doc }
+        })
+        .collect()
+}
+
+/// The content model's training pages: each block's features (from `cleaner`'s rules) and
+/// its label from the gold, weighted by the square root of its words.
+pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) -> Vec<TrainPage> {
+    pages
+        .iter()
+        .map(|d| {
+            let gold = BlockGold::of(d.page);
+            let features = cleaner.training_features(&d.doc.blocks, words);
+            let (labels, weights) = d
+                .doc
+                .blocks
+                .iter()
+                .map(|b| {
+                    let (l, n) = gold.label(&b.text);
+                    (l, (n as f32).sqrt())
+                })
+                .unzip();
+            TrainPage {
+                features,
+                labels,
+                weights,
+            }
+        })
+        .collect()
+}
+
+/// Trains the content model on the pages `keep` selects.
+pub fn train_model(pages: &[Decoded<'_>], keep: impl Fn(&Page) -> bool) -> ContentModel {
+    let rules = Cleaner::with_model(CleanOptions::default(), None);
+    let chosen: Vec<&Decoded<'_>> = pages.iter().filter(|d| keep(d.page)).collect();
+    let words = choose_words(
+        chosen
+            .iter()
+            .map(|d| (crate::lang::key_hash(&d.page.domain), &d.doc.blocks[..])),
+    );
+    let tp = train_pages(&chosen, &rules, &words);
+    ContentModel::train(words, &tp)
+}
+
+/// Scores decoded pages cleaned by `cleaner` (HTML only).
+fn score_decoded(pages: &[&Decoded<'_>], cleaner: &mut Cleaner) -> Scores {
+    let mut sc = Scores::default();
+    for d in pages {
+        let mut doc = d.doc.clone();
+        let ok = matches!(cleaner.process(&mut doc), Ok(pipeline_core::Outcome::Keep));
+        let text = if ok { doc.text.as_str() } else { "" };
+        sc.html.add(d.page, text);
+        sc.by_type
+            .entry(d.page.page_type.clone())
+            .or_default()
+            .add(d.page, text);
+    }
+    sc
+}
+
+/// `eval clean --folds K`: folds by site over the gold files' pages, less a tenth of the
+/// sites set aside; each fold scored by a model trained on the others, then the set-aside
+/// tenth by a model trained on all the rest. Beside them, the rules alone on the same pages.
+pub fn clean_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
+    clean_folds(golds, folds, None)
+}
+
+/// [`clean_cv`] over fold `only` alone (and no set-aside check) when given: what a test
+/// can afford.
+pub fn clean_folds(
+    golds: &[PathBuf],
+    folds: usize,
+    only: Option<usize>,
+) -> Result<Report, EvalError> {
+    if folds < 2 {
+        return Err(EvalError::Gold {
+            path: "--folds".into(),
+            message: format!("needs at least 2 folds, got {folds}"),
+        });
+    }
+    let pages = read_pages(golds)?;
+    let decoded = decode_pages(&pages);
+    let held = |p: &Page| crate::lang::held_out(&p.domain);
+    let fold = |p: &Page| crate::lang::fold_of(&p.domain, folds);
+    let opts = CleanOptions {
+        duplicates: textpipe_stages::clean::Policy::Keep,
+        ..CleanOptions::default()
+    };
+    let mut rules = Cleaner::with_model(opts.clone(), None);
+    let mut cv = Scores::default();
+    let mut cv_rules = Scores::default();
+    for k in (0..folds).filter(|k| only.is_none_or(|o| o == *k)) {
+        let model = train_model(&decoded, |p| !held(p) && fold(p) != k);
+        let test: Vec<&Decoded<'_>> = (decoded.iter())
+            .filter(|d| !held(d.page) && fold(d.page) == k)
+            .collect();
+        let mut c = Cleaner::with_model(opts.clone(), Some(std::sync::Arc::new(model)));
+        cv.merge(&score_decoded(&test, &mut c));
+        cv_rules.merge(&score_decoded(&test, &mut rules));
+    }
+    let names: Vec<String> = golds.iter().map(|g| g.display().to_string()).collect();
+    if only.is_some() {
+        return Ok(Report {
+            json: json!({"task": "clean", "gold": names, "folds": folds, "only": only,
+                "cv": cv.json(), "cv_rules": cv_rules.json()}),
+            text: format!(
+                "fold {only:?}, model:\n{}fold {only:?}, rules alone:\n{}",
+                cv.text(),
+                cv_rules.text()
+            ),
+        });
+    }
+    let model = train_model(&decoded, |p| !held(p));
+    let test: Vec<&Decoded<'_>> = decoded.iter().filter(|d| held(d.page)).collect();
+    let mut c = Cleaner::with_model(opts, Some(std::sync::Arc::new(model)));
+    let last = score_decoded(&test, &mut c);
+    let last_rules = score_decoded(&test, &mut rules);
+    let text = format!(
+        "clean on {} ({folds} folds by site; a tenth of the sites set aside):\n\
+         cross-validated, model:\n{}cross-validated pages, rules alone:\n{}\
+         set-aside tenth, model trained on the rest:\n{}set-aside tenth, rules alone:\n{}",
+        names.join(", "),
+        cv.text(),
+        cv_rules.text(),
+        last.text(),
+        last_rules.text(),
+    );
+    Ok(Report {
+        json: json!({"task": "clean", "gold": names, "folds": folds,
+            "cv": cv.json(), "cv_rules": cv_rules.json(),
+            "held_out": last.json(), "held_out_rules": last_rules.json()}),
         text,
     })
 }

@@ -121,18 +121,18 @@ pub fn training_docs(paths: &[PathBuf]) -> Result<Vec<TrainDoc>, EvalError> {
 }
 
 /// Stable hash of a key (FNV-1a), which folds and the held-out part are drawn from.
-fn key_hash(key: &str) -> u64 {
+pub(crate) fn key_hash(key: &str) -> u64 {
     key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
 /// The last tenth of documents by hash: set aside before tuning, scored once at the end.
-fn held_out(key: &str) -> bool {
+pub(crate) fn held_out(key: &str) -> bool {
     key_hash(key) % 10 == 9
 }
 
-fn fold_of(key: &str, folds: usize) -> usize {
+pub(crate) fn fold_of(key: &str, folds: usize) -> usize {
     ((key_hash(key) / 10) % folds as u64) as usize
 }
 

@@ -3,6 +3,7 @@
 //! kinds that run user code: `plugin` (shared libraries) and `exec` (child processes).
 #![warn(missing_docs)]
 
+mod bytes;
 pub mod clean;
 pub mod decode;
 pub mod exec;

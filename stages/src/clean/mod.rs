@@ -8,6 +8,9 @@
 //! article text follows it closely, short text between good blocks is kept).
 
 pub mod dedup;
+mod features;
+mod gbdt;
+pub mod model;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -71,6 +74,9 @@ pub struct CleanOptions {
     /// Tenths of the kept text that must precede a comment form, share buttons, related
     /// links or a footer for the article to end there (10: never cut).
     pub article_end_share: usize,
+    /// HTML blocks are decided by this content model: `shipped` (the model trained on the
+    /// shared benchmarks), `none` (the rules alone) or the path of a `textpipe train clean` model.
+    pub content_model: String,
 }
 
 impl Default for CleanOptions {
@@ -93,6 +99,7 @@ impl Default for CleanOptions {
             stopwords: Vec::new(),
             cues: Vec::new(),
             article_end_share: 6,
+            content_model: "shipped".into(),
         }
     }
 }
@@ -116,6 +123,7 @@ impl StageOptions for CleanOptions {
             OptionDoc { name: "repeated_line_min_docs", help: "drop lines seen in this many earlier documents of the same source (0: off)" },
             OptionDoc { name: "stopwords", help: "more stop words (any language)" },
             OptionDoc { name: "cues", help: "more boilerplate cues as \"category:phrase\"" },
+            OptionDoc { name: "content_model", help: "decide HTML blocks with this content model: \"shipped\", \"none\" (rules alone) or the path of a `textpipe train clean` model" },
             OptionDoc { name: "article_end_share", help: "tenths of the kept text that must come before a comment form, share buttons, related links or a footer for everything after it to be dropped (10 = never)" },
         ]
     }
@@ -322,6 +330,10 @@ pub struct View<'a> {
     pub path: &'a [u32],
     /// True for preformatted text (`pre`): code, a command, a log.
     pub pre: bool,
+    /// Tag name of the block element (`line` for plain text).
+    pub tag: &'a str,
+    /// True inside a list.
+    pub in_list: bool,
 }
 
 impl<'a> View<'a> {
@@ -334,6 +346,8 @@ impl<'a> View<'a> {
             link_ratio: b.link_ratio,
             path: &b.path,
             pre: b.tag == "pre",
+            tag: &b.tag,
+            in_list: b.in_list,
         }
     }
 
@@ -351,6 +365,8 @@ impl<'a> View<'a> {
             link_ratio: 0.0,
             path: &[],
             pre: false,
+            tag: "line",
+            in_list: false,
         }
     }
 }
@@ -637,6 +653,8 @@ pub struct Cleaner {
     lex: Arc<Lexicon>,
     dedup: Arc<dedup::Dedup>,
     name: String,
+    /// Decides HTML blocks over the rules (none: the rules alone).
+    model: Option<Arc<model::ContentModel>>,
 }
 
 impl Cleaner {
@@ -646,11 +664,19 @@ impl Cleaner {
     }
 
     /// A cleaner with the given options and the shipped lists (plus the options' extras).
+    /// Extra lists that fail to build, or a content model that cannot be read, fall back to
+    /// the shipped ones (the stage factory reports them instead).
     pub fn with_options(o: CleanOptions) -> Self {
-        // Extra lists from options that fail to build fall back to the shipped ones.
+        let model = load_model(&o.content_model).unwrap_or_else(|_| shipped_model());
+        Self::with_model(o, model)
+    }
+
+    /// A cleaner with the given options and content model (`None`: the rules alone).
+    pub fn with_model(o: CleanOptions, model: Option<Arc<model::ContentModel>>) -> Self {
         let lex = Lexicon::shared(&o.stopwords, &o.cues)
             .unwrap_or_else(|_| Lexicon::shared(&[], &[]).expect("shipped lists are valid"));
         Cleaner {
+            model,
             dedup: Arc::new(dedup::Dedup::new(
                 o.near_duplicate_threshold,
                 o.repeated_line_min_docs,
@@ -781,8 +807,53 @@ impl Cleaner {
         None
     }
 
-    /// Decides keep/drop for each block; returns the reason for dropped ones.
+    /// Decides keep/drop for each block; returns the reason for dropped ones. HTML blocks
+    /// are decided by the content model (when there is one) over the rules' verdict.
     pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<&str>> {
+        let (classes, keep, mut reasons) = self.rules(blocks, html);
+        let Some(model) = self.model.as_ref().filter(|_| html) else {
+            return reasons;
+        };
+        let feats = features::page_features(
+            blocks,
+            &classes,
+            &keep,
+            main_container(blocks, &keep),
+            &self.lex,
+            &model.words,
+        );
+        let p = model.predict(&feats);
+        for (r, p) in reasons.iter_mut().zip(p) {
+            if p >= model.threshold {
+                *r = None;
+            } else if r.is_none() {
+                *r = Some("model");
+            }
+        }
+        reasons
+    }
+
+    /// The content model's training view of a page: each block's features (row-major) for
+    /// a model with the class/id `words`.
+    pub fn training_features(&self, blocks: &[Block], words: &[String]) -> Vec<f32> {
+        let views: Vec<View<'_>> = blocks.iter().map(View::of).collect();
+        let (classes, keep, _) = self.rules(&views, true);
+        features::page_features(
+            &views,
+            &classes,
+            &keep,
+            main_container(&views, &keep),
+            &self.lex,
+            words,
+        )
+    }
+
+    /// The rules' verdict: each block's class, whether it is kept, and the reason if not.
+    fn rules(
+        &self,
+        blocks: &[View<'_>],
+        html: bool,
+    ) -> (Vec<Class<'_>>, Vec<bool>, Vec<Option<&str>>) {
         let mut lower = String::new();
         let mut classes: Vec<Class> = blocks
             .iter()
@@ -942,7 +1013,7 @@ impl Cleaner {
         if let Some(e) = end {
             keep[e..].iter_mut().for_each(|k| *k = false);
         }
-        classes
+        let reasons = classes
             .iter()
             .zip(&keep)
             .enumerate()
@@ -962,7 +1033,33 @@ impl Cleaner {
                     })
                 }
             })
-            .collect()
+            .collect();
+        (classes, keep, reasons)
+    }
+}
+
+/// The shipped content model (`models/clean.bin`, from `textpipe train clean`), read once.
+pub fn shipped_model() -> Option<Arc<model::ContentModel>> {
+    static M: std::sync::OnceLock<Option<Arc<model::ContentModel>>> = std::sync::OnceLock::new();
+    M.get_or_init(|| {
+        model::ContentModel::from_bytes(include_bytes!("../../models/clean.bin"))
+            .ok()
+            .map(Arc::new)
+    })
+    .clone()
+}
+
+/// The content model an option names: `shipped`, `none` or a file.
+fn load_model(name: &str) -> Result<Option<Arc<model::ContentModel>>, String> {
+    match name {
+        "shipped" => Ok(shipped_model()),
+        "none" => Ok(None),
+        path => {
+            let b = std::fs::read(path).map_err(|e| format!("cannot read `{path}`: {e}"))?;
+            model::ContentModel::from_bytes(&b)
+                .map(|m| Some(Arc::new(m)))
+                .map_err(|e| format!("`{path}`: {e}"))
+        }
     }
 }
 
@@ -1301,7 +1398,9 @@ pub fn factory() -> impl pipeline_core::StageFactory {
                 return Err(OptionsError::at("near_duplicate_threshold", "must be between 0 and 1"));
             }
             let lex = Lexicon::shared(&o.stopwords, &o.cues).map_err(|e| OptionsError::at("cues", e))?;
+            let model = load_model(&o.content_model).map_err(|e| OptionsError::at("content_model", e))?;
             let c = Cleaner {
+                model,
                 dedup: Arc::new(dedup::Dedup::new(o.near_duplicate_threshold, o.repeated_line_min_docs)),
                 o,
                 lex,
@@ -1358,8 +1457,43 @@ mod tests {
         Decoder::new(DecodeOptions::default())
             .process(&mut d)
             .unwrap();
-        Cleaner::new().process(&mut d).unwrap();
+        // These tests hold the rules; the content model is tested on benchmark pages.
+        Cleaner::with_model(CleanOptions::default(), None)
+            .process(&mut d)
+            .unwrap();
         d.text
+    }
+
+    #[test]
+    fn the_shipped_content_model_loads_and_round_trips() {
+        let bytes = include_bytes!("../../models/clean.bin");
+        let m = model::ContentModel::from_bytes(bytes).unwrap();
+        assert_eq!(m.to_bytes(), bytes);
+        assert!(shipped_model().is_some());
+        assert!(!m.words.is_empty());
+        // Cut anywhere, or with a byte flipped in the magic, it is an error, not a panic.
+        for cut in [0, 7, 8, 12, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                model::ContentModel::from_bytes(&bytes[..cut]).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let mut bad = bytes.to_vec();
+        bad[0] ^= 1;
+        assert!(matches!(
+            model::ContentModel::from_bytes(&bad),
+            Err(model::ModelError::Magic)
+        ));
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert!(model::ContentModel::from_bytes(&longer).is_err());
+        let o = CleanOptions {
+            content_model: "/no/such/model.bin".into(),
+            ..CleanOptions::default()
+        };
+        assert!(load_model(&o.content_model)
+            .unwrap_err()
+            .contains("/no/such/model.bin"));
     }
 
     const STEP_1: &str = "Alle Zutaten in eine Schüssel geben und mit den Knethaken des Handrührgeräts zu einem glatten Teig verarbeiten, der nicht mehr an den Fingern klebt.";

@@ -265,7 +265,7 @@ impl LangModel {
 
     /// Reads a model written by [`LangModel::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Self, ModelError> {
-        let mut r = super::bytes::Reader::new(b);
+        let mut r = crate::bytes::Reader::new(b);
         if r.take(8)? != MAGIC {
             return Err(ModelError("not a textpipe language model".into()));
         }
@@ -311,8 +311,8 @@ impl LangModel {
     }
 }
 
-impl From<super::bytes::Truncated> for ModelError {
-    fn from(_: super::bytes::Truncated) -> Self {
+impl From<crate::bytes::Truncated> for ModelError {
+    fn from(_: crate::bytes::Truncated) -> Self {
         ModelError("truncated".into())
     }
 }

@@ -14,7 +14,6 @@
 //!   aho-corasick at word boundaries; variants of one entity (`W. Putin`, `Wladimir Putin`,
 //!   `Putin`) are grouped with mention counts in `meta.entity_groups`.
 
-mod bytes;
 pub mod group;
 pub mod keywords;
 pub mod langid;

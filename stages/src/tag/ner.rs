@@ -853,7 +853,7 @@ impl NerModel {
 
     /// Reads a model written by [`NerModel::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<NerModel, ModelError> {
-        let mut r = super::bytes::Reader::new(b);
+        let mut r = crate::bytes::Reader::new(b);
         if r.take(8)? != MAGIC {
             return Err(ModelError::Format("bad magic"));
         }
@@ -864,7 +864,7 @@ impl NerModel {
         for _ in 0..(NT + 1) * NT {
             trans.push(r.f32()?);
         }
-        let get_map = |r: &mut super::bytes::Reader| -> Result<FxHashMap<u64, u8>, ModelError> {
+        let get_map = |r: &mut crate::bytes::Reader| -> Result<FxHashMap<u64, u8>, ModelError> {
             let n = r.u32()? as usize;
             let mut m = FxHashMap::with_capacity_and_hasher(n, Default::default());
             for _ in 0..n {
@@ -919,8 +919,8 @@ impl NerModel {
     }
 }
 
-impl From<super::bytes::Truncated> for ModelError {
-    fn from(_: super::bytes::Truncated) -> Self {
+impl From<crate::bytes::Truncated> for ModelError {
+    fn from(_: crate::bytes::Truncated) -> Self {
         ModelError::Format("truncated")
     }
 }

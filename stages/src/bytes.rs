@@ -1,5 +1,5 @@
-//! Reading the tag stage's model files (`ner-*.bin`, `lang.bin`): little-endian numbers
-//! from a byte slice, a short file an error rather than a panic.
+//! Reading the shipped model files (`ner-*.bin`, `lang.bin`, `clean.bin`): little-endian
+//! numbers from a byte slice, a short file an error rather than a panic.
 
 /// The file ended before the field being read.
 pub(crate) struct Truncated;

@@ -1,0 +1,311 @@
+//! The content model's features of an HTML block, as numbers: what the block is (tag,
+//! heading, list), what its text looks like (length, stop-word density, punctuation, link
+//! share), what the rules made of it (class, keep/drop), where it stands (depth, position,
+//! inside the main container), the same of its neighbours and enclosing regions, a few
+//! page-level figures, and which of the model's class/id words its ancestors carry.
+
+use rustc_hash::FxHashMap;
+
+use super::{Class, Lexicon, View};
+
+/// Names of the features before the class/id words, in order (for reading the model).
+pub const NAMES: &[&str] = &[
+    "log_chars",
+    "log_words",
+    "density",
+    "link_ratio",
+    "ends_sentence",
+    "upper_first",
+    "digits",
+    "punct_per_word",
+    "capital_words",
+    "heading",
+    "in_list",
+    "pre",
+    "tag_p",
+    "tag_li",
+    "tag_td",
+    "tag_div",
+    "tag_dt_dd",
+    "tag_other_block",
+    "rule_keep",
+    "rule_good",
+    "rule_near",
+    "rule_short",
+    "rule_bad",
+    "rule_cue",
+    "rule_hint",
+    "rule_links",
+    "depth",
+    "position",
+    "bytes_before",
+    "in_main",
+    "in_article",
+    "prev_keep",
+    "prev_link",
+    "prev_log_chars",
+    "prev_same_tag",
+    "prev2_keep",
+    "next_keep",
+    "next_link",
+    "next_log_chars",
+    "next_same_tag",
+    "next2_keep",
+    "region_kept",
+    "region_log_bytes",
+    "region_log_blocks",
+    "region_links",
+    "parent_kept",
+    "parent_log_bytes",
+    "parent_log_blocks",
+    "parent_links",
+    "grand_kept",
+    "grand_log_bytes",
+    "page_kept",
+    "page_links",
+    "page_density",
+    "page_log_blocks",
+    "page_li",
+    "page_headings",
+];
+
+/// Number of features before the class/id words.
+pub const BASE: usize = NAMES.len();
+
+/// What the text of one block looks like.
+#[derive(Clone, Copy, Default)]
+struct TextStats {
+    chars: usize,
+    words: usize,
+    density: f32,
+    ends_sentence: bool,
+    upper_first: bool,
+    digits: f32,
+    punct_per_word: f32,
+    capital_words: f32,
+}
+
+fn text_stats(text: &str, lex: &Lexicon, lower: &mut String) -> TextStats {
+    let text = text.trim();
+    lower.clear();
+    crate::lexicon::push_lowercase(lower, text);
+    let sample = match lower.as_bytes().get(..super::DENSITY_SAMPLE) {
+        Some(head) => head
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(lower.as_str(), |cut| &lower[..cut]),
+        None => lower.as_str(),
+    };
+    let (density, _) = lex.density(sample);
+    let (mut chars, mut digits, mut punct) = (0usize, 0usize, 0usize);
+    for c in text.chars() {
+        chars += 1;
+        digits += usize::from(c.is_numeric());
+        punct += usize::from(matches!(c, ',' | ';' | '.' | '!' | '?' | ':'));
+    }
+    let (mut words, mut caps) = (0usize, 0usize);
+    for w in super::words(text) {
+        words += 1;
+        caps += usize::from(w.chars().next().is_some_and(char::is_uppercase));
+    }
+    let wf = words.max(1) as f32;
+    TextStats {
+        chars,
+        words,
+        density,
+        ends_sentence: super::ends_sentence(text),
+        upper_first: text.chars().next().is_some_and(char::is_uppercase),
+        digits: digits as f32 / chars.max(1) as f32,
+        punct_per_word: punct as f32 / wf,
+        capital_words: caps as f32 / wf,
+    }
+}
+
+/// Sums over one region element.
+#[derive(Clone, Copy, Default)]
+struct Region {
+    bytes: usize,
+    kept: usize,
+    links: f32,
+    blocks: usize,
+}
+
+fn ln1(n: usize) -> f32 {
+    (n as f32).ln_1p()
+}
+
+fn b(x: bool) -> f32 {
+    f32::from(u8::from(x))
+}
+
+/// Features of every block of a page, row-major (`BASE + words.len()` per block).
+/// `classes` and `keep` are the rules' verdict, `main` the rules' main container, `words`
+/// the model's class/id words.
+pub(super) fn page_features(
+    blocks: &[View<'_>],
+    classes: &[Class<'_>],
+    keep: &[bool],
+    main: Option<u32>,
+    lex: &Lexicon,
+    words: &[String],
+) -> Vec<f32> {
+    let n = blocks.len();
+    let nf = BASE + words.len();
+    let mut lower = String::new();
+    let stats: Vec<TextStats> = blocks
+        .iter()
+        .map(|b| text_stats(b.text, lex, &mut lower))
+        .collect();
+    let mut regions: FxHashMap<u32, Region> = FxHashMap::default();
+    let (mut total, mut kept_total, mut link_total) = (0usize, 0usize, 0f32);
+    let (mut dens_sum, mut dens_w) = (0f32, 0f32);
+    let (mut lis, mut heads) = (0usize, 0usize);
+    for (i, bl) in blocks.iter().enumerate() {
+        let len = bl.text.len();
+        total += len;
+        link_total += bl.link_ratio * len as f32;
+        lis += usize::from(bl.tag == "li");
+        heads += usize::from(bl.heading.is_some());
+        if keep[i] {
+            kept_total += len;
+        }
+        if stats[i].words >= 10 {
+            dens_sum += stats[i].density * len as f32;
+            dens_w += len as f32;
+        }
+        for id in bl.path {
+            let r = regions.entry(*id).or_default();
+            r.bytes += len;
+            r.blocks += 1;
+            r.links += bl.link_ratio * len as f32;
+            if keep[i] {
+                r.kept += len;
+            }
+        }
+    }
+    let totalf = total.max(1) as f32;
+    let nn = n.max(1) as f32;
+    let page = [
+        kept_total as f32 / totalf,
+        link_total / totalf,
+        if dens_w > 0.0 { dens_sum / dens_w } else { 0.0 },
+        ln1(n),
+        lis as f32 / nn,
+        heads as f32 / nn,
+    ];
+    let word_ids: FxHashMap<&str, usize> = words
+        .iter()
+        .enumerate()
+        .map(|(k, w)| (w.as_str(), k))
+        .collect();
+    let mut out = vec![0f32; n * nf];
+    let mut before = 0usize;
+    for i in 0..n {
+        let bl = &blocks[i];
+        let st = &stats[i];
+        let f = &mut out[i * nf..(i + 1) * nf];
+        let mut k = 0;
+        let mut put = |v: f32| {
+            f[k] = v;
+            k += 1;
+        };
+        put(ln1(st.chars));
+        put(ln1(st.words));
+        put(st.density);
+        put(bl.link_ratio);
+        put(b(st.ends_sentence));
+        put(b(st.upper_first));
+        put(st.digits);
+        put(st.punct_per_word);
+        put(st.capital_words);
+        put(bl.heading.map_or(0.0, f32::from));
+        put(b(bl.in_list));
+        put(b(bl.pre));
+        let tag = bl.tag;
+        put(b(tag == "p"));
+        put(b(tag == "li"));
+        put(b(tag == "td" || tag == "th"));
+        put(b(tag == "div"));
+        put(b(tag == "dt" || tag == "dd"));
+        put(b(!matches!(
+            tag,
+            "p" | "li" | "td" | "th" | "div" | "dt" | "dd"
+        ) && bl.heading.is_none()));
+        let c = &classes[i];
+        put(b(keep[i]));
+        put(b(*c == Class::Good));
+        put(b(*c == Class::NearGood));
+        put(b(*c == Class::Short));
+        put(b(matches!(c, Class::Bad(_))));
+        put(b(matches!(c, Class::Cue(_))));
+        put(b(*c == Class::Bad("html-hint")));
+        put(b(*c == Class::Bad("links")));
+        put(bl.path.len() as f32);
+        put(i as f32 / nn);
+        put(before as f32 / totalf);
+        before += bl.text.len();
+        put(b(main.is_some_and(|m| bl.path.contains(&m))));
+        put(b(bl.in_article()));
+        // Neighbours.
+        for j in [i.checked_sub(1), Some(i + 1)] {
+            match j.filter(|&j| j < n) {
+                Some(j) => {
+                    put(b(keep[j]) + 1.0);
+                    put(blocks[j].link_ratio);
+                    put(ln1(stats[j].chars));
+                    put(b(blocks[j].tag == tag));
+                }
+                None => {
+                    put(0.0);
+                    put(-1.0);
+                    put(-1.0);
+                    put(-1.0);
+                }
+            }
+            let j2 = if j == Some(i + 1) {
+                Some(i + 2)
+            } else {
+                i.checked_sub(2)
+            };
+            put(j2.filter(|&j| j < n).map_or(0.0, |j| b(keep[j]) + 1.0));
+        }
+        // The innermost three regions: how much of them the rules kept (without this
+        // block), their size and link share.
+        let len = bl.text.len();
+        for (depth, r) in bl.path.iter().rev().take(3).enumerate() {
+            let r = regions.get(r).copied().unwrap_or_default();
+            let others = r.bytes.saturating_sub(len);
+            let kept_others = r.kept.saturating_sub(if keep[i] { len } else { 0 });
+            put(if others == 0 {
+                -1.0
+            } else {
+                kept_others as f32 / others as f32
+            });
+            put(ln1(r.bytes));
+            if depth < 2 {
+                put(ln1(r.blocks));
+                put(r.links / r.bytes.max(1) as f32);
+            }
+        }
+        // Fewer than three regions: the missing ones stay 0 except their kept share.
+        let missing = 3usize.saturating_sub(bl.path.len());
+        let filled = 3 - missing;
+        let mut at = k;
+        for depth in filled..3 {
+            f[at] = -1.0;
+            at += if depth < 2 { 4 } else { 2 };
+        }
+        k = at;
+        for v in page {
+            f[k] = v;
+            k += 1;
+        }
+        debug_assert_eq!(k, BASE);
+        for h in bl.hints {
+            if let Some(&w) = word_ids.get(h.as_str()) {
+                f[BASE + w] = 1.0;
+            }
+        }
+    }
+    out
+}

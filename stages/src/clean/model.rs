@@ -1,0 +1,212 @@
+//! The content model: keep or drop each HTML block, learnt from benchmark pages.
+//!
+//! Gradient-boosted trees ([`super::gbdt`]) over about sixty numbers per block
+//! ([`super::features`]) plus whether its ancestors carry each of the class/id words most
+//! sites use (chosen from the training pages and stored in the model). Trained by
+//! `textpipe train clean`; the same pages give the same bytes.
+
+use rustc_hash::FxHashMap;
+
+use super::features::BASE;
+use super::gbdt::{self, Forest, Node, LEAF};
+use crate::bytes::{Reader, Truncated};
+use pipeline_core::Block;
+
+const MAGIC: &[u8; 8] = b"TPCLEAN1";
+
+/// Class/id words in the model: the commonest by sites, seen on at least [`MIN_SITES`].
+const WORDS: usize = 64;
+
+/// A word must be seen on this many sites to be a feature: a class name one site uses says
+/// nothing about the next site.
+const MIN_SITES: usize = 10;
+
+/// A model file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// Not a content model, or a different version.
+    #[error("not a textpipe content model (want magic TPCLEAN1)")]
+    Magic,
+    /// The file ends early, has bytes left over or an impossible field.
+    #[error("content model file is truncated or corrupt")]
+    Truncated,
+}
+
+impl From<Truncated> for ModelError {
+    fn from(_: Truncated) -> Self {
+        ModelError::Truncated
+    }
+}
+
+/// The class/id words, the trees and the keep threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentModel {
+    /// Class/id words whose presence among a block's ancestors is a feature.
+    pub words: Vec<String>,
+    forest: Forest,
+    /// Probability at or above which a block is kept.
+    pub threshold: f32,
+}
+
+/// One page to learn from.
+#[derive(Debug, Clone, Default)]
+pub struct TrainPage {
+    /// Features of each block, row-major ([`ContentModel::width`] per block).
+    pub features: Vec<f32>,
+    /// Content (true), boilerplate (false) or unknown (not learnt from), per block.
+    pub labels: Vec<Option<bool>>,
+    /// Weight of each block's example.
+    pub weights: Vec<f32>,
+}
+
+/// The class/id words most sites use, from pages given as (site, blocks).
+pub fn choose_words<'a>(pages: impl Iterator<Item = (u64, &'a [Block])>) -> Vec<String> {
+    // Word → (last site seen, sites seen); pages sorted by site, so each site counts once.
+    let mut pages: Vec<(u64, &[Block])> = pages.collect();
+    pages.sort_by_key(|p| p.0);
+    let mut sites: FxHashMap<&str, (u64, usize)> = FxHashMap::default();
+    for (site, blocks) in &pages {
+        for h in blocks.iter().flat_map(|b| &b.hints) {
+            let e = sites.entry(h.as_str()).or_insert((u64::MAX, 0));
+            if e.0 != *site {
+                *e = (*site, e.1 + 1);
+            }
+        }
+    }
+    let mut v: Vec<(&str, usize)> = sites
+        .into_iter()
+        .filter(|(_, (_, n))| *n >= MIN_SITES)
+        .map(|(w, (_, n))| (w, n))
+        .collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .take(WORDS)
+        .map(|(w, _)| w.to_string())
+        .collect()
+}
+
+/// Writes a forest: base, trees, nodes.
+fn put_forest(b: &mut Vec<u8>, f: &Forest) {
+    b.extend_from_slice(&f.base.to_le_bytes());
+    b.extend_from_slice(&(f.trees.len() as u32).to_le_bytes());
+    for t in &f.trees {
+        b.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        for n in t {
+            b.extend_from_slice(&u32::from(n.feature).to_le_bytes());
+            b.extend_from_slice(&n.cut.to_le_bytes());
+            b.extend_from_slice(&n.left.to_le_bytes());
+            b.extend_from_slice(&n.right.to_le_bytes());
+            b.extend_from_slice(&n.value.to_le_bytes());
+        }
+    }
+}
+
+/// Reads a forest over `nf` features; a split outside the row or a child that does not
+/// point forward inside its tree is an error, so walking a tree always ends at a leaf.
+fn get_forest(r: &mut Reader<'_>, nf: usize) -> Result<Forest, ModelError> {
+    let base = r.f32()?;
+    let nt = r.u32()? as usize;
+    let mut trees = Vec::new();
+    for _ in 0..nt {
+        let nn = r.u32()? as usize;
+        let mut t = Vec::new();
+        for _ in 0..nn {
+            let feature = r.u32()?;
+            let node = Node {
+                feature: u16::try_from(feature).map_err(|_| ModelError::Truncated)?,
+                cut: r.f32()?,
+                left: r.u32()?,
+                right: r.u32()?,
+                value: r.f32()?,
+            };
+            let bad = |c: u32| c as usize >= nn || c as usize <= t.len();
+            if node.feature != LEAF
+                && (node.feature as usize >= nf || bad(node.left) || bad(node.right))
+            {
+                return Err(ModelError::Truncated);
+            }
+            t.push(node);
+        }
+        if t.is_empty() {
+            return Err(ModelError::Truncated);
+        }
+        trees.push(t);
+    }
+    Ok(Forest { base, trees })
+}
+
+impl ContentModel {
+    /// Features per block for a model with these words.
+    pub fn width(words: &[String]) -> usize {
+        BASE + words.len()
+    }
+
+    /// Trains on the labelled blocks of `pages` (deterministic).
+    pub fn train(words: Vec<String>, pages: &[TrainPage]) -> Self {
+        let nf = Self::width(&words);
+        let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+        for p in pages {
+            for (k, (l, wt)) in p.labels.iter().zip(&p.weights).enumerate() {
+                if let Some(l) = l {
+                    x.extend_from_slice(&p.features[k * nf..(k + 1) * nf]);
+                    y.push(*l);
+                    w.push(*wt);
+                }
+            }
+        }
+        ContentModel {
+            words,
+            forest: gbdt::train(&x, nf, &y, &w, &gbdt::Params::default()),
+            threshold: 0.5,
+        }
+    }
+
+    /// The probability that each block (rows of `features`) is content.
+    pub fn predict(&self, features: &[f32]) -> Vec<f32> {
+        let nf = Self::width(&self.words);
+        features
+            .chunks_exact(nf)
+            .map(|x| 1.0 / (1.0 + (-self.forest.margin(x)).exp()))
+            .collect()
+    }
+
+    /// The model as bytes: `TPCLEAN1`, the words, the threshold, the trees.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&(self.words.len() as u32).to_le_bytes());
+        for w in &self.words {
+            b.extend_from_slice(&(w.len() as u32).to_le_bytes());
+            b.extend_from_slice(w.as_bytes());
+        }
+        b.extend_from_slice(&self.threshold.to_le_bytes());
+        put_forest(&mut b, &self.forest);
+        b
+    }
+
+    /// Reads a model written by [`ContentModel::to_bytes`].
+    pub fn from_bytes(b: &[u8]) -> Result<Self, ModelError> {
+        let mut r = Reader::new(b);
+        if r.take(8)? != MAGIC {
+            return Err(ModelError::Magic);
+        }
+        let nw = r.u32()? as usize;
+        let mut words = Vec::new();
+        for _ in 0..nw.min(1 << 16) {
+            let len = r.u32()? as usize;
+            let w = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
+            words.push(w.to_string());
+        }
+        let nf = Self::width(&words);
+        let threshold = r.f32()?;
+        let forest = get_forest(&mut r, nf)?;
+        if !r.at_end() || words.len() != nw {
+            return Err(ModelError::Truncated);
+        }
+        Ok(ContentModel {
+            words,
+            forest,
+            threshold,
+        })
+    }
+}
