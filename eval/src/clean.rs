@@ -490,13 +490,23 @@ pub fn decode_pages(pages: &[Page]) -> Vec<Decoded<'_>> {
         .collect()
 }
 
+/// Weight of a block labelled by snippets against one labelled by a whole main text: a
+/// snippet page labels only the few blocks holding its snippets (cross-validated, 1 → 4:
+/// trafilatura pages 0.936 → 0.942, WCXB 0.828 → 0.826).
+const SNIPPET_WEIGHT: f32 = 4.0;
+
 /// The content model's training pages: each block's features (from `cleaner`'s rules) and
-/// its label from the gold, weighted by the square root of its words.
+/// its label from the gold, weighted by the square root of its words (and
+/// [`SNIPPET_WEIGHT`] on snippet pages).
 pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) -> Vec<TrainPage> {
     pages
         .iter()
         .map(|d| {
             let gold = BlockGold::of(d.page);
+            let scale = match gold {
+                BlockGold::Main { .. } => 1.0,
+                BlockGold::Snippets { .. } => SNIPPET_WEIGHT,
+            };
             let features = cleaner.training_features(&d.doc.blocks, words);
             let (labels, weights) = d
                 .doc
@@ -504,7 +514,7 @@ pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) 
                 .iter()
                 .map(|b| {
                     let (l, n) = gold.label(&b.text);
-                    (l, (n as f32).sqrt())
+                    (l, scale * (n as f32).sqrt())
                 })
                 .unzip();
             TrainPage {

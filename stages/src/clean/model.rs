@@ -8,7 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use super::features::BASE;
-use super::gbdt::{self, Forest, Node, LEAF};
+use super::gbdt::{self, Flat, Forest, Node, LEAF};
 use crate::bytes::{Reader, Truncated};
 use pipeline_core::Block;
 
@@ -44,6 +44,8 @@ pub struct ContentModel {
     /// Class/id words whose presence among a block's ancestors is a feature.
     pub words: Vec<String>,
     forest: Forest,
+    /// The same trees laid out for prediction.
+    flat: Flat,
     /// Probability at or above which a block is kept.
     pub threshold: f32,
 }
@@ -154,9 +156,11 @@ impl ContentModel {
                 }
             }
         }
+        let forest = gbdt::train(&x, nf, &y, &w, &gbdt::Params::default());
         ContentModel {
             words,
-            forest: gbdt::train(&x, nf, &y, &w, &gbdt::Params::default()),
+            flat: Flat::of(&forest),
+            forest,
             threshold: 0.5,
         }
     }
@@ -166,7 +170,7 @@ impl ContentModel {
         let nf = Self::width(&self.words);
         features
             .chunks_exact(nf)
-            .map(|x| 1.0 / (1.0 + (-self.forest.margin(x)).exp()))
+            .map(|x| 1.0 / (1.0 + (-self.flat.margin(x)).exp()))
             .collect()
     }
 
@@ -205,6 +209,7 @@ impl ContentModel {
         }
         Ok(ContentModel {
             words,
+            flat: Flat::of(&forest),
             forest,
             threshold,
         })
