@@ -48,6 +48,7 @@ Examples:
                      --dev ../shared/eval/ner/germeval2014-dev.jsonl --out stages/models/ner-de.bin
   textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin
   textpipe eval lang --gold ../shared/eval/lang/ud-dev.jsonl --folds 5 --train ../shared/eval/seg/
+  textpipe eval clean --gold ../shared/eval/clean/ --folds 5
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
@@ -193,9 +194,11 @@ enum Cmd {
         /// summarise: stem tokens (Snowball) before computing ROUGE.
         #[arg(long)]
         rouge_stem: bool,
-        /// lang: cross-validate instead: train on K−1 folds of the --train documents (folds
-        /// by document), score the gold texts cut from the held-out fold, then the held-out
-        /// tenth set aside for a last check.
+        /// Cross-validate instead. lang: train on K−1 folds of the --train documents (folds
+        /// by document), score the gold texts cut from the held-out fold. clean: train the
+        /// content model on K−1 folds of the --gold pages (a directory of benchmark JSONL,
+        /// e.g. ../shared/eval/clean/; folds by site), score the held-out fold. Both then
+        /// score the tenth set aside for a last check.
         #[arg(long)]
         folds: Option<usize>,
         /// lang with --folds: training documents (JSONL with `lang` and `text`; a directory
@@ -217,11 +220,12 @@ enum Cmd {
     /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`,
     /// `textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin`.
     Train {
-        /// What to train: ner (entity tagger) or lang (language model).
+        /// What to train: ner (entity tagger), lang (language model) or clean (content model).
         what: String,
         /// Training data. ner: one JSONL file as in ../shared/eval/ner/ (text and entities in
         /// characters). lang: JSONL files with `lang` and `text` (a directory means its
-        /// *.jsonl files); repeatable.
+        /// *.jsonl files); repeatable. clean: benchmark JSONL with `html_file` and gold
+        /// (`clean` text or `with`/`without` snippets), e.g. ../shared/eval/clean/.
         #[arg(long, required = true)]
         train: Vec<PathBuf>,
         /// Development data, same format: the epoch with the best entity F1 on it is kept.
