@@ -119,11 +119,8 @@ pub fn read_pages(golds: &[PathBuf]) -> Result<Vec<Page>, EvalError> {
 pub fn word_prf(pred: &str, gold: &str) -> (f64, f64, f64) {
     let toks = |t: &str| -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for w in t
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .filter(|w| !w.is_empty())
-        {
-            *m.entry(w.to_lowercase()).or_insert(0) += 1;
+        for w in word_tokens(t) {
+            *m.entry(w).or_insert(0) += 1;
         }
         m
     };
@@ -228,6 +225,15 @@ pub struct Scores {
 }
 
 impl Scores {
+    /// Scores the HTML page `page` cleaned to `text`, overall and under its page type.
+    fn add_html(&mut self, page: &Page, text: &str) {
+        self.html.add(page, text);
+        self.by_type
+            .entry(page.page_type.clone())
+            .or_default()
+            .add(page, text);
+    }
+
     /// Adds the scores of `other`.
     pub fn merge(&mut self, other: &Scores) {
         fn m(a: &mut PageScores, b: &PageScores) {
@@ -282,11 +288,7 @@ pub fn score_pages(
         doc.declared.url = p.url.clone();
         let ok = run_chain(chain, &mut doc);
         let text = if ok { doc.text.as_str() } else { "" };
-        sc.html.add(p, text);
-        sc.by_type
-            .entry(p.page_type.clone())
-            .or_default()
-            .add(p, text);
+        sc.add_html(p, text);
         // The same page as a naive scraper would save it: all visible text, one block per line.
         let dump = crate::plain_dump(&p.raw, p.url.as_deref());
         let mut d2 = Document::from_text(p.id.clone(), dump);
@@ -546,11 +548,7 @@ fn score_decoded(pages: &[&Decoded<'_>], cleaner: &mut Cleaner) -> Scores {
         let mut doc = d.doc.clone();
         let ok = matches!(cleaner.process(&mut doc), Ok(pipeline_core::Outcome::Keep));
         let text = if ok { doc.text.as_str() } else { "" };
-        sc.html.add(d.page, text);
-        sc.by_type
-            .entry(d.page.page_type.clone())
-            .or_default()
-            .add(d.page, text);
+        sc.add_html(d.page, text);
     }
     sc
 }

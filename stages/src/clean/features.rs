@@ -139,16 +139,15 @@ fn b(x: bool) -> f32 {
 }
 
 /// Features of every block of a page, row-major (`BASE + words.len()` per block).
-/// `classes` and `keep` are the rules' verdict, `main` the rules' main container, `words`
-/// the model's class/id words.
+/// `classes` and `keep` are the rules' verdict, `words` the model's class/id words.
 pub(super) fn page_features(
     blocks: &[View<'_>],
     classes: &[Class<'_>],
     keep: &[bool],
-    main: Option<u32>,
     lex: &Lexicon,
     words: &[String],
 ) -> Vec<f32> {
+    let main = super::main_container(blocks, keep);
     let n = blocks.len();
     let nf = BASE + words.len();
     let mut lower = String::new();

@@ -403,33 +403,15 @@ mod tests {
             y.push(a != b);
         }
         let w = vec![1.0; y.len()];
-        let f = train(
-            &x,
-            3,
-            &y,
-            &w,
-            &Params {
-                trees: 30,
-                depth: 2,
-                ..Params::default()
-            },
-        );
+        let params = Params {
+            trees: 30,
+            depth: 2,
+            ..Params::default()
+        };
+        let f = train(&x, 3, &y, &w, &params);
         for (r, &want) in y.iter().enumerate() {
             assert_eq!(f.margin(&x[r * 3..r * 3 + 3]) > 0.0, want, "row {r}");
         }
-        assert_eq!(
-            f,
-            train(
-                &x,
-                3,
-                &y,
-                &w,
-                &Params {
-                    trees: 30,
-                    depth: 2,
-                    ..Params::default()
-                }
-            )
-        );
+        assert_eq!(f, train(&x, 3, &y, &w, &params));
     }
 }

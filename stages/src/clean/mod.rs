@@ -814,14 +814,7 @@ impl Cleaner {
         let Some(model) = self.model.as_ref().filter(|_| html) else {
             return reasons;
         };
-        let feats = features::page_features(
-            blocks,
-            &classes,
-            &keep,
-            main_container(blocks, &keep),
-            &self.lex,
-            &model.words,
-        );
+        let feats = features::page_features(blocks, &classes, &keep, &self.lex, &model.words);
         let p = model.predict(&feats);
         for (r, p) in reasons.iter_mut().zip(p) {
             if p >= model.threshold {
@@ -838,14 +831,7 @@ impl Cleaner {
     pub fn training_features(&self, blocks: &[Block], words: &[String]) -> Vec<f32> {
         let views: Vec<View<'_>> = blocks.iter().map(View::of).collect();
         let (classes, keep, _) = self.rules(&views, true);
-        features::page_features(
-            &views,
-            &classes,
-            &keep,
-            main_container(&views, &keep),
-            &self.lex,
-            words,
-        )
+        features::page_features(&views, &classes, &keep, &self.lex, words)
     }
 
     /// The rules' verdict: each block's class, whether it is kept, and the reason if not.
