@@ -105,10 +105,38 @@ fn bench_decode(c: &mut Criterion) {
             Document::from_bytes(d.id.clone(), page.into_bytes())
         })
         .collect();
+    // UTF-8 read as Windows-1252 and stored as UTF-8: the whole text, and one paragraph in
+    // four (mojibake mixed with correct text, repaired word by word).
+    let mojibake = |every: usize| -> Vec<Document> {
+        plain
+            .iter()
+            .map(|d| {
+                let t = text(d);
+                let broken: Vec<String> = t
+                    .split("\n\n")
+                    .enumerate()
+                    .map(|(i, p)| {
+                        if i % every == 0 {
+                            encoding_rs::WINDOWS_1252
+                                .decode(p.as_bytes())
+                                .0
+                                .into_owned()
+                        } else {
+                            p.to_string()
+                        }
+                    })
+                    .collect();
+                Document::from_bytes(d.id.clone(), broken.join("\n\n").into_bytes())
+            })
+            .collect()
+    };
+    let (whole, mixed) = (mojibake(1), mojibake(4));
     for (name, docs) in [
         ("valid UTF-8 plain text", &plain),
         ("Windows-1252 plain text (detected)", &legacy),
         ("HTML to blocks", &html),
+        ("mojibake plain text, whole", &whole),
+        ("mojibake plain text, one paragraph in four", &mixed),
     ] {
         let bytes = docs.iter().map(|d| d.raw.len()).sum();
         let mut g = group(c, "decode", bytes);

@@ -226,7 +226,10 @@ pub fn eval_cv(
             }
             textpipe_eval::lang::lang_cv(gold, train, folds)?
         }
-        _ => anyhow::bail!("--folds is supported for `eval clean` and `eval lang` only"),
+        "mojibake" => textpipe_eval::mojibake::mojibake_cv(&[gold.to_path_buf()], folds)?,
+        _ => anyhow::bail!(
+            "--folds is supported for `eval clean`, `eval lang` and `eval mojibake` only"
+        ),
     };
     if json {
         outln!("{}", serde_json::to_string_pretty(&report.json)?);
@@ -262,6 +265,22 @@ fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
         bytes.len() as f64 / 1e6,
         pages.len(),
         start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `textpipe train chars`: the character model mojibake repair asks, from clean text.
+fn train_chars(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let records = textpipe_eval::mojibake::read_records(train)?;
+    let model = textpipe_eval::mojibake::train_chars(&records.iter().collect::<Vec<_>>());
+    let bytes = model.to_bytes();
+    write_model(out, &bytes)?;
+    let (chars, pairs) = model.size();
+    outln!(
+        "wrote {} ({:.2} MB: {chars} characters, {pairs} pairs) from {} records",
+        out.display(),
+        bytes.len() as f64 / 1e6,
+        records.len()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -446,8 +465,11 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "clean" {
         return train_clean(train, out);
     }
+    if what == "chars" {
+        return train_chars(train, out);
+    }
     if what != "ner" {
-        anyhow::bail!("unknown model `{what}`: `ner`, `lang` and `clean` can be trained");
+        anyhow::bail!("unknown model `{what}`: `ner`, `lang`, `clean` and `chars` can be trained");
     }
     let [train] = train else {
         anyhow::bail!("train ner takes one --train file");

@@ -49,6 +49,8 @@ Examples:
   textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin
   textpipe eval lang --gold ../shared/eval/lang/ud-dev.jsonl --folds 5 --train ../shared/eval/seg/
   textpipe eval clean --gold ../shared/eval/clean/ --folds 5
+  textpipe train chars --train ../shared/eval/seg/ --out stages/models/chars.bin
+  textpipe eval mojibake --gold ../shared/eval/seg/ --folds 5
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
@@ -197,8 +199,9 @@ enum Cmd {
         /// Cross-validate instead. lang: train on K−1 folds of the --train documents (folds
         /// by document), score the gold texts cut from the held-out fold. clean: train the
         /// content model on K−1 folds of the --gold pages (a directory of benchmark JSONL,
-        /// e.g. ../shared/eval/clean/; folds by site), score the held-out fold. Both then
-        /// score the tenth set aside for a last check.
+        /// e.g. ../shared/eval/clean/; folds by site), score the held-out fold. mojibake:
+        /// train the character model on K−1 folds of the --gold records, repair mojibake
+        /// made from the held-out fold. All then score the tenth set aside for a last check.
         #[arg(long)]
         folds: Option<usize>,
         /// lang with --folds: training documents (JSONL with `lang` and `text`; a directory
@@ -220,12 +223,14 @@ enum Cmd {
     /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`,
     /// `textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin`.
     Train {
-        /// What to train: ner (entity tagger), lang (language model) or clean (content model).
+        /// What to train: ner (entity tagger), lang (language model), clean (content model)
+        /// or chars (the character model mojibake repair asks).
         what: String,
         /// Training data. ner: one JSONL file as in ../shared/eval/ner/ (text and entities in
         /// characters). lang: JSONL files with `lang` and `text` (a directory means its
         /// *.jsonl files); repeatable. clean: benchmark JSONL with `html_file` and gold
-        /// (`clean` text or `with`/`without` snippets), e.g. ../shared/eval/clean/.
+        /// (`clean` text or `with`/`without` snippets), e.g. ../shared/eval/clean/. chars:
+        /// JSONL with `lang` and `sentences` or `text`, e.g. ../shared/eval/seg/.
         #[arg(long, required = true)]
         train: Vec<PathBuf>,
         /// Development data, same format: the epoch with the best entity F1 on it is kept.

@@ -6,10 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde_json::{json, Value};
+use textpipe_stages::decode::chars::CharModel;
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 
+use crate::lang::{fold_of, held_out};
 use crate::{gold_files, pct, read_jsonl, s, EvalError, Report};
 
 /// A code page mojibake is made with; `common` ones carry the 99% bar.
@@ -110,10 +113,28 @@ fn break_with(page: &Page, text: &str) -> Option<String> {
     (!out.contains('\u{FFFD}') && out != text).then_some(out)
 }
 
-/// Sentences by language: the `sentences` of each record, or its `text`.
-fn read_sentences(paths: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>, EvalError> {
+/// One gold record: its key (language and id, for folds), language and sentences, and
+/// the number of sentences before it (which code page breaks a sentence goes by this, the
+/// same in every fold).
+pub struct Record {
+    key: String,
+    lang: String,
+    sents: Vec<String>,
+    turn: usize,
+}
+
+impl Record {
+    /// The record's text: its sentences joined by spaces.
+    pub fn text(&self) -> String {
+        self.sents.join(" ")
+    }
+}
+
+/// The records of the gold files: the `sentences` of each, or its `text`.
+pub fn read_records(paths: &[PathBuf]) -> Result<Vec<Record>, EvalError> {
     let files = gold_files(paths, "jsonl")?;
     let mut out = Vec::new();
+    let mut turn = 0;
     for f in &files {
         for r in read_jsonl(f)? {
             let lang = s(&r, "lang").to_string();
@@ -127,7 +148,15 @@ fn read_sentences(paths: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>, EvalE
             };
             let sents: Vec<String> = sents.into_iter().filter(|t| !t.is_empty()).collect();
             if !lang.is_empty() && !sents.is_empty() {
-                out.push((lang, sents));
+                let key = format!("{lang}/{}", s(&r, "id"));
+                let n = sents.len();
+                out.push(Record {
+                    key,
+                    lang,
+                    sents,
+                    turn,
+                });
+                turn += n;
             }
         }
     }
@@ -138,6 +167,15 @@ fn read_sentences(paths: &[PathBuf]) -> Result<Vec<(String, Vec<String>)>, EvalE
         });
     }
     Ok(out)
+}
+
+/// The character model trained on `records` (their texts).
+pub fn train_chars(records: &[&Record]) -> CharModel {
+    let texts: Vec<(&str, String)> = records
+        .iter()
+        .map(|r| (r.lang.as_str(), r.text()))
+        .collect();
+    CharModel::train(texts.iter().map(|(l, t)| (*l, t.as_str())))
 }
 
 /// Exact repairs out of cases, keyed.
@@ -167,62 +205,79 @@ impl Tally {
     }
 }
 
-/// `eval mojibake --gold FILE_OR_DIR…`.
-pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
-    let dec = Decoder::new(DecodeOptions::repair_only());
-    let repair = |t: &str| {
-        let mut n = 0;
-        dec.repair_text(t.to_string(), true, &mut n)
-    };
-    let records = read_sentences(paths)?;
-    // Kind × page, and language for single breaks.
-    let mut by_page: BTreeMap<&str, Tally> = BTreeMap::new();
-    let mut by_lang = Tally::default();
-    let mut negatives = Tally::default();
-    let mut altered: Vec<Value> = Vec::new();
-    let mut misses: Vec<Value> = Vec::new();
-    let mut per: BTreeMap<(String, String), usize> = BTreeMap::new();
-    let mut note_miss = |kind: &str, page: &str, broken: &str, got: &str, want: &str| {
-        let n = per.entry((kind.to_string(), page.to_string())).or_default();
+/// Everything counted over the records scored.
+#[derive(Default)]
+struct Tallies {
+    /// Kind × page.
+    by_page: BTreeMap<&'static str, Tally>,
+    /// Single breaks with a common page, by language.
+    by_lang: Tally,
+    negatives: Tally,
+    /// Broken sentences and negatives, by language (all kinds, all pages).
+    per_lang_kind: BTreeMap<String, Tally>,
+    altered: Vec<Value>,
+    misses: Vec<Value>,
+    misses_per: BTreeMap<(String, String), usize>,
+}
+
+impl Tallies {
+    fn note_miss(&mut self, kind: &str, page: &str, broken: &str, got: &str, want: &str) {
+        let n = self
+            .misses_per
+            .entry((kind.to_string(), page.to_string()))
+            .or_default();
         *n += 1;
         if *n <= 3 {
-            misses.push(
+            self.misses.push(
                 json!({"kind": kind, "page": page, "broken": broken, "got": got, "want": want}),
             );
         }
-    };
-    let mut turn = 0usize;
-    for (lang, sents) in &records {
-        for (i, sent) in sents.iter().enumerate() {
+    }
+
+    fn case(&mut self, page: &Page, lang: &str, kind: &str, broken: &str, got: &str, want: &str) {
+        let ok = got == want;
+        self.by_page.entry(page.name).or_default().add(kind, ok);
+        if page.common {
+            self.per_lang_kind
+                .entry(lang.to_string())
+                .or_default()
+                .add(kind, ok);
+        }
+        if !ok {
+            self.note_miss(kind, page.name, broken, got, want);
+        }
+    }
+
+    /// Breaks and repairs every sentence of `rec` with `dec`.
+    fn score(&mut self, rec: &Record, dec: &Decoder) {
+        let repair = |t: &str| {
+            let mut n = 0;
+            dec.repair_text(t.to_string(), true, &mut n)
+        };
+        let lang = rec.lang.as_str();
+        for (i, sent) in rec.sents.iter().enumerate() {
             // C1 controls are Windows-1252 punctuation left in Latin-1 text: not clean.
             if sent.is_ascii() || sent.chars().any(|c| ('\u{80}'..='\u{9F}').contains(&c)) {
                 continue;
             }
             let got = repair(sent);
-            negatives.add(lang, got == *sent);
-            if got != *sent && altered.len() < 40 {
-                altered.push(json!({"lang": lang, "text": sent, "got": got}));
+            self.negatives.add(lang, got == *sent);
+            if got != *sent && self.altered.len() < 40 {
+                self.altered
+                    .push(json!({"lang": lang, "text": sent, "got": got}));
             }
-            // One page per sentence, in turn over the whole run, so each page sees every
-            // language.
-            let page = &PAGES[turn % PAGES.len()];
-            turn += 1;
-            let t = by_page.entry(page.name).or_default();
+            // One page per sentence, in turn over the whole gold set, so each page sees
+            // every language.
+            let page = &PAGES[(rec.turn + i) % PAGES.len()];
             if let Some(once) = break_with(page, sent) {
                 let got = repair(&once);
-                t.add("once", got == *sent);
+                self.case(page, lang, "once", &once, &got, sent);
                 if page.common {
-                    by_lang.add(lang, got == *sent);
-                }
-                if got != *sent {
-                    note_miss("once", page.name, &once, &got, sent);
+                    self.by_lang.add(lang, got == *sent);
                 }
                 if let Some(twice) = break_with(page, &once) {
                     let got = repair(&twice);
-                    t.add("twice", got == *sent);
-                    if got != *sent {
-                        note_miss("twice", page.name, &twice, &got, sent);
-                    }
+                    self.case(page, lang, "twice", &twice, &got, sent);
                 }
             }
             // One word broken, the rest correct.
@@ -230,108 +285,192 @@ pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
                 if let Some(w) = break_with(page, &sent[a..b]) {
                     let mixed = format!("{}{w}{}", &sent[..a], &sent[b..]);
                     let got = repair(&mixed);
-                    t.add("one word", got == *sent);
-                    if got != *sent {
-                        note_miss("one word", page.name, &mixed, &got, sent);
-                    }
+                    self.case(page, lang, "one word", &mixed, &got, sent);
                 }
             }
             // One sentence of two broken, the other correct.
-            if let Some(next) = sents.get(i + 1) {
+            if let Some(next) = rec.sents.get(i + 1) {
                 if let Some(w) = break_with(page, next) {
                     let want = format!("{sent} {next}");
                     let mixed = format!("{sent} {w}");
                     let got = repair(&mixed);
-                    t.add("one sentence", got == want);
-                    if got != want {
-                        note_miss("one sentence", page.name, &mixed, &got, &want);
-                    }
+                    self.case(page, lang, "one sentence", &mixed, &got, &want);
                 }
             }
         }
     }
-    let kinds = ["once", "twice", "one word", "one sentence"];
-    let mut text = format!(
-        "mojibake made from {} records' sentences ({:?}); exact repairs:\n  {:<14}",
-        records.len(),
-        paths,
-        "page"
-    );
-    for k in kinds {
-        text.push_str(&format!(" {k:>13}"));
-    }
-    text.push('\n');
-    let mut common = Tally::default();
-    for p in PAGES {
-        let Some(t) = by_page.get(p.name) else {
-            continue;
-        };
-        text.push_str(&format!(
-            "  {:<14}",
-            format!("{}{}", p.name, if p.common { "" } else { " *" })
-        ));
-        for k in kinds {
-            match (t.rate(k), t.0.get(k)) {
-                (Some(r), Some(&(_, n))) => {
-                    text.push_str(&format!(" {:>13}", format!("{} /{n}", pct(r))))
-                }
-                _ => text.push_str(&format!(" {:>13}", "-")),
-            }
-            if p.common {
-                if let Some(&(a, n)) = t.0.get(k) {
-                    let e = common.0.entry(k.to_string()).or_default();
+
+    /// Exact rates of the common pages, per kind.
+    fn common(&self) -> Tally {
+        let mut common = Tally::default();
+        for p in PAGES.iter().filter(|p| p.common) {
+            if let Some(t) = self.by_page.get(p.name) {
+                for (k, &(a, n)) in &t.0 {
+                    let e = common.0.entry(k.clone()).or_default();
                     e.0 += a;
                     e.1 += n;
                 }
             }
         }
-        text.push('\n');
+        common
     }
-    text.push_str("  (* not one of the six common pages)\n  common pages:");
-    for k in kinds {
-        if let Some(r) = common.rate(k) {
-            text.push_str(&format!(" {k} {}", pct(r)));
+
+    fn altered_count(&self) -> (usize, usize) {
+        let (ok, n) = self
+            .negatives
+            .0
+            .values()
+            .fold((0, 0), |(a, n), &(x, y)| (a + x, n + y));
+        (n - ok, n)
+    }
+
+    /// One line: the common pages' rate per kind and the clean sentences altered.
+    fn summary(&self) -> String {
+        let common = self.common();
+        let mut line = String::from("common pages:");
+        for k in KINDS {
+            if let Some(r) = common.rate(k) {
+                line.push_str(&format!(" {k} {}", pct(r)));
+            }
+        }
+        let (alt, n) = self.altered_count();
+        line.push_str(&format!("; clean sentences altered {alt} of {n}"));
+        line
+    }
+
+    fn text(&self, head: &str) -> String {
+        let mut text = format!("{head}; exact repairs:\n  {:<14}", "page");
+        for k in KINDS {
+            text.push_str(&format!(" {k:>13}"));
+        }
+        text.push('\n');
+        for p in PAGES {
+            let Some(t) = self.by_page.get(p.name) else {
+                continue;
+            };
+            text.push_str(&format!(
+                "  {:<14}",
+                format!("{}{}", p.name, if p.common { "" } else { " *" })
+            ));
+            for k in KINDS {
+                match (t.rate(k), t.0.get(k)) {
+                    (Some(r), Some(&(_, n))) => {
+                        text.push_str(&format!(" {:>13}", format!("{} /{n}", pct(r))))
+                    }
+                    _ => text.push_str(&format!(" {:>13}", "-")),
+                }
+            }
+            text.push('\n');
+        }
+        text.push_str("  (* not one of the six common pages)\n");
+        text.push_str("  common pages, per language:\n");
+        for (l, t) in &self.per_lang_kind {
+            text.push_str(&format!("    {l:<3}"));
+            for k in KINDS {
+                if let Some(r) = t.rate(k) {
+                    text.push_str(&format!(" {k} {}", pct(r)));
+                }
+            }
+            text.push('\n');
+        }
+        text.push_str(&format!("  {}\n", self.summary()));
+        let worst_lang = self
+            .by_lang
+            .0
+            .iter()
+            .map(|(l, &(a, n))| (a as f64 / n.max(1) as f64, l))
+            .fold(None, |m: Option<(f64, &String)>, x| match m {
+                Some(m) if m.0 <= x.0 => Some(m),
+                _ => Some(x),
+            });
+        if let Some((r, l)) = worst_lang {
+            text.push_str(&format!(
+                "  once, common pages, worst language: {l} {}\n",
+                pct(r)
+            ));
+        }
+        for a in self.altered.iter().take(10) {
+            text.push_str(&format!(
+                "  ALTERED [{}] {} → {}\n",
+                a["lang"], a["text"], a["got"]
+            ));
+        }
+        for m in self.misses.iter().take(10) {
+            text.push_str(&format!(
+                "  miss {} {}: {} → {}\n",
+                m["kind"], m["page"], m["broken"], m["got"]
+            ));
+        }
+        text
+    }
+
+    fn json(&self) -> Value {
+        let pages: BTreeMap<&str, Value> =
+            self.by_page.iter().map(|(p, t)| (*p, t.json())).collect();
+        let per_lang: BTreeMap<&str, Value> = self
+            .per_lang_kind
+            .iter()
+            .map(|(l, t)| (l.as_str(), t.json()))
+            .collect();
+        json!({"pages": pages, "common": self.common().json(), "once_per_language": self.by_lang.json(),
+            "common_per_language": per_lang, "negatives_per_language": self.negatives.json(),
+            "altered": self.altered, "misses": self.misses})
+    }
+}
+
+const KINDS: [&str; 4] = ["once", "twice", "one word", "one sentence"];
+
+/// `eval mojibake --gold FILE_OR_DIR…`: every record repaired with the shipped model.
+pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
+    let dec = Decoder::new(DecodeOptions::repair_only());
+    let records = read_records(paths)?;
+    let mut t = Tallies::default();
+    for r in &records {
+        t.score(r, &dec);
+    }
+    let mut json = t.json();
+    json["task"] = "mojibake".into();
+    Ok(Report {
+        json,
+        text: t.text(&format!(
+            "mojibake made from {} records' sentences ({paths:?}), shipped character model",
+            records.len()
+        )),
+    })
+}
+
+/// `eval mojibake --folds K`: the character model trained on K−1 folds of the records
+/// (by record), the held-out fold repaired; a tenth of the records, set aside by hash, is
+/// repaired once by a model trained on all the rest.
+pub fn mojibake_cv(paths: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
+    let folds = folds.max(2);
+    let records = read_records(paths)?;
+    let (aside, rest): (Vec<&Record>, Vec<&Record>) =
+        records.iter().partition(|r| held_out(&r.key));
+    let mut cv = Tallies::default();
+    for f in 0..folds {
+        let (test, train): (Vec<&Record>, Vec<&Record>) =
+            rest.iter().partition(|r| fold_of(&r.key, folds) == f);
+        let dec = Decoder::new(DecodeOptions::repair_only())
+            .with_char_model(Arc::new(train_chars(&train)));
+        for r in test {
+            cv.score(r, &dec);
         }
     }
-    text.push('\n');
-    let worst_lang = by_lang
-        .0
-        .iter()
-        .map(|(l, &(a, n))| (a as f64 / n.max(1) as f64, l))
-        .fold(None, |m: Option<(f64, &String)>, x| match m {
-            Some(m) if m.0 <= x.0 => Some(m),
-            _ => Some(x),
-        });
-    if let Some((r, l)) = worst_lang {
-        text.push_str(&format!(
-            "  once, common pages, worst language: {l} {}\n",
-            pct(r)
-        ));
+    let dec =
+        Decoder::new(DecodeOptions::repair_only()).with_char_model(Arc::new(train_chars(&rest)));
+    let mut last = Tallies::default();
+    for r in &aside {
+        last.score(r, &dec);
     }
-    let (neg_ok, neg_n) = negatives
-        .0
-        .values()
-        .fold((0, 0), |(a, n), &(x, y)| (a + x, n + y));
-    text.push_str(&format!(
-        "  clean sentences altered: {} of {neg_n}\n",
-        neg_n - neg_ok
+    let mut text = cv.text(&format!(
+        "mojibake from {} records ({paths:?}), {folds} folds by record, a tenth ({} records) set aside",
+        rest.len(),
+        aside.len()
     ));
-    for a in altered.iter().take(10) {
-        text.push_str(&format!(
-            "  ALTERED [{}] {} → {}\n",
-            a["lang"], a["text"], a["got"]
-        ));
-    }
-    for m in misses.iter().take(10) {
-        text.push_str(&format!(
-            "  miss {} {}: {} → {}\n",
-            m["kind"], m["page"], m["broken"], m["got"]
-        ));
-    }
-    let pages: BTreeMap<&str, Value> = by_page.iter().map(|(p, t)| (*p, t.json())).collect();
+    text.push_str(&format!("  set-aside tenth: {}\n", last.summary()));
     Ok(Report {
-        json: json!({"task": "mojibake", "pages": pages, "common": common.json(), "once_per_language": by_lang.json(),
-            "negatives_per_language": negatives.json(), "altered": altered, "misses": misses}),
+        json: json!({"task": "mojibake", "folds": folds, "cv": cv.json(), "set_aside": last.json()}),
         text,
     })
 }

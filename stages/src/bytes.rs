@@ -1,4 +1,4 @@
-//! Reading the shipped model files (`ner-*.bin`, `lang.bin`, `clean.bin`): little-endian
+//! Reading the shipped model files (`ner-*.bin`, `lang.bin`, `clean.bin`, `chars.bin`): little-endian
 //! numbers from a byte slice, a short file an error rather than a panic.
 
 /// The file ended before the field being read.

@@ -1,6 +1,7 @@
 //! Stage `decode`: raw bytes in any common encoding, plain text or HTML, to correct Unicode
 //! text — BOM, charset detection, HTML → blocks, entities, mojibake repair, normalisation.
 
+pub mod chars;
 pub mod charset;
 pub mod html;
 pub mod mojibake;
@@ -118,7 +119,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
                 OptionsError::at("fallback_encoding", format!("unknown encoding `{}`", o.fallback_encoding))
                     .with_help("use a WHATWG label such as \"windows-1252\", \"iso-8859-2\", \"koi8-r\"")
             })?;
-            let d = Decoder { o, fallback, name: ctx.stage_name.clone() };
+            let d = Decoder { o, fallback, name: ctx.stage_name.clone(), chars: None };
             Ok(Arc::new(move || Ok(Box::new(d.clone()) as Box<dyn Stage>)))
         },
     )
@@ -130,6 +131,8 @@ pub struct Decoder {
     o: DecodeOptions,
     fallback: &'static encoding_rs::Encoding,
     name: String,
+    /// The character model mojibake repair asks; `None`: the shipped one.
+    chars: Option<Arc<chars::CharModel>>,
 }
 
 impl Decoder {
@@ -141,7 +144,14 @@ impl Decoder {
             o,
             fallback,
             name: "decode".into(),
+            chars: None,
         }
+    }
+
+    /// This decoder with its own character model for mojibake repair (eval folds).
+    pub fn with_char_model(mut self, m: Arc<chars::CharModel>) -> Self {
+        self.chars = Some(m);
+        self
     }
 
     fn norm(&self) -> normalize::Norm {
@@ -165,7 +175,11 @@ impl Decoder {
         let norm = self.norm();
         let mut sc = normalize::scan(&text, &norm);
         if self.o.fix_mojibake && sc.suspect {
-            if let Some(t) = mojibake::fix(&text) {
+            let fixed = match &self.chars {
+                Some(m) => mojibake::fix_with(&text, m),
+                None => mojibake::fix(&text),
+            };
+            if let Some(t) = fixed {
                 *repaired += 1;
                 text = t;
                 sc = normalize::scan(&text, &norm);

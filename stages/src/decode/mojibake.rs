@@ -1,5 +1,6 @@
-//! Mojibake repair: UTF-8 that was decoded with a single-byte code page (Windows-1252,
-//! Latin-1, Windows-1251/1250, ISO-8859-2, MacRoman, CP437), possibly more than once.
+//! Mojibake repair: UTF-8 that was decoded with a single-byte code page (Windows-1250…1254
+//! and 1257, Latin-1, ISO-8859-2/15, MacRoman, CP437, KOI8-R), possibly more than once, in
+//! the whole text or in some of its words.
 //!
 //! Written here because no maintained Rust crate does this. The method:
 //! 1. Score the text's *weirdness*: adjacent pairs that look like a UTF-8 lead byte followed
@@ -7,17 +8,24 @@
 //!    characters that are rare in real text. Typical punctuation after a capital letter
 //!    (`É’s`, `Å—`, `Õ…`) is not counted. Text that scores 0 is left alone (the fast path).
 //! 2. Re-encode the whole text with each code page and decode as UTF-8 (tolerating a lost
-//!    NBSP after `Ã`/`Â` and `?` or `�` standing for a lost byte). Accept the first result
-//!    that is valid and strictly less weird. Repeat, for text encoded wrongly twice.
-//! 3. If no whole-text repair fits, repair only unambiguous 3- and 4-byte sequences
+//!    NBSP after `Ã`/`Â` and `?` or `�` standing for a lost byte). Of the results that are
+//!    valid and less weird, the one the character model ([`super::chars`]) finds most
+//!    likely wins. Repeat, for text encoded wrongly twice.
+//! 3. Word by word, for mojibake mixed with correct text: each word's readings through the
+//!    code pages are scored by the character model in the language the text is most likely
+//!    in, and the best replaces the word when it is clearly more likely ([`WORD_GAIN`]).
+//! 4. C1 controls left as Windows-1252 punctuation; unambiguous 3- and 4-byte sequences
 //!    (`â€œ` → `“`, `ðŸ˜€` → `😀`) whose result is a plausible character.
 //!
 //! Correct text is never changed unless it scores as weird *and* re-decodes validly into
-//! something less weird, which correct text practically never does.
+//! something the character model finds far more likely, which correct text practically
+//! never does.
 
 use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap;
+
+use super::chars::{self, CharModel};
 
 /// A single-byte code page: char → byte for the upper half (0x80–0xFF).
 struct Charmap {
@@ -95,6 +103,8 @@ fn charmaps() -> &'static [Charmap] {
             Charmap::from_table(CP437),
             Charmap::from_encoding(encoding_rs::WINDOWS_1254, false),
             Charmap::from_encoding(encoding_rs::ISO_8859_15, false),
+            Charmap::from_encoding(encoding_rs::WINDOWS_1253, false),
+            Charmap::from_encoding(encoding_rs::KOI8_R, false),
         ]
     })
 }
@@ -384,122 +394,170 @@ fn fix_wide_sequences(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
+/// How much more likely, in nats, a word's repair must be than the word as it stands
+/// (the character model's log-likelihoods, with the characters around it). Chosen by
+/// `textpipe eval mojibake --folds`: below 4 clean words start to change.
+const WORD_GAIN: f32 = 6.0;
+
+/// The most likely reading of `word` (between the characters `before` and `after`) when it
+/// is [`WORD_GAIN`] more likely than the word itself: the word re-encoded with each code
+/// page and decoded as UTF-8, up to three times (mojibake of mojibake).
+fn repair_word(
+    model: &CharModel,
+    table: usize,
+    before: char,
+    word: &str,
+    after: char,
+) -> Option<String> {
+    let like = |t: &str| model.score_in(table, before, t, after);
+    let start = like(word);
+    let mut current = word.to_string();
+    let mut score = start;
+    for _ in 0..3 {
+        let mut best: Option<(f32, String)> = None;
+        for m in charmaps() {
+            let Some(fixed) = m
+                .encode(&current)
+                .and_then(|b| utf8_tolerant(&b, false))
+                .filter(|f| f.chars().all(plausible))
+            else {
+                continue;
+            };
+            if fixed == current {
+                continue;
+            }
+            let s = like(&fixed);
+            if s > score && best.as_ref().is_none_or(|(r, _)| s > *r) {
+                best = Some((s, fixed));
+            }
+        }
+        let Some((s, fixed)) = best else { break };
+        current = fixed;
+        score = s;
+    }
+    (score - start >= WORD_GAIN).then_some(current)
+}
+
 /// Repairs mojibake word by word, for text where it is mixed with correct text (one
-/// word, one sentence, a quoted name): each word that looks weird is re-encoded with each
-/// code page in turn and decoded as UTF-8, up to three times (mojibake of mojibake); the
-/// first result that is valid UTF-8, plausible and not weird at all replaces it. A word is
-/// a run of characters between spaces, quotes and dashes, with the space after it when it
-/// ends in a lead character whose NBSP was lost (`Ã s` → `às`). Only text with two or more
-/// pairs of [`strong_pairs`] is looked at this way, and only its words with one.
-fn fix_words(text: &str) -> Option<String> {
+/// word, one sentence, a quoted name), with [`repair_word`]. A word is a run of characters
+/// between white space, with the space after it when it ends in a lead character whose
+/// NBSP was lost (`Ã s` → `às`). A word with no repair is tried again in pieces split at
+/// quotes and dashes: correctly encoded, they make the re-encoded word invalid
+/// (`l’humanitÃ©`), while in Windows-1251 and MacRoman mojibake they are part of a letter
+/// (`Р»` is `л`, `–æ` is `о`).
+fn fix_words(text: &str, model: &CharModel) -> Option<String> {
     // One odd pair is a name or a typo as often as mojibake: the evidence must recur, or
     // the letters the repair gives must be of an alphabet the text already uses (`GrÃ¼nen`
     // in a text with "ö" elsewhere; not `DrÃ¥ber` beside a dash).
     let evidence = strong_pairs(text);
-    if evidence == 0 {
-        return None;
-    }
-    // "Already uses": a letter of the same 128-character block (Latin-1, Latin
-    // Extended-A, Cyrillic, …) stands outside the word.
-    let block = |c: char| c as u32 >> 7;
+    // The words are read in the language the text as a whole is most likely in.
+    let table = model.best_table(text);
+    // "Already uses": a non-ASCII letter of the same script stands outside the word.
     let own_letters = |fixed: &str, at: usize, len: usize| {
         let elsewhere = || text[..at].chars().chain(text[at + len..].chars());
-        fixed
-            .chars()
-            .filter(|c| !c.is_ascii())
-            .all(|c| elsewhere().any(|t| t.is_alphabetic() && block(t) == block(c)))
+        fixed.chars().filter(|c| !c.is_ascii()).all(|c| {
+            elsewhere().any(|t| !t.is_ascii() && t.is_alphabetic() && script(t) == script(c))
+        })
     };
-    let maps = charmaps();
+    let lead_before_space = |w: &str| {
+        w.chars().next_back().is_some_and(|c| {
+            charmaps()
+                .iter()
+                .any(|m| matches!(m.byte(c), Some(0xC2..=0xDF)))
+        })
+    };
     let mut out = String::with_capacity(text.len());
-    let mut changed = false;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let start = rest
-            .find(|c: char| !c.is_whitespace() && !is_split_punct(c))
-            .unwrap_or(rest.len());
+    // Each repair: where it is in `out`, its length there, and where it was in `text`.
+    let mut repaired: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let rest = &text[at..];
+        let start = rest.find(|c: char| !is_space(c)).unwrap_or(rest.len());
         out.push_str(&rest[..start]);
-        rest = &rest[start..];
+        at += start;
+        let rest = &text[at..];
         if rest.is_empty() {
             break;
         }
-        let mut end = rest
-            .find(|c: char| c.is_whitespace() || is_split_punct(c))
-            .unwrap_or(rest.len());
+        let mut end = rest.find(is_space).unwrap_or(rest.len());
+        // The space or NBSP after a lead may be its continuation byte (`Ã\u{A0}` is `à`).
+        if let Some(sp) = rest[end..]
+            .chars()
+            .next()
+            .filter(|&c| c == ' ' || c == '\u{A0}')
+        {
+            if lead_before_space(&rest[..end]) {
+                end += sp.len_utf8();
+            }
+        }
         let word = &rest[..end];
         if word.is_ascii() {
             out.push_str(word);
-            rest = &rest[end..];
+            at += end;
             continue;
         }
-        // A 2-byte lead right before a space: the space may be its lost NBSP.
-        if rest[end..].starts_with(' ')
-            && word
-                .chars()
-                .next_back()
-                .is_some_and(|c| matches!(maps[0].byte(c), Some(0xC2..=0xDF)))
-        {
-            end += 1;
-        }
-        let word = &rest[..end];
-        if !strongly_weird(word) {
-            out.push_str(word);
-            rest = &rest[end..];
+        let before = out.chars().next_back().unwrap_or(' ');
+        let after = rest[end..].chars().next().unwrap_or(' ');
+        if let Some(fixed) = repair_word(model, table, before, word, after) {
+            repaired.push((out.len(), fixed.len(), at, end));
+            out.push_str(&fixed);
+            at += end;
             continue;
         }
-        // The pairs `weirdness` lets pass after a capital (`Å™`) count here.
-        let odd = |t: &str| weirdness(t) + strong_pairs(t) as u32;
-        let mut current = word.to_string();
-        let mut score = odd(&current);
-        for _ in 0..3 {
-            if score == 0 || (current != word && strong_pairs(&current) == 0) {
+        // In pieces between quotes and dashes.
+        let mut p = 0;
+        while p < word.len() {
+            let piece_rest = &word[p..];
+            let split = piece_rest
+                .find(|c: char| !splits_word(c))
+                .unwrap_or(piece_rest.len());
+            out.push_str(&piece_rest[..split]);
+            p += split;
+            let piece_rest = &word[p..];
+            if piece_rest.is_empty() {
                 break;
             }
-            let mut best: Option<(u32, String)> = None;
-            for (idx, m) in maps.iter().enumerate() {
-                let Some(fixed) = m
-                    .encode(&current)
-                    .and_then(|b| utf8_tolerant(&b, false))
-                    .filter(|f| f.chars().all(plausible))
-                else {
-                    continue;
-                };
-                if fixed == current || (idx == BALTIC && !has_baltic_letters(&fixed)) {
-                    continue;
+            let e = piece_rest.find(splits_word).unwrap_or(piece_rest.len());
+            let piece = &piece_rest[..e];
+            let b = out.chars().next_back().unwrap_or(' ');
+            let a = piece_rest[e..]
+                .chars()
+                .next()
+                .or_else(|| rest[end..].chars().next())
+                .unwrap_or(' ');
+            match (!piece.is_ascii())
+                .then(|| repair_word(model, table, b, piece, a))
+                .flatten()
+            {
+                Some(fixed) => {
+                    repaired.push((out.len(), fixed.len(), at + p, e));
+                    out.push_str(&fixed);
                 }
-                let s = odd(&fixed);
-                if s < score && best.as_ref().is_none_or(|(r, _)| s < *r) {
-                    best = Some((s, fixed));
-                }
+                None => out.push_str(piece),
             }
-            let Some((s, fixed)) = best else { break };
-            current = fixed;
-            score = s;
+            p += e;
         }
-        // Only a repair that leaves no tell-tale pair stands: half a repair is a guess.
-        // (Pairs `weirdness` alone finds, `ěž` in Czech, are words.)
-        if strong_pairs(&current) > 0
-            || (evidence < 2 && !own_letters(&current, text.len() - rest.len(), end))
-        {
-            current = word.to_string();
-        }
-        changed |= current != word;
-        out.push_str(&current);
-        rest = &rest[end..];
+        at += end;
     }
-    changed.then_some(out)
+    if repaired.is_empty() {
+        return None;
+    }
+    // A lone repair with little evidence stands only in the text's own alphabet.
+    if let [(out_at, out_len, at, len)] = repaired[..] {
+        if evidence < 2 && !own_letters(&out[out_at..out_at + out_len], at, len) {
+            return None;
+        }
+    }
+    Some(out)
 }
 
-/// Whether a word holds a pair that UTF-8 read with a wrong code page makes and words
-/// hardly ever have: a non-ASCII letter followed by a non-ASCII symbol or control (`Ã©`,
-/// `Å™`, `Ä›`, `â€`, `Ð¾`), or `Ã`/`Â` followed by anything non-ASCII; `√`, `≈` or `¬`
-/// before a non-ASCII character; an ASCII letter touching a Cyrillic one; box drawing
-/// before a non-ASCII character; an accented capital after a lower-case letter. Two accented
-/// letters side by side (`ášť`, `Рі`) are words of many languages, not evidence.
-fn strongly_weird(word: &str) -> bool {
-    strong_pairs(word) > 0
-}
-
-/// How many such pairs `text` holds (overlapping ones counted once).
+/// How many pairs `text` holds that UTF-8 read with a wrong code page makes and words
+/// hardly ever have (overlapping ones counted once): a non-ASCII letter followed by a
+/// non-ASCII symbol or control (`Ã©`, `Å™`, `Ä›`, `â€`, `Ð¾`), or `Ã`/`Â` followed by
+/// anything non-ASCII; `√`, `≈` or `¬` before a non-ASCII character; an ASCII letter
+/// touching a Cyrillic one; box drawing before a non-ASCII character; an accented capital
+/// after a lower-case letter. Two accented letters side by side (`ášť`, `Рі`) are words of
+/// many languages, not evidence.
 fn strong_pairs(text: &str) -> usize {
     let mut prev: Option<char> = None;
     let mut last_hit = false;
@@ -535,22 +593,16 @@ fn strong_pairs(text: &str) -> usize {
     n
 }
 
-/// Symbols standing between two letters (`n÷m`, `tÂ°c`): what a wrong page makes of a
-/// letter, not what words hold (apostrophes, dashes and the middle dot aside).
-fn inner_symbols(text: &str) -> usize {
-    let chars: Vec<char> = text.chars().collect();
-    chars
-        .windows(3)
-        .filter(|w| {
-            let c = w[1];
-            !c.is_ascii()
-                && !c.is_alphanumeric()
-                && !is_split_punct(c)
-                && !matches!(c, '·' | '\u{AD}' | '\u{2011}')
-                && w[0].is_alphabetic()
-                && w[2].is_alphabetic()
-        })
-        .count()
+/// White space between words for [`fix_words`]: not NEL (U+0085), which is Latin-1's
+/// reading of a continuation byte (`Ä\u{85}` is `ą`).
+fn is_space(c: char) -> bool {
+    c.is_whitespace() && c != '\u{85}'
+}
+
+/// Where [`fix_words`] splits a word it could not repair whole: quotes, dashes and ASCII
+/// punctuation (`Kıbrıs'ın` broken only before its apostrophe).
+fn splits_word(c: char) -> bool {
+    is_split_punct(c) || c.is_ascii_punctuation()
 }
 
 /// Quotes and dashes that end a word for [`fix_words`]: correctly encoded, they would make
@@ -586,8 +638,14 @@ fn fix_c1_punctuation(text: &str) -> Option<String> {
     changed.then_some(out)
 }
 
-/// Repairs mojibake in `text`; returns the repaired text, or `None` if nothing was changed.
+/// Repairs mojibake in `text` with the shipped character model; returns the repaired
+/// text, or `None` if nothing was changed.
 pub fn fix(text: &str) -> Option<String> {
+    fix_with(text, chars::shipped()?)
+}
+
+/// [`fix`] with a given character model.
+pub fn fix_with(text: &str, model: &CharModel) -> Option<String> {
     if text.is_ascii() {
         return None;
     }
@@ -598,15 +656,15 @@ pub fn fix(text: &str) -> Option<String> {
     }
     let mut changed = false;
     for _ in 0..3 {
-        // Every page that reads the text back as valid, less weird UTF-8 is a candidate;
-        // the one leaving the fewest odd pairs wins (the first on a tie), as several pages
-        // often decode one mojibake validly (`tĂŠ`: `tÊ` by Windows-1250, `té` by
-        // ISO-8859-2).
-        let mut best: Option<(u32, String)> = None;
+        // Every page that reads the text back as valid, less weird UTF-8 is a candidate,
+        // as several pages often decode one mojibake validly.
+        let mut best: Option<(f32, String)> = None;
         // Of the text as it stands: the same for every page.
         let lost = |t: &str| t.matches('\u{FFFD}').count();
         let odd = |t: &str| t.chars().filter(|&c| !plausible(c)).count();
         let (lost_now, odd_now, evidence) = (lost(&current), odd(&current), strong_pairs(&current));
+        // Every reading keeps the text's ASCII: its part of the likelihood is computed once.
+        let ascii = model.ascii_part(&current);
         for (idx, m) in charmaps().iter().enumerate() {
             let Some(bytes) = m.encode(&current) else {
                 continue;
@@ -617,15 +675,19 @@ pub fn fix(text: &str) -> Option<String> {
             // A `?` read as a lost byte needs other evidence: `víš?` is a Czech word and a
             // question mark.
             let guessed = (lost(&fixed) > lost_now && evidence == 0) || odd(&fixed) > odd_now;
+            // Windows-1257 readings of a whole text must give Baltic letters: only a
+            // Baltic text is likely to have been written in it. (Word by word, the
+            // character model decides.)
             if fixed == current || guessed || (idx == BALTIC && !has_baltic_letters(&fixed)) {
                 continue;
             }
             let s = weirdness(&fixed);
             if s < score {
-                // Not `weirdness`, which also counts pairs Czech has (`íš`).
-                let rank = (strong_pairs(&fixed) + inner_symbols(&fixed)) as u32;
-                if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    best = Some((rank, fixed));
+                // The most likely reading wins (`tĂŠ`: `tÊ` by Windows-1250, `té` by
+                // ISO-8859-2).
+                let like = model.score_best(&ascii, &fixed);
+                if best.as_ref().is_none_or(|(r, _)| like > *r) {
+                    best = Some((like, fixed));
                 }
             }
         }
@@ -637,21 +699,25 @@ pub fn fix(text: &str) -> Option<String> {
             break;
         }
     }
+    // Word by word before the C1 controls, which may be bytes of a mis-read word (`Ń\x83`
+    // is Windows-1250 for `у`). The character model has judged each word; the text as a
+    // whole may stay as weird where correct words count (`Сі` is a pair in Windows-1251).
     if score > 0 {
-        if let Some(f) = fix_c1_punctuation(&current) {
-            if weirdness(&f) < score {
-                score = weirdness(&f);
+        if let Some(f) = fix_words(&current, model) {
+            // Not weirder than before: the long s of `ôaſaſa` is worse than box drawing.
+            let s = weirdness(&f);
+            if s <= score {
+                score = s;
                 current = f;
                 changed = true;
             }
         }
     }
     if score > 0 {
-        if let Some(f) = fix_words(&current) {
-            let s = weirdness(&f);
-            if s < score {
+        if let Some(f) = fix_c1_punctuation(&current) {
+            if weirdness(&f) < score {
+                score = weirdness(&f);
                 current = f;
-                score = s;
                 changed = true;
             }
         }
@@ -696,6 +762,38 @@ mod tests {
     }
 
     #[test]
+    fn repairs_words_whose_mojibake_holds_quotes_dashes_or_nel() {
+        // Windows-1251: `»` is the second byte of `л`; MacRoman: `–` is the first of `Т`.
+        assert_eq!(
+            fix("Начальный ролик РќР°С‡Р°Р»СЊРЅС‹Р№ ролик").as_deref(),
+            Some("Начальный ролик Начальный ролик")
+        );
+        assert_eq!(
+            fix("–¢–∞, як це часто буває").as_deref(),
+            Some("Та, як це часто буває")
+        );
+        // Latin-1: U+0085 (NEL) is the second byte of `ą`, not a space between words.
+        assert_eq!(
+            fix("zamykajÄ\u{85} za sobÄ\u{85} drzwi i odjeżdżają").as_deref(),
+            Some("zamykają za sobą drzwi i odjeżdżają")
+        );
+        // One mis-read letter of a Latin alphabet the text writes elsewhere (ą, ł).
+        assert_eq!(
+            fix("są ktĂłrym byłoby").as_deref(),
+            Some("są którym byłoby")
+        );
+    }
+
+    #[test]
+    fn the_character_model_picks_the_language_of_the_text() {
+        // ISO-8859-2 reads `ĂĄ` as `á`, Windows-1250 as `å`: the rest is Danish.
+        assert_eq!(
+            fix("Og hvor de tidligere mĂĄske kĂ¸bte Kim Larsen").as_deref(),
+            Some("Og hvor de tidligere måske købte Kim Larsen")
+        );
+    }
+
+    #[test]
     fn leaves_correct_words_that_look_like_mojibake_alone() {
         for t in [
             // Accented letters side by side, and a question mark that is one.
@@ -705,6 +803,9 @@ mod tests {
             // One odd pair is not enough evidence, unless the letter it would give is one
             // the text uses elsewhere.
             "Bremer/Mccoy – DrÃ¥ber",
+            // Box drawing that CP437 would read as `ôaſaſa`: the long s is weirder.
+            "├┤a┼┐a┼┐a┼┐a┼┐a",
+            "Connect with Āø on Facebook",
         ] {
             assert_eq!(fix(t), None, "{t}");
         }
