@@ -52,10 +52,21 @@ struct Table {
     unseen_within: Vec<f32>,
     /// log P(class b | class a).
     class_pair: Vec<f32>,
+    /// log P(b | a) of every pair of ASCII characters, looked up directly.
+    ascii: Vec<f32>,
 }
 
 /// One symbol per character: digits are one symbol, all white space is a space.
 fn symbol(c: char) -> char {
+    if c.is_ascii() {
+        return if c.is_ascii_digit() {
+            '0'
+        } else if c.is_ascii_whitespace() || c == '\u{B}' {
+            ' '
+        } else {
+            c
+        };
+    }
     if c.is_numeric() {
         '0'
     } else if c.is_whitespace() {
@@ -189,6 +200,7 @@ impl Table {
             within,
             unseen_within,
             class_pair,
+            ascii: Vec::new(),
         };
         let mut pair = FxHashMap::default();
         for &(a, b, n) in &bigrams {
@@ -198,6 +210,9 @@ impl Table {
         }
         t.pair = pair;
         t.bigrams = bigrams;
+        t.ascii = (0..128 * 128)
+            .map(|i| t.logp_slow(char::from((i / 128) as u8), char::from((i % 128) as u8)))
+            .collect();
         t
     }
 
@@ -213,6 +228,13 @@ impl Table {
 
     /// log P(b | a), both already symbols.
     fn logp(&self, a: char, b: char) -> f32 {
+        if a.is_ascii() && b.is_ascii() {
+            return self.ascii[(a as usize) * 128 + b as usize];
+        }
+        self.logp_slow(a, b)
+    }
+
+    fn logp_slow(&self, a: char, b: char) -> f32 {
         if let Some(&p) = self.pair.get(&key(a, b)) {
             return p;
         }
@@ -266,8 +288,14 @@ impl CharModel {
         self.score_in(0, before, text, after)
     }
 
-    /// The table under which `text` is most likely.
+    /// The table under which `text` (its first 600 bytes: enough to tell its language) is
+    /// most likely.
     pub fn best_table(&self, text: &str) -> usize {
+        let mut end = text.len().min(600);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let text = &text[..end];
         (0..self.tables.len())
             .map(|t| (t, self.score_in(t, ' ', text, ' ')))
             .fold((0, f32::NEG_INFINITY), |b, x| if x.1 > b.1 { x } else { b })
@@ -279,7 +307,17 @@ impl CharModel {
     pub fn ascii_part(&self, text: &str) -> Vec<f32> {
         self.tables
             .iter()
-            .map(|t| t.score(' ', text, ' ', true) - t.score(' ', text, ' ', false))
+            .map(|t| {
+                let mut prev = ' ';
+                let mut sum = 0.0;
+                for c in text.chars().map(symbol).chain([' ']) {
+                    if prev.is_ascii() && c.is_ascii() {
+                        sum += t.logp(prev, c);
+                    }
+                    prev = c;
+                }
+                sum
+            })
             .collect()
     }
 

@@ -30,6 +30,8 @@ use super::chars::{self, CharModel};
 /// A single-byte code page: char → byte for the upper half (0x80–0xFF).
 struct Charmap {
     to_byte: FxHashMap<char, u8>,
+    /// `to_byte` for characters below [`DENSE`], 0 where there is none.
+    dense: Vec<u8>,
 }
 
 impl Charmap {
@@ -51,7 +53,17 @@ impl Charmap {
                 to_byte.entry(char::from(b)).or_insert(b);
             }
         }
-        Charmap { to_byte }
+        Charmap::new(to_byte)
+    }
+
+    fn new(to_byte: FxHashMap<char, u8>) -> Self {
+        let mut dense = vec![0u8; DENSE];
+        for (&c, &b) in &to_byte {
+            if let Some(d) = dense.get_mut(c as usize) {
+                *d = b;
+            }
+        }
+        Charmap { to_byte, dense }
     }
 
     fn from_table(upper: &str) -> Self {
@@ -59,12 +71,14 @@ impl Charmap {
             .chars()
             .zip(0x80u8..=0xFF)
             .collect::<FxHashMap<char, u8>>();
-        Charmap { to_byte }
+        Charmap::new(to_byte)
     }
 
     fn byte(&self, c: char) -> Option<u8> {
         if c.is_ascii() {
             Some(c as u8)
+        } else if let Some(&b) = self.dense.get(c as usize) {
+            (b != 0).then_some(b)
         } else {
             self.to_byte.get(&c).copied()
         }
@@ -109,6 +123,75 @@ fn charmaps() -> &'static [Charmap] {
     })
 }
 
+/// Per character, the code pages (bits, in [`charmaps`] order) where it stands for a UTF-8
+/// lead byte and those where it stands for a continuation byte. A space, `?` and U+FFFD
+/// count as continuations everywhere (a lost NBSP or byte). Only pages where some lead
+/// is followed by a continuation can re-decode a text: the others are not tried.
+fn page_masks() -> &'static PageMasks {
+    static MASKS: OnceLock<PageMasks> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        let mut m = PageMasks {
+            dense: vec![(0, 0); DENSE],
+            rest: FxHashMap::default(),
+        };
+        for (i, map) in charmaps().iter().enumerate() {
+            for (&c, &b) in &map.to_byte {
+                let e = m.entry(c);
+                if is_lead(b) {
+                    e.0 |= 1 << i;
+                }
+                if is_cont(b) {
+                    e.1 |= 1 << i;
+                }
+            }
+        }
+        for c in [' ', '?', '\u{FFFD}'] {
+            m.entry(c).1 = u16::MAX;
+        }
+        m
+    })
+}
+
+/// Characters below this (Latin, Greek, Cyrillic, punctuation, box drawing) are looked up
+/// in an array, the rest in a hash map.
+const DENSE: usize = 0x2600;
+
+/// [`page_masks`]' table.
+struct PageMasks {
+    dense: Vec<(u16, u16)>,
+    rest: FxHashMap<char, (u16, u16)>,
+}
+
+impl PageMasks {
+    fn entry(&mut self, c: char) -> &mut (u16, u16) {
+        match self.dense.get_mut(c as usize) {
+            Some(e) => e,
+            None => self.rest.entry(c).or_default(),
+        }
+    }
+
+    /// (lead pages, continuation pages) of `c`.
+    fn get(&self, c: char) -> (u16, u16) {
+        match self.dense.get(c as usize) {
+            Some(&e) => e,
+            None => self.rest.get(&c).copied().unwrap_or_default(),
+        }
+    }
+}
+
+/// The pages ([`page_masks`]) under which `text` holds a lead followed by a continuation.
+fn pair_pages(text: &str) -> u16 {
+    let masks = page_masks();
+    let mut pages = 0;
+    let mut lead = 0u16;
+    for c in text.chars() {
+        let (l, k) = masks.get(c);
+        pages |= lead & k;
+        lead = l;
+    }
+    pages
+}
+
 fn is_lead(b: u8) -> bool {
     (0xC2..=0xF4).contains(&b)
 }
@@ -128,7 +211,6 @@ fn benign_after(a: char, b: char) -> bool {
 /// How much the text looks like mojibake (0: not at all). Skips ASCII 32 bytes at a time and
 /// allocates nothing, so clean text costs little more than one pass over its bytes.
 pub fn weirdness(text: &str) -> u32 {
-    let maps = charmaps();
     let bytes = text.as_bytes();
     let mut score = 0;
     let mut i = 0;
@@ -204,9 +286,8 @@ pub fn weirdness(text: &str) -> u32 {
         {
             continue;
         }
-        let pair = maps.iter().any(
-            |m| matches!((m.byte(c), m.byte(next)), (Some(a), Some(b)) if is_lead(a) && is_cont(b)),
-        );
+        let masks = page_masks();
+        let pair = masks.get(c).0 & masks.get(next).1 != 0;
         if !pair {
             continue;
         }
@@ -415,7 +496,11 @@ fn repair_word(
     let mut score = start;
     for _ in 0..3 {
         let mut best: Option<(f32, String)> = None;
-        for m in charmaps() {
+        let pages = pair_pages(&current);
+        for (i, m) in charmaps().iter().enumerate() {
+            if pages & (1 << i) == 0 {
+                continue;
+            }
             let Some(fixed) = m
                 .encode(&current)
                 .and_then(|b| utf8_tolerant(&b, false))
@@ -450,8 +535,10 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
     // the letters the repair gives must be of an alphabet the text already uses (`GrÃ¼nen`
     // in a text with "ö" elsewhere; not `DrÃ¥ber` beside a dash).
     let evidence = strong_pairs(text);
-    // The words are read in the language the text as a whole is most likely in.
-    let table = model.best_table(text);
+    // The words are read in the language the text as a whole is most likely in (found
+    // when the first word could be mojibake).
+    let table = std::cell::OnceCell::new();
+    let table = || *table.get_or_init(|| model.best_table(text));
     // "Already uses": a non-ASCII letter of the same script stands outside the word.
     let own_letters = |fixed: &str, at: usize, len: usize| {
         let elsewhere = || text[..at].chars().chain(text[at + len..].chars());
@@ -491,14 +578,14 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
             }
         }
         let word = &rest[..end];
-        if word.is_ascii() {
+        if pair_pages(word) == 0 {
             out.push_str(word);
             at += end;
             continue;
         }
         let before = out.chars().next_back().unwrap_or(' ');
         let after = rest[end..].chars().next().unwrap_or(' ');
-        if let Some(fixed) = repair_word(model, table, before, word, after) {
+        if let Some(fixed) = repair_word(model, table(), before, word, after) {
             repaired.push((out.len(), fixed.len(), at, end));
             out.push_str(&fixed);
             at += end;
@@ -526,7 +613,7 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
                 .or_else(|| rest[end..].chars().next())
                 .unwrap_or(' ');
             match (!piece.is_ascii())
-                .then(|| repair_word(model, table, b, piece, a))
+                .then(|| repair_word(model, table(), b, piece, a))
                 .flatten()
             {
                 Some(fixed) => {
@@ -563,6 +650,12 @@ fn strong_pairs(text: &str) -> usize {
     let mut last_hit = false;
     let mut n = 0;
     for c in text.chars() {
+        // Two ASCII characters are never a pair (and cost no Unicode lookups).
+        if c.is_ascii() && prev.is_none_or(|p| p.is_ascii()) {
+            last_hit = false;
+            prev = Some(c);
+            continue;
+        }
         if let Some(p) = prev {
             let strong = !p.is_ascii()
                 && !c.is_ascii()
@@ -658,14 +751,22 @@ pub fn fix_with(text: &str, model: &CharModel) -> Option<String> {
     for _ in 0..3 {
         // Every page that reads the text back as valid, less weird UTF-8 is a candidate,
         // as several pages often decode one mojibake validly.
-        let mut best: Option<(f32, String)> = None;
         // Of the text as it stands: the same for every page.
         let lost = |t: &str| t.matches('\u{FFFD}').count();
-        let odd = |t: &str| t.chars().filter(|&c| !plausible(c)).count();
-        let (lost_now, odd_now, evidence) = (lost(&current), odd(&current), strong_pairs(&current));
-        // Every reading keeps the text's ASCII: its part of the likelihood is computed once.
-        let ascii = model.ascii_part(&current);
+        let odd = |t: &str| {
+            t.chars()
+                .filter(|&c| !c.is_ascii() && !plausible(c))
+                .count()
+        };
+        let (lost_now, odd_now) = (lost(&current), odd(&current));
+        let evidence = std::cell::OnceCell::new();
+        let evidence = || *evidence.get_or_init(|| strong_pairs(&current));
+        let pages = pair_pages(&current);
+        let mut found: Vec<String> = Vec::new();
         for (idx, m) in charmaps().iter().enumerate() {
+            if pages & (1 << idx) == 0 {
+                continue;
+            }
             let Some(bytes) = m.encode(&current) else {
                 continue;
             };
@@ -674,23 +775,31 @@ pub fn fix_with(text: &str, model: &CharModel) -> Option<String> {
             };
             // A `?` read as a lost byte needs other evidence: `víš?` is a Czech word and a
             // question mark.
-            let guessed = (lost(&fixed) > lost_now && evidence == 0) || odd(&fixed) > odd_now;
+            let guessed = (lost(&fixed) > lost_now && evidence() == 0) || odd(&fixed) > odd_now;
             // Windows-1257 readings of a whole text must give Baltic letters: only a
             // Baltic text is likely to have been written in it. (Word by word, the
             // character model decides.)
             if fixed == current || guessed || (idx == BALTIC && !has_baltic_letters(&fixed)) {
                 continue;
             }
-            let s = weirdness(&fixed);
-            if s < score {
-                // The most likely reading wins (`tĂŠ`: `tÊ` by Windows-1250, `té` by
-                // ISO-8859-2).
-                let like = model.score_best(&ascii, &fixed);
-                if best.as_ref().is_none_or(|(r, _)| like > *r) {
-                    best = Some((like, fixed));
-                }
+            if weirdness(&fixed) < score && !found.contains(&fixed) {
+                found.push(fixed);
             }
         }
+        // The most likely reading wins (`tĂŠ`: `tÊ` by Windows-1250, `té` by ISO-8859-2).
+        // Every reading keeps the text's ASCII: its part of the likelihood is computed once.
+        let best = if found.len() > 1 {
+            let ascii = model.ascii_part(&current);
+            found
+                .into_iter()
+                .map(|f| (model.score_best(&ascii, &f), f))
+                .fold(None, |b: Option<(f32, String)>, x| match b {
+                    Some(b) if b.0 >= x.0 => Some(b),
+                    _ => Some(x),
+                })
+        } else {
+            found.pop().map(|f| (0.0, f))
+        };
         let Some((_, fixed)) = best else { break };
         score = weirdness(&fixed);
         current = fixed;
