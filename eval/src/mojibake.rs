@@ -1,6 +1,6 @@
 //! `eval mojibake`: mojibake made from real sentences of many languages, and the repair
 //! scored on it. Each sentence with a non-ASCII letter is encoded as UTF-8 and decoded with
-//! a wrong code page, once and twice; one word of it alone; one sentence of a pair alone
+//! a wrong code page, once, twice and three times; one word of it alone; one sentence of a pair alone
 //! (the other stays correct). Every clean sentence is also a negative: repair must leave it
 //! as it is. Reported per code page and per language.
 
@@ -278,6 +278,10 @@ impl Tallies {
                 if let Some(twice) = break_with(page, &once) {
                     let got = repair(&twice);
                     self.case(page, lang, "twice", &twice, &got, sent);
+                    if let Some(thrice) = break_with(page, &twice) {
+                        let got = repair(&thrice);
+                        self.case(page, lang, "three times", &thrice, &got, sent);
+                    }
                 }
             }
             // One word broken, the rest correct.
@@ -418,7 +422,7 @@ impl Tallies {
     }
 }
 
-const KINDS: [&str; 4] = ["once", "twice", "one word", "one sentence"];
+const KINDS: [&str; 5] = ["once", "twice", "three times", "one word", "one sentence"];
 
 /// `eval mojibake --gold FILE_OR_DIR…`: every record repaired with the shipped model.
 pub fn mojibake(paths: &[PathBuf]) -> Result<Report, EvalError> {
