@@ -288,10 +288,10 @@ impl CharModel {
         self.score_in(0, before, text, after)
     }
 
-    /// The table under which `text` (its first 600 bytes: enough to tell its language) is
+    /// The table under which `text` (its first 300 bytes: enough to tell its language) is
     /// most likely.
     pub fn best_table(&self, text: &str) -> usize {
-        let mut end = text.len().min(600);
+        let mut end = text.len().min(300);
         while !text.is_char_boundary(end) {
             end -= 1;
         }

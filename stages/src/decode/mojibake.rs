@@ -84,15 +84,34 @@ impl Charmap {
         }
     }
 
+    /// The text's bytes in this code page, or `None` where a character has none or the
+    /// bytes cannot be UTF-8 even to [`utf8_tolerant`]: a continuation byte with no lead
+    /// before it, a lead where a continuation must come, or a byte no UTF-8 has. Checked
+    /// as it goes, so correct text fails at its first such byte instead of at its end.
     fn encode(&self, text: &str) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(text.len());
+        let mut expect = 0u8;
         for c in text.chars() {
-            match self.byte(c) {
-                Some(b) => out.push(b),
+            let b = match self.byte(c) {
+                Some(b) => b,
                 // A replacement character stands for a byte lost earlier.
-                None if c == '\u{FFFD}' => out.push(0x1A),
+                None if c == '\u{FFFD}' => 0x1A,
                 None => return None,
+            };
+            match b {
+                0..=0x7F => expect = 0,
+                0x80..=0xBF if expect == 0 => return None,
+                0x80..=0xBF => expect -= 1,
+                0xC2..=0xF4 if expect == 0 => {
+                    expect = match b {
+                        0xC2..=0xDF => 1,
+                        0xE0..=0xEF => 2,
+                        _ => 3,
+                    }
+                }
+                _ => return None,
             }
+            out.push(b);
         }
         Some(out)
     }
