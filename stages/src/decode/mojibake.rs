@@ -553,7 +553,7 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
     // One odd pair is a name or a typo as often as mojibake: the evidence must recur, or
     // the letters the repair gives must be of an alphabet the text already uses (`GrÃ¼nen`
     // in a text with "ö" elsewhere; not `DrÃ¥ber` beside a dash).
-    let evidence = strong_pairs(text);
+    let evidence = || strong_pairs(text);
     // The words are read in the language the text as a whole is most likely in (found
     // when the first word could be mojibake).
     let table = std::cell::OnceCell::new();
@@ -650,7 +650,7 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
     }
     // A lone repair with little evidence stands only in the text's own alphabet.
     if let [(out_at, out_len, at, len)] = repaired[..] {
-        if evidence < 2 && !own_letters(&out[out_at..out_at + out_len], at, len) {
+        if evidence() < 2 && !own_letters(&out[out_at..out_at + out_len], at, len) {
             return None;
         }
     }
