@@ -47,3 +47,11 @@ impl<'a> Reader<'a> {
         self.at == self.b.len()
     }
 }
+
+/// A shipped model as parsed, or `None` with an error logged naming `what`: an unreadable
+/// model file turns its feature off instead of stopping the run.
+pub(crate) fn shipped<T, E: std::fmt::Display>(what: &str, parsed: Result<T, E>) -> Option<T> {
+    parsed
+        .map_err(|e| tracing::error!("shipped {what} is unreadable: {e}"))
+        .ok()
+}

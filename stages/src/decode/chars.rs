@@ -167,12 +167,13 @@ impl Table {
             e.0 += f64::from(n);
             e.1 += 1.0;
         }
+        let rows: Vec<f64> = class_pair_n
+            .chunks(CLASSES)
+            .map(|r| r.iter().sum())
+            .collect();
         let class_pair = (0..CLASSES * CLASSES)
             .map(|i| {
-                let from = i / CLASSES;
-                let row: f64 = class_pair_n[from * CLASSES..(from + 1) * CLASSES]
-                    .iter()
-                    .sum();
+                let row = rows[i / CLASSES];
                 ((class_pair_n[i] + CLASS_ALPHA) / (row + CLASS_ALPHA * CLASSES as f64)).ln() as f32
             })
             .collect();
@@ -242,19 +243,32 @@ impl Table {
         w + self.backoff(a, b) as f32
     }
 
-    /// Sum of log P over the pairs from `before` through `text` to `after`; with `ascii`
-    /// false, pairs of two ASCII characters are left out.
-    fn score(&self, before: char, text: &str, after: char, ascii: bool) -> f32 {
+    /// Sum of log P over the pairs from `before` through `text` to `after` that `pairs`
+    /// selects.
+    fn score(&self, before: char, text: &str, after: char, pairs: Pairs) -> f32 {
         let mut prev = symbol(before);
         let mut sum = 0.0;
         for c in text.chars().map(symbol).chain([symbol(after)]) {
-            if ascii || !(prev.is_ascii() && c.is_ascii()) {
+            let ascii = prev.is_ascii() && c.is_ascii();
+            if match pairs {
+                Pairs::All => true,
+                Pairs::Ascii => ascii,
+                Pairs::NotAscii => !ascii,
+            } {
                 sum += self.logp(prev, c);
             }
             prev = c;
         }
         sum
     }
+}
+
+/// Which pairs [`Table::score`] counts: all, those of two ASCII characters, or the others.
+#[derive(Clone, Copy)]
+enum Pairs {
+    All,
+    Ascii,
+    NotAscii,
 }
 
 impl CharModel {
@@ -280,12 +294,7 @@ impl CharModel {
     /// Log-likelihood of `text` between the characters `before` and `after` (spaces at the
     /// ends of a text) in table `t`: every pair from `before`'s to `after`'s is counted.
     pub fn score_in(&self, t: usize, before: char, text: &str, after: char) -> f32 {
-        self.tables[t].score(before, text, after, true)
-    }
-
-    /// [`CharModel::score_in`] of the table of all languages.
-    pub fn score(&self, before: char, text: &str, after: char) -> f32 {
-        self.score_in(0, before, text, after)
+        self.tables[t].score(before, text, after, Pairs::All)
     }
 
     /// The table under which `text` (its first 300 bytes: enough to tell its language) is
@@ -307,17 +316,7 @@ impl CharModel {
     pub fn ascii_part(&self, text: &str) -> Vec<f32> {
         self.tables
             .iter()
-            .map(|t| {
-                let mut prev = ' ';
-                let mut sum = 0.0;
-                for c in text.chars().map(symbol).chain([' ']) {
-                    if prev.is_ascii() && c.is_ascii() {
-                        sum += t.logp(prev, c);
-                    }
-                    prev = c;
-                }
-                sum
-            })
+            .map(|t| t.score(' ', text, ' ', Pairs::Ascii))
             .collect()
     }
 
@@ -327,7 +326,7 @@ impl CharModel {
         self.tables
             .iter()
             .zip(ascii_part)
-            .map(|(t, a)| a + t.score(' ', text, ' ', false))
+            .map(|(t, a)| a + t.score(' ', text, ' ', Pairs::NotAscii))
             .fold(f32::NEG_INFINITY, f32::max)
     }
 
@@ -401,15 +400,12 @@ impl CharModel {
 /// The shipped model (`stages/models/chars.bin`), parsed once per process.
 pub fn shipped() -> Option<&'static CharModel> {
     static M: std::sync::OnceLock<Option<CharModel>> = std::sync::OnceLock::new();
-    M.get_or_init(
-        || match CharModel::from_bytes(include_bytes!("../../models/chars.bin")) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::error!("shipped character model is unreadable: {e}");
-                None
-            }
-        },
-    )
+    M.get_or_init(|| {
+        crate::bytes::shipped(
+            "character model",
+            CharModel::from_bytes(include_bytes!("../../models/chars.bin")),
+        )
+    })
     .as_ref()
 }
 
@@ -432,10 +428,16 @@ mod tests {
         );
         for (bad, good) in [("GrÃ¼nen", "Grünen"), ("KÃ¶ln", "Köln"), ("FÃ¼ÃŸe", "Füße")]
         {
-            assert!(m.score(' ', bad, ' ') < m.score(' ', good, ' '), "{bad}");
+            assert!(
+                m.score_in(0, ' ', bad, ' ') < m.score_in(0, ' ', good, ' '),
+                "{bad}"
+            );
         }
         let again = CharModel::from_bytes(&m.to_bytes()).unwrap();
-        assert_eq!(again.score(' ', "Grüße", '.'), m.score(' ', "Grüße", '.'));
+        assert_eq!(
+            again.score_in(1, ' ', "Grüße", '.'),
+            m.score_in(1, ' ', "Grüße", '.')
+        );
         let bytes = m.to_bytes();
         assert!(CharModel::from_bytes(&bytes[..bytes.len() - 3]).is_err());
         assert!(CharModel::from_bytes(b"TPCHAR0\n").is_err());

@@ -496,7 +496,8 @@ fn fix_wide_sequences(text: &str) -> Option<String> {
 
 /// How much more likely, in nats, a word's repair must be than the word as it stands
 /// (the character model's log-likelihoods, with the characters around it). Chosen by
-/// `textpipe eval mojibake --folds`: below 4 clean words start to change.
+/// `textpipe eval mojibake --folds 5`: at 3, two clean sentences of 12,262 changed; at 10,
+/// one sentence of two broken fell from 0.990 to 0.985.
 const WORD_GAIN: f32 = 6.0;
 
 /// The most likely reading of `word` (between the characters `before` and `after`) when it

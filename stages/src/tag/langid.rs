@@ -411,15 +411,12 @@ pub fn train<'a>(
 /// The shipped model (`stages/models/lang.bin`), parsed once per process.
 pub fn shipped() -> Option<&'static LangModel> {
     static M: std::sync::OnceLock<Option<LangModel>> = std::sync::OnceLock::new();
-    M.get_or_init(
-        || match LangModel::from_bytes(include_bytes!("../../models/lang.bin")) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::error!("shipped language model is unreadable: {e}");
-                None
-            }
-        },
-    )
+    M.get_or_init(|| {
+        crate::bytes::shipped(
+            "language model",
+            LangModel::from_bytes(include_bytes!("../../models/lang.bin")),
+        )
+    })
     .as_ref()
 }
 
