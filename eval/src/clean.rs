@@ -222,12 +222,20 @@ pub struct Scores {
     pub by_type: BTreeMap<String, PageScores>,
     /// The same pages as plain-text dumps (one block per line).
     pub dump: PageScores,
+    /// Each HTML page with a main-text gold: id, page type, word P, R, F1 (worst first
+    /// in the JSON), so a reader can see which pages fail.
+    pub per_page: Vec<(String, String, [f64; 3])>,
 }
 
 impl Scores {
     /// Scores the HTML page `page` cleaned to `text`, overall and under its page type.
     fn add_html(&mut self, page: &Page, text: &str) {
         self.html.add(page, text);
+        if let Some(g) = &page.main_text {
+            let (p, r, f) = word_prf(text, g);
+            self.per_page
+                .push((page.id.clone(), page.page_type.clone(), [p, r, f]));
+        }
         self.by_type
             .entry(page.page_type.clone())
             .or_default()
@@ -249,6 +257,7 @@ impl Scores {
         for (t, s) in &other.by_type {
             m(self.by_type.entry(t.clone()).or_default(), s);
         }
+        self.per_page.extend(other.per_page.iter().cloned());
     }
 
     /// The figures as JSON.
@@ -258,7 +267,13 @@ impl Scores {
             .iter()
             .map(|(t, s)| (t.clone(), s.json()))
             .collect();
-        json!({"html": self.html.json(), "page_types": types, "text_dump": self.dump.json()})
+        let mut pages = self.per_page.clone();
+        pages.sort_by(|a, b| a.2[2].total_cmp(&b.2[2]).then(a.0.cmp(&b.0)));
+        let pages: Vec<Value> = pages
+            .iter()
+            .map(|(id, ty, w)| json!({"id": id, "page_type": ty, "precision": w[0], "recall": w[1], "f1": w[2]}))
+            .collect();
+        json!({"html": self.html.json(), "page_types": types, "text_dump": self.dump.json(), "per_page": pages})
     }
 
     /// The figures as text.

@@ -68,9 +68,12 @@ fn the_content_model_on_sites_it_was_not_trained_on() {
     let snippets =
         |j: &serde_json::Value| j["page_types"]["page"]["snippets"]["f1"].as_f64().unwrap();
     eprintln!("{}", r.text);
-    // Fold 0 today: WCXB word F1 0.832 (rules 0.802), trafilatura pages 0.923 (70 pages;
-    // rules 0.941, tuned on them).
-    assert!(word(cv) >= 0.82, "WCXB word F1 {:.3}", word(cv));
+    // Fold 0 today: WCXB word F1 0.844 (rules 0.814), forum pages 0.778 (24 pages, Discourse
+    // topics among them, whose posts are in `<noscript>`), trafilatura pages 0.927 (70
+    // pages; rules 0.941, tuned on them).
+    assert!(word(cv) >= 0.83, "WCXB word F1 {:.3}", word(cv));
+    let forum = cv["page_types"]["forum"]["word"]["f1"].as_f64().unwrap();
+    assert!(forum >= 0.72, "forum word F1 {forum:.3}");
     assert!(
         word(cv) > word(rules) + 0.01,
         "model {:.3} rules {:.3}",

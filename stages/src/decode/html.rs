@@ -45,9 +45,8 @@ pub fn looks_like_html(text: &str) -> bool {
 }
 
 const SKIP: &[&str] = &[
-    "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas",
-    "head", "select", "option", "textarea", "input", "math", "map", "audio", "video", "source",
-    "picture",
+    "script", "style", "template", "svg", "iframe", "object", "embed", "canvas", "head", "select",
+    "option", "textarea", "input", "math", "map", "audio", "video", "source", "picture",
     // Ruby annotations (furigana) stand above the text they gloss, not in it.
     "rt", "rp",
 ];
@@ -98,6 +97,7 @@ const BLOCK: &[&str] = &[
     "legend",
     "menu",
     "html",
+    "noscript",
 ];
 
 /// Block elements that divide a page into regions, recorded in `Block::path` (lists, tables
@@ -124,6 +124,7 @@ const HINT_TAGS: &[&str] = &[
     "button",
     "label",
     "time",
+    "noscript",
 ];
 
 struct Builder {
@@ -291,7 +292,11 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                         b.path.push(b.next_path_id);
                         b.next_path_id += 1;
                     }
-                    walk(child_el, b, in_link);
+                    if name == "noscript" {
+                        walk_noscript(child_el, b, in_link);
+                    } else {
+                        walk(child_el, b, in_link);
+                    }
                     b.flush();
                     if region {
                         b.path.pop();
@@ -315,6 +320,22 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
             _ => {}
         }
     }
+}
+
+/// A `<noscript>`: the parser keeps its markup as raw text, which is parsed here as a
+/// fragment of its own and walked. Forum software (Discourse) and other script-built pages
+/// serve their whole text to crawlers there; elsewhere it holds a tracking pixel or an
+/// "enable JavaScript" line, a block with the hint `noscript` for clean to judge. Parsed
+/// apart, an unclosed `<iframe/>` inside it swallows only the rest of the `<noscript>`,
+/// where parsing the page with scripting off would lose the rest of the page.
+fn walk_noscript(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
+    let raw: String = el.text().collect();
+    if !raw.contains('<') {
+        b.push_text(&raw, in_link);
+        return;
+    }
+    let frag = Html::parse_fragment(&raw);
+    walk(frag.root_element(), b, in_link);
 }
 
 fn sel(s: &'static str) -> Selector {
@@ -495,9 +516,11 @@ c</pre></article>
                 "Putin sichert Unterstützung zu",
                 "Russlands Staatschef Wladimir Putin hat Lukaschenko Unterstützung zugesichert.",
                 "a  b\nc",
-                "© 2021 Epoch Times"
+                "© 2021 Epoch Times",
+                "Bitte JS"
             ]
         );
+        assert!(blocks[6].hints.iter().any(|h| h == "noscript"));
         assert!(
             blocks[0].in_list
                 && blocks[0].hints.contains(&"nav".to_string())
@@ -516,6 +539,28 @@ c</pre></article>
         assert_ne!(blocks[0].path.last(), blocks[2].path.last());
         assert_ne!(blocks[2].path.last(), blocks[5].path.last());
         assert_eq!(blocks[0].path[0], blocks[5].path[0]);
+    }
+
+    #[test]
+    fn noscript_markup_is_walked_and_an_unclosed_iframe_stays_inside_it() {
+        // Discourse's crawler view, and a tag-manager `<iframe/>` that HTML does not close.
+        let html = r#"<html><body><div id="app"></div>
+            <noscript><iframe src="https://gtm.example/ns.html" height="0" /></noscript>
+            <noscript data-path="/t/1"><div class="topic-body"><p>My Pi will not boot since
+            the update.</p></div><div class="post"><p>Try an older image.</p></div></noscript>
+            <p>Visible after.</p></body></html>"#;
+        assert_eq!(
+            block_texts(html),
+            [
+                "My Pi will not boot since the update.",
+                "Try an older image.",
+                "Visible after."
+            ]
+        );
+        // The `<noscript>` holds most of the text, so it is the page's wrapper and its
+        // hint is dropped (as `body`'s would be); the second post's class stays.
+        let (blocks, _) = to_blocks(html);
+        assert!(blocks[1].hints.iter().any(|h| h == "post"));
     }
 
     #[test]
