@@ -568,6 +568,21 @@ fn score_decoded(pages: &[&Decoded<'_>], cleaner: &mut Cleaner) -> Scores {
     sc
 }
 
+/// What a perfect keep/drop decision over decode's blocks would score: the blocks the gold
+/// labels content, joined. The ceiling the content model works under.
+fn score_oracle(pages: &[&Decoded<'_>]) -> Scores {
+    let mut sc = Scores::default();
+    for d in pages {
+        let gold = BlockGold::of(d.page);
+        let kept: Vec<&str> = (d.doc.blocks.iter())
+            .filter(|b| gold.label(&b.text).0 == Some(true))
+            .map(|b| b.text.as_str())
+            .collect();
+        sc.add_html(d.page, &kept.join("\n\n"));
+    }
+    sc
+}
+
 /// `eval clean --folds K`: folds by site over the gold files' pages, less a tenth of the
 /// sites set aside; each fold scored by a model trained on the others, then the set-aside
 /// tenth by a model trained on all the rest. Beside them, the rules alone on the same pages.
@@ -599,6 +614,7 @@ pub fn clean_folds(
     let mut rules = Cleaner::with_model(opts.clone(), None);
     let mut cv = Scores::default();
     let mut cv_rules = Scores::default();
+    let mut oracle = Scores::default();
     for k in (0..folds).filter(|k| only.is_none_or(|o| o == *k)) {
         let model = train_model(&decoded, |p| !held(p) && fold(p) != k);
         let test: Vec<&Decoded<'_>> = (decoded.iter())
@@ -607,6 +623,7 @@ pub fn clean_folds(
         let mut c = Cleaner::with_model(opts.clone(), Some(std::sync::Arc::new(model)));
         cv.merge(&score_decoded(&test, &mut c));
         cv_rules.merge(&score_decoded(&test, &mut rules));
+        oracle.merge(&score_oracle(&test));
     }
     let names: Vec<String> = golds.iter().map(|g| g.display().to_string()).collect();
     if only.is_some() {
@@ -628,16 +645,18 @@ pub fn clean_folds(
     let text = format!(
         "clean on {} ({folds} folds by site; a tenth of the sites set aside):\n\
          cross-validated, model:\n{}cross-validated pages, rules alone:\n{}\
+         perfect keep/drop of decode's blocks (the ceiling), same pages:\n{}\
          set-aside tenth, model trained on the rest:\n{}set-aside tenth, rules alone:\n{}",
         names.join(", "),
         cv.text(),
         cv_rules.text(),
+        oracle.text(),
         last.text(),
         last_rules.text(),
     );
     Ok(Report {
         json: json!({"task": "clean", "gold": names, "folds": folds,
-            "cv": cv.json(), "cv_rules": cv_rules.json(),
+            "cv": cv.json(), "cv_rules": cv_rules.json(), "oracle": oracle.json(),
             "held_out": last.json(), "held_out_rules": last_rules.json()}),
         text,
     })

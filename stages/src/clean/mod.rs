@@ -812,6 +812,9 @@ impl Cleaner {
     pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<&str>> {
         let (classes, keep, mut reasons) = self.rules(blocks, html);
         let Some(model) = self.model.as_ref().filter(|_| html) else {
+            if html {
+                drop_repeats(blocks, &mut reasons);
+            }
             return reasons;
         };
         let feats = features::page_features(blocks, &classes, &keep, &self.lex, &model.words);
@@ -823,6 +826,7 @@ impl Cleaner {
                 *r = Some("model");
             }
         }
+        drop_repeats(blocks, &mut reasons);
         reasons
     }
 
@@ -1021,6 +1025,27 @@ impl Cleaner {
             })
             .collect();
         (classes, keep, reasons)
+    }
+}
+
+/// A kept block of at least this many words whose text an earlier kept block of the page
+/// already has is dropped (cross-validated on WCXB: 1 word 0.841, 5 words 0.841, 10 words
+/// 0.840; none 0.837). Shorter repeats ("Reply", "Add to cart") are left alone.
+const REPEAT_WORDS: usize = 5;
+
+/// Drops kept blocks that repeat an earlier kept block word for word: responsive pages
+/// carry the same text twice (a desktop and a mobile copy, a carousel's cloned slides), and
+/// a reader sees it once.
+fn drop_repeats(blocks: &[View<'_>], reasons: &mut [Option<&str>]) {
+    let mut seen = rustc_hash::FxHashSet::default();
+    for (b, r) in blocks.iter().zip(reasons.iter_mut()) {
+        if r.is_some() || words(b.text).take(REPEAT_WORDS).count() < REPEAT_WORDS {
+            continue;
+        }
+        let key: String = words(b.text).collect::<Vec<_>>().join(" ");
+        if !seen.insert(key) {
+            *r = Some("repeated-on-page");
+        }
     }
 }
 
@@ -1485,6 +1510,18 @@ mod tests {
     const STEP_1: &str = "Alle Zutaten in eine Schüssel geben und mit den Knethaken des Handrührgeräts zu einem glatten Teig verarbeiten, der nicht mehr an den Fingern klebt.";
     const STEP_2: &str = "Den Teig auf einer bemehlten Arbeitsfläche ausrollen, beliebige Figuren ausstechen und die Plätzchen mit etwas Abstand auf das Blech legen.";
     const MINSK: &str = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide und Düngemitteln regeln und für die nächsten zehn Jahre gelten sollen.";
+
+    #[test]
+    fn a_paragraph_repeated_on_the_page_is_kept_once() {
+        // A responsive page: the same article text in a desktop and a mobile copy.
+        let p = "Die Regierung in Minsk hat am Montag neue Abkommen mit Moskau unterzeichnet, die den Handel mit Getreide regeln.";
+        let html = format!(
+            "<html><body><div class=\"desktop\"><p>{p}</p><p>Kurz.</p></div>\
+             <div class=\"mobile\"><p>{p}</p><p>Kurz.</p></div></body></html>"
+        );
+        let out = clean_html(&html);
+        assert_eq!(out.matches("Minsk").count(), 1, "{out}");
+    }
 
     #[test]
     fn short_lines_inside_the_main_container_are_kept() {
