@@ -64,6 +64,7 @@ pub fn load(args: &ConfigArgs, reg: &Registry) -> Result<Plan> {
 pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Result<ExitCode> {
     let reg = registry();
     let plan = load(args, &reg)?;
+    let max_failure_rate = plan.settings.max_failure_rate;
     let runner = Runner::new(plan)?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
@@ -80,7 +81,13 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
         std::fs::write(p, json).with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(match report.outcome {
-        Outcome::Completed => ExitCode::SUCCESS,
+        Outcome::Completed => match too_many_failures(&report, max_failure_rate) {
+            Some(m) => {
+                eprintln!("error: {m}");
+                ExitCode::from(1)
+            }
+            None => ExitCode::SUCCESS,
+        },
         Outcome::Interrupted => ExitCode::from(130),
         // stdout closed by the reader (`| head`): stop quietly, as Unix tools do.
         Outcome::Failed(m) if m.contains("Broken pipe") => ExitCode::SUCCESS,
@@ -89,6 +96,31 @@ pub fn run(args: &ConfigArgs, metrics_json: Option<&Path>, quiet: bool) -> Resul
             ExitCode::from(1)
         }
     })
+}
+
+/// Why a completed run still failed: every document failed, or more than `max_rate` of them.
+pub fn too_many_failures(
+    report: &pipeline_core::RunReport,
+    max_rate: Option<f64>,
+) -> Option<String> {
+    let (read, failed) = (report.docs_read, report.docs_failed);
+    if read == 0 || failed == 0 {
+        return None;
+    }
+    let rate = failed as f64 / read as f64;
+    if failed == read {
+        Some(format!(
+            "every document failed ({failed} of {read}); the log and the dead-letter file say why"
+        ))
+    } else if max_rate.is_some_and(|m| rate > m) {
+        Some(format!(
+            "{failed} of {read} documents failed ({:.1}%), more than max_failure_rate = {}",
+            rate * 100.0,
+            max_rate.unwrap_or(1.0)
+        ))
+    } else {
+        None
+    }
 }
 
 /// The first Ctrl-C finishes the documents in flight; the second aborts.

@@ -81,6 +81,121 @@ fn bad_documents_are_dead_lettered_and_the_rest_go_on() {
     );
 }
 
+/// Writes `files` into `dir/in` and a config over them with `stages` and `pipeline` lines.
+fn job(
+    dir: &std::path::Path,
+    files: &[(&str, &[u8])],
+    pipeline: &str,
+    stages: &str,
+) -> std::path::PathBuf {
+    let input = dir.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    for (name, bytes) in files {
+        std::fs::write(input.join(name), bytes).unwrap();
+    }
+    let cfg = dir.join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("[pipeline]\n{pipeline}\n[source]\nkind = \"files\"\npath = \"in\"\n{stages}\n[sink]\nkind = \"jsonl\"\npath = \"out.jsonl\"\n"),
+    )
+    .unwrap();
+    cfg
+}
+
+#[test]
+fn a_run_in_which_every_document_fails_exits_non_zero_and_a_rate_can_be_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let pdf: &[u8] = b"%PDF-1.7 binary";
+    let cfg = job(
+        dir.path(),
+        &[("a.pdf", pdf), ("b.pdf", pdf)],
+        "",
+        "[[stage]]\nkind = \"decode\"",
+    );
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("every document failed (2 of 2)"), "{err}");
+    // One of two failing is fine by default, and not under max_failure_rate = 0.25; the
+    // good document is written either way.
+    let dir = tempfile::tempdir().unwrap();
+    let files: &[(&str, &[u8])] = &[("a.txt", b"Gut."), ("b.pdf", pdf)];
+    let cfg = job(dir.path(), files, "", "[[stage]]\nkind = \"decode\"");
+    assert!(textpipe()
+        .arg("run")
+        .arg(&cfg)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let cfg = job(
+        dir.path(),
+        files,
+        "max_failure_rate = 0.25",
+        "[[stage]]\nkind = \"decode\"",
+    );
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("1 of 2 documents failed (50.0%)"), "{err}");
+    let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 1);
+}
+
+#[test]
+fn html_nested_8000_deep_keeps_its_text_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = format!(
+        "<html><body>{}<p>Tief unten steht der Text.</p>{}</body></html>",
+        "<div>".repeat(8000),
+        "</div>".repeat(8000)
+    );
+    let files: &[(&str, &[u8])] = &[("a.html", deep.as_bytes()), ("b.txt", b"Gut.")];
+    let cfg = job(dir.path(), files, "", "[[stage]]\nkind = \"decode\"");
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 2);
+    assert!(written.contains("Tief unten steht der Text."), "{written}");
+}
+
+#[test]
+fn a_document_clean_empties_is_flagged_and_counted_or_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let nav = b"<html><body><nav><ul><li><a href=\"/\">Start</a></li><li><a href=\"/p\">Politik</a></li></ul></nav></body></html>";
+    let files: &[(&str, &[u8])] = &[("nav.html", nav)];
+    let stages = "[[stage]]\nkind = \"decode\"\n[[stage]]\nkind = \"clean\"";
+    let cfg = job(dir.path(), files, "", stages);
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("written with warnings (see their diagnostics): clean 1"),
+        "{err}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(dir.path().join("out.jsonl"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap();
+    assert_eq!(doc["meta"]["empty"], true);
+    assert_eq!(doc["text"], "");
+    let cfg = job(
+        dir.path(),
+        files,
+        "",
+        &format!("{stages}\noptions = {{ empty = \"drop\" }}"),
+    );
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dropped (clean: empty): 1"), "{err}");
+}
+
 #[test]
 fn eval_decode_prints_the_rate_and_unknown_tasks_fail() {
     let gold = root().join("../shared/eval/decode/ftfy-cases.jsonl");

@@ -115,3 +115,18 @@ fn set_override_errors_name_the_override() {
         "snippet shows the overridden line: {e}"
     );
 }
+
+#[test]
+fn absurd_capacity_and_failure_rate_are_config_errors() {
+    let src = "[source]\nkind = \"files\"\npath = \"in\"\n";
+    let e = err(&format!("[pipeline]\nchannel_capacity = 1000000000\n{src}"));
+    assert!(
+        e.contains("bad.toml:2:1") && e.contains("channel_capacity must be between 1 and 100000"),
+        "{e}"
+    );
+    let e = err(&format!("[pipeline]\nmax_failure_rate = 1.5\n{src}"));
+    assert!(
+        e.contains("max_failure_rate must be between 0 and 1"),
+        "{e}"
+    );
+}

@@ -54,7 +54,13 @@ pub struct PipelineSection {
     pub on_error: OnError,
     /// Dead-letter JSONL file (relative to the config file); required for `on_error = "dead-letter"`.
     pub dead_letter: Option<String>,
+    /// A run whose share of failed documents exceeds this (0–1) ends with a non-zero exit,
+    /// its output kept; unset: only a run in which every document failed does.
+    pub max_failure_rate: Option<f64>,
 }
+
+/// The largest `channel_capacity`: beyond it the buffers alone could hold gigabytes.
+pub const MAX_CHANNEL_CAPACITY: usize = 100_000;
 
 impl Default for PipelineSection {
     fn default() -> Self {
@@ -64,6 +70,7 @@ impl Default for PipelineSection {
             ordered: true,
             on_error: OnError::Skip,
             dead_letter: None,
+            max_failure_rate: None,
         }
     }
 }
@@ -296,12 +303,21 @@ pub fn parse(
         .map(|p| p.get_ref().clone())
         .unwrap_or_default();
     let pipeline_span = raw.pipeline.as_ref().map(|p| p.span());
-    if settings.channel_capacity == 0 {
+    if settings.channel_capacity == 0 || settings.channel_capacity > MAX_CHANNEL_CAPACITY {
         return Err(err(
             spans.find(&["pipeline".into(), "channel_capacity".into()]),
-            "channel_capacity must be at least 1".into(),
-            "must be ≥ 1",
+            format!("channel_capacity must be between 1 and {MAX_CHANNEL_CAPACITY}"),
+            "out of range",
         ));
+    }
+    if let Some(r) = settings.max_failure_rate {
+        if !(0.0..=1.0).contains(&r) {
+            return Err(err(
+                spans.find(&["pipeline".into(), "max_failure_rate".into()]),
+                format!("max_failure_rate must be between 0 and 1, got {r}"),
+                "out of range",
+            ));
+        }
     }
     let ctx = BuildContext {
         base_dir: base_dir.to_path_buf(),

@@ -161,10 +161,14 @@ pub struct RunReport {
     pub drop_reasons: std::collections::BTreeMap<String, u64>,
     /// Documents written per language (`doc.lang`), for those that have one.
     pub languages: std::collections::BTreeMap<String, u64>,
+    /// Documents written with a warning on them, per stage that warned (a document clean
+    /// emptied, for one): written, yet worth a look.
+    pub warnings: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunReport {
-    /// Builds the report from live counters.
+    /// Builds the report from live counters and the sink thread's tallies.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn from_live(
         pipeline: &str,
         live: &LiveMetrics,
@@ -173,6 +177,7 @@ impl RunReport {
         docs_failed: u64,
         drop_reasons: std::collections::BTreeMap<String, u64>,
         languages: std::collections::BTreeMap<String, u64>,
+        warnings: std::collections::BTreeMap<String, u64>,
     ) -> Self {
         let elapsed = live.started.elapsed().as_secs_f64().max(1e-9);
         let secs = |c: &AtomicU64| c.load(Relaxed) as f64 / 1e9;
@@ -228,6 +233,7 @@ impl RunReport {
             failures,
             drop_reasons,
             languages,
+            warnings,
         }
     }
 
@@ -290,6 +296,16 @@ impl RunReport {
             by.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
             let list: Vec<String> = by.iter().map(|(l, n)| format!("{l} {n}")).collect();
             let _ = writeln!(out, "languages (documents written): {}", list.join(", "));
+        }
+        if !self.warnings.is_empty() {
+            let list: Vec<String> = (self.warnings.iter())
+                .map(|(st, n)| format!("{st} {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "written with warnings (see their diagnostics): {}",
+                list.join(", ")
+            );
         }
         for f in self.failures.iter().take(10) {
             let _ = writeln!(out, "failed: {} in {}: {}", f.id, f.stage, f.error);

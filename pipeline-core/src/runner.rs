@@ -22,7 +22,7 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::config::{OnError, Plan};
-use crate::document::Document;
+use crate::document::{Document, Severity};
 use crate::metrics::{Failure, LiveMetrics, Outcome as RunOutcome, RunReport};
 use crate::stage::{Outcome, Stage, StageError};
 
@@ -213,6 +213,7 @@ impl Runner {
             let mut docs_failed = 0u64;
             let mut drop_reasons: BTreeMap<String, u64> = BTreeMap::new();
             let mut languages: BTreeMap<String, u64> = BTreeMap::new();
+            let mut warnings: BTreeMap<String, u64> = BTreeMap::new();
             let mut fatal: Option<String> = None;
             let mut accounted = 0u64;
             let _s = tracing::info_span!("sink").entered();
@@ -225,6 +226,14 @@ impl Runner {
                                     live.docs_written.fetch_add(1, Relaxed);
                                     if let Some(l) = &env.doc.lang {
                                         *languages.entry(l.clone()).or_default() += 1;
+                                    }
+                                    let mut warned: Vec<&str> = (env.doc.diagnostics.iter())
+                                        .filter(|d| d.severity == Severity::Warning)
+                                        .map(|d| d.stage.as_str())
+                                        .collect();
+                                    warned.dedup();
+                                    for st in warned {
+                                        *warnings.entry(st.to_string()).or_default() += 1;
                                     }
                                 }
                                 Err(e) => {
@@ -320,6 +329,7 @@ impl Runner {
                 docs_failed,
                 drop_reasons,
                 languages,
+                warnings,
             )
         })
     }

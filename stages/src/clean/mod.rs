@@ -61,6 +61,9 @@ pub struct CleanOptions {
     pub min_words: usize,
     /// `keep`, `flag` or `drop` documents that are too short.
     pub too_short: Policy,
+    /// `keep`, `flag` (`meta.empty` and a warning) or `drop` documents of which nothing is
+    /// kept.
+    pub empty: Policy,
     /// `keep`, `flag` or `drop` exact and near-duplicate documents.
     pub duplicates: Policy,
     /// MinHash Jaccard similarity at or above which two documents are near-duplicates.
@@ -93,6 +96,7 @@ impl Default for CleanOptions {
             min_chars: 0,
             min_words: 0,
             too_short: Policy::Flag,
+            empty: Policy::Flag,
             duplicates: Policy::Flag,
             near_duplicate_threshold: 0.8,
             repeated_line_min_docs: 0,
@@ -118,6 +122,7 @@ impl StageOptions for CleanOptions {
             OptionDoc { name: "min_chars", help: "documents with fewer characters after cleaning are too short" },
             OptionDoc { name: "min_words", help: "documents with fewer words after cleaning are too short" },
             OptionDoc { name: "too_short", help: "\"keep\", \"flag\" (meta.too_short) or \"drop\" too-short documents" },
+            OptionDoc { name: "empty", help: "\"keep\", \"flag\" (meta.empty and a warning, counted in the run's report) or \"drop\" documents of which cleaning kept nothing" },
             OptionDoc { name: "duplicates", help: "\"keep\", \"flag\" (meta.duplicate_of) or \"drop\" exact and near-duplicate documents" },
             OptionDoc { name: "near_duplicate_threshold", help: "MinHash Jaccard similarity (5-word shingles) for near-duplicates" },
             OptionDoc { name: "repeated_line_min_docs", help: "drop lines seen in this many earlier documents of the same source (0: off)" },
@@ -1353,6 +1358,25 @@ impl Stage for Cleaner {
                 .collect();
         }
         doc.set_text(text);
+        // Nothing kept: never written silently as an empty text.
+        if doc.text.is_empty() {
+            match self.o.empty {
+                Policy::Drop => {
+                    return Ok(Outcome::Drop {
+                        reason: "empty".into(),
+                    })
+                }
+                Policy::Flag => {
+                    doc.meta.insert("empty".into(), true.into());
+                    doc.diagnose(
+                        &self.name,
+                        Severity::Warning,
+                        format!("cleaning kept nothing ({dropped_n} blocks or lines dropped)"),
+                    );
+                }
+                Policy::Keep => {}
+            }
+        }
         // Too little text (counted only when a minimum is set).
         let words = if self.o.min_chars > 0 || self.o.min_words > 0 {
             doc.text.split_whitespace().count()

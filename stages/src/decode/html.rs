@@ -260,7 +260,38 @@ fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
     }
 }
 
+/// Elements nested deeper than this are not walked one by one: their text is taken in
+/// document order as one run (a page nested 8,000 `<div>`s deep would otherwise overflow
+/// the worker's stack). Real pages stay far below it (the deepest shared page: about 60).
+const MAX_DEPTH: usize = 256;
+
 fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
+    walk_at(el, b, in_link, 0);
+}
+
+/// The text under `el`, without recursion: what [`walk`] does below [`MAX_DEPTH`].
+fn flat_text(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
+    let mut skip_until = None;
+    for edge in el.traverse() {
+        use ego_tree::iter::Edge;
+        match edge {
+            Edge::Open(n) if skip_until.is_none() => match n.value() {
+                Node::Text(t) => b.push_text(t, in_link),
+                Node::Element(e) if SKIP.contains(&e.name()) => skip_until = Some(n.id()),
+                Node::Element(e) if e.name() == "br" => b.line_break(),
+                _ => {}
+            },
+            Edge::Close(n) if skip_until == Some(n.id()) => skip_until = None,
+            _ => {}
+        }
+    }
+}
+
+fn walk_at(el: ElementRef<'_>, b: &mut Builder, in_link: bool, depth: usize) {
+    if depth >= MAX_DEPTH {
+        flat_text(el, b, in_link);
+        return;
+    }
     for child in el.children() {
         match child.value() {
             Node::Text(t) => b.push_text(t, in_link),
@@ -293,9 +324,9 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                         b.next_path_id += 1;
                     }
                     if name == "noscript" {
-                        walk_noscript(child_el, b, in_link);
+                        walk_noscript(child_el, b, in_link, depth + 1);
                     } else {
-                        walk(child_el, b, in_link);
+                        walk_at(child_el, b, in_link, depth + 1);
                     }
                     b.flush();
                     if region {
@@ -312,7 +343,7 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
                     if matches!(name, "button" | "label" | "time") {
                         add_hints(e, b);
                     }
-                    walk(child_el, b, in_link || name == "a");
+                    walk_at(child_el, b, in_link || name == "a", depth + 1);
                     b.hints.truncate(hint_len);
                     b.hint_ids.truncate(hint_len);
                 }
@@ -328,14 +359,14 @@ fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
 /// "enable JavaScript" line, a block with the hint `noscript` for clean to judge. Parsed
 /// apart, an unclosed `<iframe/>` inside it swallows only the rest of the `<noscript>`,
 /// where parsing the page with scripting off would lose the rest of the page.
-fn walk_noscript(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
+fn walk_noscript(el: ElementRef<'_>, b: &mut Builder, in_link: bool, depth: usize) {
     let raw: String = el.text().collect();
     if !raw.contains('<') {
         b.push_text(&raw, in_link);
         return;
     }
     let frag = Html::parse_fragment(&raw);
-    walk(frag.root_element(), b, in_link);
+    walk_at(frag.root_element(), b, in_link, depth);
 }
 
 fn sel(s: &'static str) -> Selector {

@@ -227,12 +227,20 @@ impl Stage for Decoder {
             Some(self.fallback),
             self.o.detect,
         );
-        // Binary data shows NUL bytes early; the first 8 KB decide.
+        // Binary data shows control bytes early (random bytes: one in nine; text: none but
+        // tab, line breaks, form feed and the escape of terminal colours); the first 8 KB
+        // decide.
         let head = &d.text.as_bytes()[..d.text.len().min(8192)];
-        if memchr::memchr(0, head).is_some()
-            && head.iter().filter(|b| **b == 0).count() * 100 > head.len().max(1)
-        {
-            return Err(StageError::new("binary input (NUL bytes), not text"));
+        let controls = head
+            .iter()
+            .filter(|&&b| {
+                (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x1b)) || b == 0x7f
+            })
+            .count();
+        if controls * 100 > head.len().max(1) {
+            return Err(StageError::new(
+                "binary input (control bytes such as NUL), not text",
+            ));
         }
         doc.meta.insert("encoding".into(), d.encoding.name().into());
         doc.meta
@@ -330,6 +338,18 @@ mod tests {
             .message
             .contains("PNG"));
         assert!(run(b"   \n\t ").unwrap_err().message.contains("no text"));
+        // Random bytes (few NULs, but one byte in nine a control) are binary; text with
+        // terminal colours and a form feed is not.
+        let mut x = 12345u32;
+        let noise: Vec<u8> = (0..3000)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        assert!(run(&noise).unwrap_err().message.contains("binary"));
+        let log = b"\x1b[31mFehler\x1b[0m: Minsk antwortet nicht.\x0cSeite 2: Moskau auch nicht.\n";
+        assert!(run(log).unwrap().text.contains("Minsk"));
     }
 
     #[test]
