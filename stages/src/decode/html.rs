@@ -262,7 +262,8 @@ fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
 
 /// Elements nested deeper than this are not walked one by one: their text is taken in
 /// document order as one run (a page nested 8,000 `<div>`s deep would otherwise overflow
-/// the worker's stack). Real pages stay far below it (the deepest shared page: about 60).
+/// the worker's stack). Real pages stay below it: of the 1,895 shared benchmark pages the
+/// deepest nests about 160 elements, half of them 18 or fewer.
 const MAX_DEPTH: usize = 256;
 
 fn walk(el: ElementRef<'_>, b: &mut Builder, in_link: bool) {
