@@ -123,14 +123,15 @@ pub fn too_many_failures(
     }
 }
 
-/// The first Ctrl-C finishes the documents in flight; the second aborts.
+/// The first Ctrl-C (or SIGTERM, as a scheduler sends it) finishes the documents in
+/// flight; the second aborts.
 pub fn cancel_on_ctrl_c(cancel: &CancelToken) {
     let cancel = cancel.clone();
     let mut hits = 0u32;
     let _ = ctrlc::set_handler(move || {
         hits += 1;
         if hits == 1 {
-            eprintln!("\ninterrupt: finishing documents in flight (press Ctrl-C again to abort)");
+            eprintln!("\ninterrupted: finishing documents in flight (press Ctrl-C again to abort)");
             cancel.cancel();
         } else {
             std::process::exit(130);

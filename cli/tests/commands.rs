@@ -335,3 +335,51 @@ fn stages_lists_options_with_defaults_and_required_ones() {
     let out = textpipe().args(["stages", "nonesuch"]).output().unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn sigterm_finishes_the_documents_in_flight_and_leaves_no_temp_file() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "[source]\nkind = \"jsonl\"\npath = \"-\"\n[[stage]]\nkind = \"decode\"\n[sink]\nkind = \"jsonl\"\npath = \"out.jsonl\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("textpipe"))
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for i in 0..3 {
+        writeln!(stdin, "{{\"id\": \"d{i}\", \"text\": \"Gut, sagte er.\"}}").unwrap();
+    }
+    stdin.flush().unwrap();
+    // The source waits for more input; the scheduler's SIGTERM ends the run.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| n == "c.toml" || n == "out.jsonl"),
+        "{names:?}"
+    );
+    let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    assert_eq!(written.lines().count(), 3, "{written}");
+}

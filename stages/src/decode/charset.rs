@@ -189,6 +189,13 @@ pub fn decode(
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         return run(enc, &bytes[bom_len..], Source::Bom);
     }
+    // UTF-16 of ASCII text is valid UTF-8 (its zero bytes are NULs), so the zero-byte
+    // pattern is looked for first, where the head has a zero byte at all.
+    if memchr::memchr(0, &bytes[..bytes.len().min(4096)]).is_some() {
+        if let Some(enc) = utf16_pattern(bytes) {
+            return run(enc, bytes, Source::Utf16Pattern);
+        }
+    }
     // Fast path: valid UTF-8 costs one validation pass and one copy.
     // simdutf8 validates with SIMD, several times faster than `std::str::from_utf8`.
     if let Ok(s) = simdutf8::basic::from_utf8(bytes) {
@@ -198,9 +205,6 @@ pub fn decode(
             source: Source::Utf8Valid,
             replaced: 0,
         };
-    }
-    if let Some(enc) = utf16_pattern(bytes) {
-        return run(enc, bytes, Source::Utf16Pattern);
     }
     if let Some(enc) = declared.and_then(|l| Encoding::for_label(l.trim().as_bytes())) {
         return run(enc, bytes, Source::DeclaredBySource);
@@ -330,6 +334,18 @@ mod tests {
             .encode("Příliš žluťoučký kůň úpěl ďábelské ódy, řekl Čech.")
             .0;
         assert!(!looks_german_windows_1252(&cz));
+    }
+
+    #[test]
+    fn utf16_of_ascii_text_without_a_bom_is_utf16_not_utf8_with_nuls() {
+        let text = "Minsk and Moscow signed a treaty on Monday.";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for (bytes, enc) in [(le, UTF_16LE), (be, UTF_16BE)] {
+            let d = decode(&bytes, None, None, None, true);
+            assert_eq!((d.text.as_str(), d.encoding), (text, enc));
+            assert_eq!(d.source, Source::Utf16Pattern);
+        }
     }
 
     #[test]
