@@ -263,6 +263,26 @@ fn plugin_load_problems_are_config_errors_naming_the_path() {
         "{err}"
     );
 
+    // A bare name is the file beside the config, never the loader's search path: a copy
+    // of the plugin named `libc.so.6` next to a config read from its own folder is the
+    // plugin, not the system's C library.
+    #[cfg(target_os = "linux")]
+    {
+        let so = plugin_dir().join("libtextpipe_testkit.so");
+        std::fs::copy(&so, dir.path().join("libc.so.6")).unwrap();
+        let text = std::fs::read_to_string(testkit_config(dir.path(), "")).unwrap();
+        let bare = text.replace(&format!("{:?}", lib("textpipe_testkit")), "\"libc.so.6\"");
+        std::fs::write(dir.path().join("bare.toml"), bare).unwrap();
+        let out = Command::cargo_bin("textpipe")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(["check", "bare.toml"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+    }
+
     // A shared library that is not a plugin (the noop plugin has the symbols, so use the
     // readability library under a wrong symbol check: any library without our exports).
     #[cfg(target_os = "linux")]

@@ -85,10 +85,15 @@ impl StageFactory for PluginFactory {
     }
 }
 
-/// The file for `path`: as given, or with the platform's library prefix and suffix added.
+/// The file for `path`: as given, or with the platform's library prefix and suffix added;
+/// always made absolute, because the dynamic loader looks a name without a slash
+/// (`libz.so`) up in its search path and `LD_LIBRARY_PATH` instead of the config's folder.
 fn locate(path: &Path) -> Result<PathBuf, String> {
+    let absolute = |p: &Path| {
+        std::fs::canonicalize(p).map_err(|e| format!("cannot open plugin {}: {e}", p.display()))
+    };
     if path.is_file() {
-        return Ok(path.to_path_buf());
+        return absolute(path);
     }
     let name = path
         .file_name()
@@ -100,7 +105,7 @@ fn locate(path: &Path) -> Result<PathBuf, String> {
         std::env::consts::DLL_SUFFIX
     ));
     if platform.is_file() {
-        return Ok(platform);
+        return absolute(&platform);
     }
     Err(format!(
         "no plugin library at {} (nor at {})",
