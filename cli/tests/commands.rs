@@ -383,3 +383,36 @@ fn sigterm_finishes_the_documents_in_flight_and_leaves_no_temp_file() {
     let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
     assert_eq!(written.lines().count(), 3, "{written}");
 }
+
+#[cfg(unix)]
+#[test]
+fn an_output_path_that_is_a_directory_or_a_device_is_refused_before_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for (target, says) in [
+        (dir.path().to_path_buf(), "is a directory"),
+        (fifo.clone(), "not a regular file"),
+    ] {
+        let out = textpipe()
+            .args(["run", "configs/default.toml", "-q", "--output"])
+            .arg(&target)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(
+            err.contains(says) && err.contains("refusing to replace it"),
+            "{err}"
+        );
+    }
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+        "the FIFO is still there"
+    );
+}

@@ -14,6 +14,28 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
+/// The file a path names after following symlinks (up to 40, as the kernel does); a
+/// dangling link names its missing target.
+fn through_links(path: &Path) -> std::io::Result<PathBuf> {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let to = std::fs::read_link(&p)?;
+                p = match p.parent() {
+                    Some(dir) if to.is_relative() => dir.join(to),
+                    _ => to,
+                };
+            }
+            _ => return Ok(p),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("{}: too many levels of symbolic links", path.display()),
+    ))
+}
+
 /// A buffered file that appears at its final path only when [`AtomicFile::commit`] succeeds.
 pub struct AtomicFile {
     path: PathBuf,
@@ -22,8 +44,27 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Creates the temporary file (and the parent directories).
+    /// Creates the temporary file (and the parent directories). A symlink at `path` is
+    /// written through (its target is replaced); a directory, FIFO, device or socket there
+    /// is refused, before anything is written.
     pub fn create(path: &Path) -> std::io::Result<Self> {
+        let target = through_links(path)?;
+        let path = target.as_path();
+        if let Ok(m) = std::fs::metadata(path) {
+            let what = if m.is_dir() {
+                Some("a directory")
+            } else if !m.is_file() {
+                Some("not a regular file (a FIFO, device or socket)")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("{} is {what}; refusing to replace it", path.display()),
+                ));
+            }
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
@@ -105,5 +146,33 @@ mod tests {
             1,
             "only sub/ remains: no temp file, no other.jsonl"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_is_written_through_and_a_directory_or_device_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.jsonl");
+        std::fs::write(&real, b"old\n").unwrap();
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink("real.jsonl", &link).unwrap();
+        let mut f = AtomicFile::create(&link).unwrap();
+        f.write_all(b"new\n").unwrap();
+        f.commit().unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).unwrap(), b"new\n");
+        let e = AtomicFile::create(dir.path()).err().unwrap();
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = AtomicFile::create(&fifo).err().unwrap();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 }
