@@ -122,9 +122,7 @@ pub fn training_docs(paths: &[PathBuf]) -> Result<Vec<TrainDoc>, EvalError> {
 
 /// Stable hash of a key (FNV-1a), which folds and the held-out part are drawn from.
 pub(crate) fn key_hash(key: &str) -> u64 {
-    key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    pipeline_core::stable_hash(key.as_bytes())
 }
 
 /// The last tenth of documents by hash: set aside before tuning, scored once at the end.

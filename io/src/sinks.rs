@@ -241,13 +241,19 @@ impl SinkFactory for TxtDirFactory {
         std::fs::create_dir_all(&dir).map_err(|e| {
             OptionsError::at("dir", format!("cannot create `{}`: {e}", dir.display()))
         })?;
-        Ok(Box::new(TxtDirSink { o, dir }))
+        Ok(Box::new(TxtDirSink {
+            o,
+            dir,
+            used: Default::default(),
+        }))
     }
 }
 
 struct TxtDirSink {
     o: TxtDirOptions,
     dir: PathBuf,
+    /// File stems written in this run: a second document with the same id gets `-2`, `-3`…
+    used: std::collections::HashSet<String>,
 }
 
 /// A file name from a document id: path separators and unsafe characters become `_`.
@@ -266,8 +272,30 @@ pub(crate) fn safe_name(id: &str) -> String {
     if s.is_empty() {
         "_".into()
     } else {
-        s.chars().take(200).collect()
+        s.to_string()
     }
+}
+
+/// Longest file stem kept from an id, in bytes (file systems allow 255 per name).
+const MAX_STEM: usize = 120;
+
+/// The file stem of an id: its safe name, cut to [`MAX_STEM`] bytes and followed by 8 hex
+/// digits of the id's hash where it is longer (so ids that differ past the cut differ).
+pub(crate) fn file_stem(id: &str) -> String {
+    let safe = safe_name(id);
+    if safe.len() <= MAX_STEM {
+        return safe;
+    }
+    let mut cut = MAX_STEM;
+    while !safe.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{}", &safe[..cut], id_hash(id))
+}
+
+/// 8 hex digits of an id's stable hash.
+fn id_hash(id: &str) -> String {
+    format!("{:08x}", pipeline_core::stable_hash(id.as_bytes()) as u32)
 }
 
 impl Sink for TxtDirSink {
@@ -276,9 +304,25 @@ impl Sink for TxtDirSink {
             "summary" => doc.summary.as_ref().map(|s| s.text.as_str()).unwrap_or(""),
             _ => doc.text.as_str(),
         };
-        let path = self
-            .dir
-            .join(format!("{}.{}", safe_name(&doc.id), self.o.extension));
+        // A name this run already wrote: another id that cleans to it (`a/b`, `a b`) gets
+        // its hash added, the same id again a number.
+        let mut name = file_stem(&doc.id);
+        if self.used.contains(&name) {
+            let stem = format!("{name}-{}", id_hash(&doc.id));
+            name = stem.clone();
+            let mut n = 1;
+            while self.used.contains(&name) {
+                n += 1;
+                name = format!("{stem}-{n}");
+            }
+            tracing::warn!(
+                id = %doc.id,
+                file = %format!("{name}.{}", self.o.extension),
+                "txt-dir: this id's file was already written in this run; written under another name"
+            );
+        }
+        self.used.insert(name.clone());
+        let path = self.dir.join(format!("{name}.{}", self.o.extension));
         let mut f = AtomicFile::create(&path)?;
         f.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
@@ -304,5 +348,45 @@ mod tests {
         assert_eq!(safe_name("a/b c"), "a_b_c");
         assert_eq!(safe_name("../x"), "_x");
         assert_eq!(safe_name(""), "_");
+    }
+
+    #[test]
+    fn long_ids_are_cut_and_hashed() {
+        let long = "ü".repeat(150);
+        let stem = file_stem(&long);
+        assert!(stem.len() <= MAX_STEM + 9, "{}", stem.len());
+        assert_ne!(stem, file_stem(&"ü".repeat(151)));
+        assert_eq!(file_stem("a/b"), "a_b");
+    }
+
+    #[test]
+    fn every_document_gets_its_own_file_whatever_its_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = TxtDirSink {
+            o: TxtDirOptions::default(),
+            dir: dir.path().to_path_buf(),
+            used: Default::default(),
+        };
+        let ids = ["dup", "dup", "a/b", "a_b", "a b", "", ".", "..", "dup"];
+        for (k, id) in ids.iter().enumerate() {
+            sink.write(&Document::from_text(*id, format!("{k}")))
+                .unwrap();
+        }
+        // Nine documents, nine files, each with its own text.
+        let mut texts: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        texts.sort();
+        let want: Vec<String> = (0..ids.len()).map(|k| format!("{k}\n")).collect();
+        assert_eq!(texts, want);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("dup.txt")).unwrap(),
+            "0\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a_b.txt")).unwrap(),
+            "2\n"
+        );
     }
 }
