@@ -119,9 +119,32 @@ pub(crate) fn file_id(root: &std::path::Path, path: &std::path::Path) -> String 
     let rel = path.strip_prefix(root).unwrap_or(path);
     let rel = rel.with_extension("");
     rel.components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .map(|c| component_id(c.as_os_str()))
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// A path component as id text. A name that is not UTF-8 keeps its valid parts and writes
+/// each byte of the rest as `%XX`, so two such names never become the same id (a lossy
+/// conversion made every invalid byte U+FFFD).
+fn component_id(name: &std::ffi::OsStr) -> String {
+    if let Some(s) = name.to_str() {
+        return s.to_string();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut out = String::new();
+        for chunk in name.as_bytes().utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    name.to_string_lossy().into_owned()
 }
 
 impl Source for FilesSource {
@@ -179,5 +202,20 @@ impl Source for StdinOnce {
     }
     fn describe(&self) -> String {
         "stdin as one document".into()
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn file_names_that_are_not_utf8_give_distinct_ids() {
+        let root = std::path::Path::new("/in");
+        let id = |name: &[u8]| file_id(root, &root.join(std::ffi::OsStr::from_bytes(name)));
+        assert_eq!(id(b"Gr\xfc\xdfe.txt"), "Gr%FC%DFe");
+        assert_ne!(id(b"a\xe4.txt"), id(b"a\xf6.txt"));
+        assert_eq!(id("Grüße.txt".as_bytes()), "Grüße");
     }
 }
