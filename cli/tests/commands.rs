@@ -416,3 +416,26 @@ fn an_output_path_that_is_a_directory_or_a_device_is_refused_before_the_run() {
         "the FIFO is still there"
     );
 }
+
+#[test]
+fn a_document_over_max_document_bytes_fails_alone_before_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = "Minsk. ".repeat(100);
+    let files: &[(&str, &[u8])] = &[("big.txt", big.as_bytes()), ("small.txt", b"Gut.")];
+    let cfg = job(
+        dir.path(),
+        files,
+        "max_document_bytes = 100",
+        "[[stage]]\nkind = \"decode\"",
+    );
+    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("2 read, 1 written, 1 failed"), "{err}");
+    assert!(
+        err.contains(
+            "big in source: document is 700 bytes, more than [pipeline] max_document_bytes = 100"
+        ),
+        "{err}"
+    );
+}

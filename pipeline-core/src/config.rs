@@ -57,6 +57,9 @@ pub struct PipelineSection {
     /// A run whose share of failed documents exceeds this (0–1) ends with a non-zero exit,
     /// its output kept; unset: only a run in which every document failed does.
     pub max_failure_rate: Option<f64>,
+    /// A document larger than this (raw bytes or text) fails alone, before the first stage
+    /// (0: no limit).
+    pub max_document_bytes: u64,
 }
 
 /// The largest `channel_capacity`: beyond it the buffers alone could hold gigabytes.
@@ -71,6 +74,7 @@ impl Default for PipelineSection {
             on_error: OnError::Skip,
             dead_letter: None,
             max_failure_rate: None,
+            max_document_bytes: 64 << 20,
         }
     }
 }

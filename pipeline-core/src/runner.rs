@@ -132,6 +132,7 @@ impl Runner {
         let max_in_flight = cap * (stages.len() + 1) + total_workers + 1;
         let (permit_tx, permit_rx) = bounded::<()>(max_in_flight);
         let pipeline_policy = settings.on_error;
+        let max_doc = settings.max_document_bytes;
         let _run_span = tracing::info_span!("run", pipeline = %settings.name).entered();
 
         std::thread::scope(|scope| {
@@ -154,10 +155,22 @@ impl Runner {
                                 None => break,
                                 Some(Ok(doc)) => {
                                     live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
+                                    let size = doc.raw.len().max(doc.text.len()) as u64;
+                                    let state = if max_doc > 0 && size > max_doc {
+                                        State::Failed {
+                                            stage: "source".into(),
+                                            error: format!(
+                                                "document is {size} bytes, more than [pipeline] max_document_bytes = {max_doc}"
+                                            ),
+                                            policy: pipeline_policy,
+                                        }
+                                    } else {
+                                        State::Ok
+                                    };
                                     Envelope {
                                         seq,
                                         doc: Box::new(doc),
-                                        state: State::Ok,
+                                        state,
                                     }
                                 }
                                 Some(Err(e)) => {
