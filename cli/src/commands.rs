@@ -112,14 +112,13 @@ pub fn too_many_failures(
         Some(format!(
             "every document failed ({failed} of {read}); the log and the dead-letter file say why"
         ))
-    } else if max_rate.is_some_and(|m| rate > m) {
-        Some(format!(
-            "{failed} of {read} documents failed ({:.1}%), more than max_failure_rate = {}",
-            rate * 100.0,
-            max_rate.unwrap_or(1.0)
-        ))
     } else {
-        None
+        max_rate.filter(|&m| rate > m).map(|m| {
+            format!(
+                "{failed} of {read} documents failed ({:.1}%), more than max_failure_rate = {m}",
+                rate * 100.0
+            )
+        })
     }
 }
 

@@ -102,6 +102,15 @@ fn job(
     cfg
 }
 
+/// Runs `textpipe run cfg`: the exit code and what it printed on stderr.
+fn run_job(cfg: &std::path::Path) -> (Option<i32>, String) {
+    let out = textpipe().arg("run").arg(cfg).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_run_in_which_every_document_fails_exits_non_zero_and_a_rate_can_be_set() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,31 +121,23 @@ fn a_run_in_which_every_document_fails_exits_non_zero_and_a_rate_can_be_set() {
         "",
         "[[stage]]\nkind = \"decode\"",
     );
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("every document failed (2 of 2)"), "{err}");
     // One of two failing is fine by default, and not under max_failure_rate = 0.25; the
     // good document is written either way.
     let dir = tempfile::tempdir().unwrap();
     let files: &[(&str, &[u8])] = &[("a.txt", b"Gut."), ("b.pdf", pdf)];
     let cfg = job(dir.path(), files, "", "[[stage]]\nkind = \"decode\"");
-    assert!(textpipe()
-        .arg("run")
-        .arg(&cfg)
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert_eq!(run_job(&cfg).0, Some(0));
     let cfg = job(
         dir.path(),
         files,
         "max_failure_rate = 0.25",
         "[[stage]]\nkind = \"decode\"",
     );
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("1 of 2 documents failed (50.0%)"), "{err}");
     let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
     assert_eq!(written.lines().count(), 1);
@@ -152,12 +153,8 @@ fn html_nested_8000_deep_keeps_its_text_and_the_run_goes_on() {
     );
     let files: &[(&str, &[u8])] = &[("a.html", deep.as_bytes()), ("b.txt", b"Gut.")];
     let cfg = job(dir.path(), files, "", "[[stage]]\nkind = \"decode\"");
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(0), "{err}");
     let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
     assert_eq!(written.lines().count(), 2);
     assert!(written.contains("Tief unten steht der Text."), "{written}");
@@ -170,9 +167,8 @@ fn a_document_clean_empties_is_flagged_and_counted_or_dropped() {
     let files: &[(&str, &[u8])] = &[("nav.html", nav)];
     let stages = "[[stage]]\nkind = \"decode\"\n[[stage]]\nkind = \"clean\"";
     let cfg = job(dir.path(), files, "", stages);
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
         err.contains("written with warnings (see their diagnostics): clean 1"),
         "{err}"
@@ -191,8 +187,7 @@ fn a_document_clean_empties_is_flagged_and_counted_or_dropped() {
         "",
         &format!("{stages}\noptions = {{ empty = \"drop\" }}"),
     );
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let (_, err) = run_job(&cfg);
     assert!(err.contains("dropped (clean: empty): 1"), "{err}");
 }
 
@@ -428,9 +423,8 @@ fn a_document_over_max_document_bytes_fails_alone_before_decode() {
         "max_document_bytes = 100",
         "[[stage]]\nkind = \"decode\"",
     );
-    let out = textpipe().arg("run").arg(&cfg).output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("2 read, 1 written, 1 failed"), "{err}");
     assert!(
         err.contains(

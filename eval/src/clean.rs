@@ -159,17 +159,35 @@ pub struct PageScores {
     pub word_sum: [f64; 3],
 }
 
+/// One page's figures: its with/without counts and, where it has a main-text gold, its
+/// word (P, R, F1).
+#[derive(Debug, Clone, Copy)]
+struct PageFigures {
+    snippets: Prf,
+    word: Option<[f64; 3]>,
+}
+
+impl PageFigures {
+    fn of(page: &Page, text: &str) -> Self {
+        PageFigures {
+            snippets: score::with_without(text, &page.with, &page.without),
+            word: page.main_text.as_ref().map(|g| {
+                let (p, r, f) = word_prf(text, g);
+                [p, r, f]
+            }),
+        }
+    }
+}
+
 impl PageScores {
-    fn add(&mut self, page: &Page, text: &str) {
+    fn add(&mut self, fig: PageFigures) {
         self.pages += 1;
-        self.snippets
-            .add(score::with_without(text, &page.with, &page.without));
-        if let Some(g) = &page.main_text {
-            let (p, r, f) = word_prf(text, g);
+        self.snippets.add(fig.snippets);
+        if let Some(w) = fig.word {
             self.word_pages += 1;
-            self.word_sum[0] += p;
-            self.word_sum[1] += r;
-            self.word_sum[2] += f;
+            for (sum, x) in self.word_sum.iter_mut().zip(w) {
+                *sum += x;
+            }
         }
     }
 
@@ -230,16 +248,16 @@ pub struct Scores {
 impl Scores {
     /// Scores the HTML page `page` cleaned to `text`, overall and under its page type.
     fn add_html(&mut self, page: &Page, text: &str) {
-        self.html.add(page, text);
-        if let Some(g) = &page.main_text {
-            let (p, r, f) = word_prf(text, g);
+        let fig = PageFigures::of(page, text);
+        self.html.add(fig);
+        if let Some(w) = fig.word {
             self.per_page
-                .push((page.id.clone(), page.page_type.clone(), [p, r, f]));
+                .push((page.id.clone(), page.page_type.clone(), w));
         }
         self.by_type
             .entry(page.page_type.clone())
             .or_default()
-            .add(page, text);
+            .add(fig);
     }
 
     /// Adds the scores of `other`.
@@ -308,7 +326,8 @@ pub fn score_pages(
         let dump = crate::plain_dump(&p.raw, p.url.as_deref());
         let mut d2 = Document::from_text(p.id.clone(), dump);
         let ok2 = run_chain(dump_chain, &mut d2);
-        sc.dump.add(p, if ok2 { &d2.text } else { "" });
+        sc.dump
+            .add(PageFigures::of(p, if ok2 { &d2.text } else { "" }));
     }
     sc
 }

@@ -23,6 +23,11 @@ pub use io::{Sink, SinkError, SinkFactory, Source, SourceError, SourceFactory};
 pub use metrics::{LiveMetrics, RunReport};
 pub use registry::Registry;
 pub use runner::{CancelToken, Runner, StartError};
+pub use stage::{
+    parse_options, BuildContext, OptionDoc, OptionsError, Outcome, PreparedStage, Stage,
+    StageError, StageFactory, StageOptions, TypedFactory,
+};
+
 /// A stable 64-bit hash of bytes (FNV-1a): the same on every machine and in every version,
 /// for ids, folds and file names that must not change between runs.
 pub fn stable_hash(bytes: &[u8]) -> u64 {
@@ -30,8 +35,3 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
-
-pub use stage::{
-    parse_options, BuildContext, OptionDoc, OptionsError, Outcome, PreparedStage, Stage,
-    StageError, StageFactory, StageOptions, TypedFactory,
-};

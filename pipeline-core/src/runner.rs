@@ -244,6 +244,7 @@ impl Runner {
                                         .filter(|d| d.severity == Severity::Warning)
                                         .map(|d| d.stage.as_str())
                                         .collect();
+                                    warned.sort_unstable();
                                     warned.dedup();
                                     for st in warned {
                                         *warnings.entry(st.to_string()).or_default() += 1;

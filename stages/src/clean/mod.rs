@@ -816,19 +816,18 @@ impl Cleaner {
     /// are decided by the content model (when there is one) over the rules' verdict.
     pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<&str>> {
         let (classes, keep, mut reasons) = self.rules(blocks, html);
-        let Some(model) = self.model.as_ref().filter(|_| html) else {
-            if html {
-                drop_repeats(blocks, &mut reasons);
-            }
+        if !html {
             return reasons;
-        };
-        let feats = features::page_features(blocks, &classes, &keep, &self.lex, &model.words);
-        let p = model.predict(&feats);
-        for (r, p) in reasons.iter_mut().zip(p) {
-            if p >= model.threshold {
-                *r = None;
-            } else if r.is_none() {
-                *r = Some("model");
+        }
+        if let Some(model) = &self.model {
+            let feats = features::page_features(blocks, &classes, &keep, &self.lex, &model.words);
+            let p = model.predict(&feats);
+            for (r, p) in reasons.iter_mut().zip(p) {
+                if p >= model.threshold {
+                    *r = None;
+                } else if r.is_none() {
+                    *r = Some("model");
+                }
             }
         }
         drop_repeats(blocks, &mut reasons);
@@ -1259,6 +1258,31 @@ fn line_texts(text: &str, rejoin: bool) -> Vec<Cow<'_, str>> {
     out
 }
 
+impl Cleaner {
+    /// A document-level policy for a document found `key` (`empty`, `too_short`): `drop`
+    /// gives the outcome (reason `key` with `-` for `_`); `flag` sets `meta[key]` and
+    /// leaves `note` as a diagnostic; `keep` does nothing.
+    fn apply(
+        &self,
+        policy: Policy,
+        doc: &mut Document,
+        key: &str,
+        note: (Severity, String),
+    ) -> Option<Outcome> {
+        match policy {
+            Policy::Drop => Some(Outcome::Drop {
+                reason: key.replace('_', "-"),
+            }),
+            Policy::Flag => {
+                doc.meta.insert(key.into(), true.into());
+                doc.diagnose(&self.name, note.0, note.1);
+                None
+            }
+            Policy::Keep => None,
+        }
+    }
+}
+
 impl Stage for Cleaner {
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
         let html = !doc.blocks.is_empty();
@@ -1360,21 +1384,12 @@ impl Stage for Cleaner {
         doc.set_text(text);
         // Nothing kept: never written silently as an empty text.
         if doc.text.is_empty() {
-            match self.o.empty {
-                Policy::Drop => {
-                    return Ok(Outcome::Drop {
-                        reason: "empty".into(),
-                    })
-                }
-                Policy::Flag => {
-                    doc.meta.insert("empty".into(), true.into());
-                    doc.diagnose(
-                        &self.name,
-                        Severity::Warning,
-                        format!("cleaning kept nothing ({dropped_n} blocks or lines dropped)"),
-                    );
-                }
-                Policy::Keep => {}
+            let note = (
+                Severity::Warning,
+                format!("cleaning kept nothing ({dropped_n} blocks or lines dropped)"),
+            );
+            if let Some(drop) = self.apply(self.o.empty, doc, "empty", note) {
+                return Ok(drop);
             }
         }
         // Too little text (counted only when a minimum is set).
@@ -1386,21 +1401,12 @@ impl Stage for Cleaner {
         if words < self.o.min_words
             || (self.o.min_chars > 0 && doc.text.chars().count() < self.o.min_chars)
         {
-            match self.o.too_short {
-                Policy::Drop => {
-                    return Ok(Outcome::Drop {
-                        reason: "too-short".into(),
-                    })
-                }
-                Policy::Flag => {
-                    doc.meta.insert("too_short".into(), true.into());
-                    doc.diagnose(
-                        &self.name,
-                        Severity::Info,
-                        format!("too short after cleaning ({words} words)"),
-                    );
-                }
-                Policy::Keep => {}
+            let note = (
+                Severity::Info,
+                format!("too short after cleaning ({words} words)"),
+            );
+            if let Some(drop) = self.apply(self.o.too_short, doc, "too_short", note) {
+                return Ok(drop);
             }
         }
         // Duplicates.
