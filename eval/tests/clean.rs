@@ -68,10 +68,10 @@ fn the_content_model_on_sites_it_was_not_trained_on() {
     let snippets =
         |j: &serde_json::Value| j["page_types"]["page"]["snippets"]["f1"].as_f64().unwrap();
     eprintln!("{}", r.text);
-    // Fold 0 today: WCXB word F1 0.844 (rules 0.814), forum pages 0.778 (24 pages, Discourse
-    // topics among them, whose posts are in `<noscript>`), trafilatura pages 0.927 (70
+    // Fold 0 today: WCXB word F1 0.852 (rules 0.814), forum pages 0.783 (24 pages, Discourse
+    // topics among them, whose posts are in `<noscript>`), trafilatura pages 0.944 (70
     // pages; rules 0.941, tuned on them).
-    assert!(word(cv) >= 0.83, "WCXB word F1 {:.3}", word(cv));
+    assert!(word(cv) >= 0.84, "WCXB word F1 {:.3}", word(cv));
     let forum = cv["page_types"]["forum"]["word"]["f1"].as_f64().unwrap();
     assert!(forum >= 0.72, "forum word F1 {forum:.3}");
     assert!(
@@ -80,7 +80,7 @@ fn the_content_model_on_sites_it_was_not_trained_on() {
         word(cv),
         word(rules)
     );
-    assert!(snippets(cv) >= 0.91, "trafilatura F1 {:.3}", snippets(cv));
+    assert!(snippets(cv) >= 0.93, "trafilatura F1 {:.3}", snippets(cv));
 }
 
 #[test]
