@@ -333,21 +333,12 @@ fn exec_stage_in_python_adds_top_words_to_every_seed() {
     );
 }
 
-#[test]
-fn exec_child_that_crashes_or_hangs_fails_that_document_and_is_restarted() {
-    let dir = docs(&[
-        ("a", "eins"),
-        ("b", "CRASH"),
-        ("c", "zwei"),
-        ("d", "HANG"),
-        ("e", "drei"),
-        ("f", "ERROR"),
-        ("g", "DROP"),
-        ("h", "BADSPAN"),
-        ("i", "vier"),
-    ]);
+/// An exec config over `docs/` running the flaky child with `args`, skipping failures.
+fn flaky_config(dir: &Path, timeout: f64, args: &[&str]) -> PathBuf {
     let script = root().join("cli/tests/fixtures/flaky_exec.py");
-    let cfg = dir.path().join("exec.toml");
+    let mut command = vec!["python3".to_string(), script.display().to_string()];
+    command.extend(args.iter().map(|a| a.to_string()));
+    let cfg = dir.join("exec.toml");
     std::fs::write(
         &cfg,
         format!(
@@ -362,16 +353,45 @@ kind = "decode"
 name = "flaky"
 kind = "exec"
 [stage.options]
-command = ["python3", {script:?}]
-timeout_secs = 1.5
+command = {command:?}
+timeout_secs = {timeout:?}
 [sink]
 kind = "jsonl"
 path = "-"
-"#,
-            script = script.display().to_string()
+"#
         ),
     )
     .unwrap();
+    cfg
+}
+
+/// True while the process exists and is not a zombie.
+fn alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| !r.trim_start().starts_with('Z'))
+    })
+}
+
+#[test]
+fn exec_child_that_misbehaves_fails_that_document_and_is_restarted() {
+    let dir = docs(&[
+        ("a", "eins"),
+        ("b", "CRASH"),
+        ("c", "zwei"),
+        ("d", "HANG"),
+        ("e", "drei"),
+        ("f", "ERROR"),
+        ("g", "DROP"),
+        ("h", "BADSPAN"),
+        ("i", "vier"),
+        ("j", "STRAY"),
+        ("k", "fünf"),
+        ("l", "NOID"),
+        ("m", "sechs FORK"),
+    ]);
+    let cfg = flaky_config(dir.path(), 1.5, &[]);
     let metrics = dir.path().join("m.json");
     let out = textpipe()
         .arg("run")
@@ -384,26 +404,61 @@ path = "-"
     assert!(out.status.success(), "{stderr}");
     let docs = json_lines(&out.stdout);
     let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["a", "c", "e", "i"]);
-    // Three children served the good documents: the first, one after the crash, one after the hang.
+    assert_eq!(ids, ["a", "c", "e", "i", "k", "m"]);
+    // Each good document is its own text upper-cased: no reply was taken for another's.
+    for d in &docs {
+        assert_eq!(
+            d["meta"]["upper"],
+            d["text"].as_str().unwrap().to_uppercase()
+        );
+    }
+    // A new child after the crash, the hang, the bad span, the stray line and the reply
+    // without an id; the error and the drop were orderly replies.
     let pids: std::collections::BTreeSet<u64> = docs
         .iter()
         .map(|d| d["meta"]["pid"].as_u64().unwrap())
         .collect();
-    assert_eq!(pids.len(), 3, "{docs:?}");
-    assert_eq!(docs[0]["meta"]["upper"], "EINS");
+    assert_eq!(pids.len(), 6, "{docs:?}");
     for needle in [
         "the child closed its stdout",
         "no reply within 1.5 s",
         "flaky child says no",
         "reply has a bad span",
+        "reply is not JSON (expected value at line 1 column 1): debug: a stray line",
+        "reply has no `id`",
         "child stderr: flaky child starting",
     ] {
         assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
     }
     let m: Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
-    assert_eq!(m["stages"][1]["failed"], 4);
+    assert_eq!(m["stages"][1]["failed"], 6);
     assert_eq!(m["stages"][1]["dropped"], 1);
+    // What the last child forked went with it at the end of the run.
+    let grandchild = docs[5]["meta"]["grandchild"].as_u64().unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        !alive(grandchild)
+    });
+    assert!(gone, "grandchild {grandchild} outlived the run");
+}
+
+#[test]
+fn exec_child_that_never_reads_fails_within_the_timeout() {
+    // 2 MB does not fit a pipe's buffer: writing it blocks until the child reads.
+    let big = "Wort ".repeat(400_000);
+    let dir = docs(&[("a", &big), ("b", "klein")]);
+    let cfg = flaky_config(dir.path(), 1.0, &["--no-read"]);
+    let start = std::time::Instant::now();
+    let out = textpipe().arg("run").arg(&cfg).arg("-q").output().unwrap();
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Every document failed, so the run fails, but soon: each waited one timeout.
+    assert!(!out.status.success(), "{stderr}");
+    assert!(took.as_secs_f64() < 20.0, "took {took:?}");
+    assert!(
+        stderr.contains("no reply within 1.0 s: the child did not read its input"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """A textpipe `exec` stage in Python: adds the most frequent words to meta.top_words.
 
-Protocol: one JSON document per line on stdin; answer each with one line on stdout,
-either the (changed) document, {"drop": "reason"} or {"error": "message"}. Write logs to
-stderr. Flush after every line.
+Protocol: one JSON document per line on stdin; answer each with one line on stdout that
+carries the document's id: the (changed) document, {"id": ..., "drop": "reason"} or
+{"id": ..., "error": "message"}. Anything else on stdout fails the document and restarts
+the child: write logs to stderr. Flush after every line.
 """
 import argparse
 import json
@@ -26,7 +27,7 @@ def main():
         words = [w.lower() for w in re.findall(r"\w+", doc.get("text", ""))]
         counts = Counter(w for w in words if w not in STOP and not w.isdigit() and len(w) > 2)
         if not counts:
-            print(json.dumps({"drop": "no words"}), flush=True)
+            print(json.dumps({"id": doc["id"], "drop": "no words"}), flush=True)
             continue
         doc.setdefault("meta", {})["top_words"] = [w for w, _ in counts.most_common(args.top)]
         print(json.dumps(doc, ensure_ascii=False), flush=True)

@@ -1,24 +1,30 @@
 //! Stage kind `exec`: a long-lived child process in any language, spoken to in JSON lines.
 //!
-//! Each worker starts the command once (in the config file's directory) and writes one
-//! document per line to its stdin, as the JSONL sink writes it (without the raw bytes
-//! unless `include_raw = true`). The child answers each line with one line on stdout:
-//! - a document (the same JSON shape; fields it leaves out are cleared, except the id and the
-//!   raw bytes, which are kept) that replaces the one sent; its spans are checked;
-//! - `{"drop": "reason"}` to drop the document;
-//! - `{"error": "message"}` to fail it (the pipeline's `on_error` applies).
+//! Each worker starts the command once (in the config file's directory, in a process group
+//! of its own) and writes one document per line to its stdin, as the JSONL sink writes it
+//! (without the raw bytes unless `include_raw = true`). The child answers each line with
+//! one line on stdout that carries the document's `id`:
+//! - a document (the same JSON shape; fields it leaves out are cleared, except the raw
+//!   bytes, which are kept) that replaces the one sent; its spans are checked;
+//! - `{"id": …, "drop": "reason"}` to drop the document;
+//! - `{"id": …, "error": "message"}` to fail it (the pipeline's `on_error` applies).
 //!
-//! A reply that does not arrive within `timeout_secs`, or a child that exits, fails the
-//! document in flight; the child is killed and started again for the next document. What
-//! the child writes to stderr goes to the log, one event per line.
+//! Anything else on stdout (a stray line, a reply without the id or for another document,
+//! a bad span) is a protocol error, as is a reply that does not come within `timeout_secs`
+//! of starting to send the document, or a child that exits: the document in flight fails,
+//! the child's whole process group is killed, and a new child serves the next document. So
+//! a reply can never be taken for the next document's. The group is also killed at the end
+//! of the run, so nothing the child forked outlives it. What the child writes to stderr
+//! goes to the log, one event per line.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pipeline_core::{
     BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Stage, StageError,
     StageOptions, TypedFactory,
@@ -102,7 +108,6 @@ pub fn factory() -> impl pipeline_core::StageFactory {
                 Ok(Box::new(ExecStage {
                     spec: Arc::clone(&spec),
                     child: None,
-                    line: Vec::with_capacity(8192),
                 }))
             }))
         },
@@ -138,10 +143,13 @@ struct Spec {
     name: String,
 }
 
-/// A running child: its stdin and a channel of its stdout lines (fed by a reader thread).
+/// A running child: a channel to the thread that writes to its stdin (so that a child
+/// that does not read cannot block the worker past the timeout), and a channel of its
+/// stdout lines (fed by a reader thread).
 struct Running {
     child: Child,
-    stdin: ChildStdin,
+    stdin: Option<Sender<Vec<u8>>>,
+    written: Receiver<std::io::Result<()>>,
     lines: Receiver<std::io::Result<String>>,
 }
 
@@ -155,6 +163,8 @@ impl Running {
         if !spec.dir.as_os_str().is_empty() {
             cmd.current_dir(&spec.dir);
         }
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start `{}`: {e}", spec.command.join(" ")))?;
@@ -164,6 +174,12 @@ impl Running {
             let _ = child.kill();
             return Err("the child's pipes are missing".into());
         };
+        let (to_child, from_worker) = crossbeam_channel::bounded::<Vec<u8>>(1);
+        let (done, written) = crossbeam_channel::bounded(1);
+        std::thread::Builder::new()
+            .name(format!("{}-stdin", spec.name))
+            .spawn(move || write_lines(stdin, &from_worker, &done))
+            .map_err(|e| format!("cannot start a writer thread: {e}"))?;
         let (tx, lines) = crossbeam_channel::bounded(1);
         std::thread::Builder::new()
             .name(format!("{}-stdout", spec.name))
@@ -187,14 +203,15 @@ impl Running {
             .map_err(|e| format!("cannot start a reader thread: {e}"))?;
         Ok(Running {
             child,
-            stdin,
+            stdin: Some(to_child),
+            written,
             lines,
         })
     }
 
-    /// Kills the child and says how it ended.
+    /// Kills the child's process group and says how the child ended.
     fn end(mut self) -> String {
-        let _ = self.child.kill();
+        kill_group(&mut self.child);
         match self.child.wait() {
             Ok(status) => status.to_string(),
             Err(e) => format!("unknown status ({e})"),
@@ -202,27 +219,53 @@ impl Running {
     }
 }
 
+/// The writer thread: each line to the child's stdin, then whether it went.
+fn write_lines(
+    mut stdin: ChildStdin,
+    lines: &Receiver<Vec<u8>>,
+    done: &Sender<std::io::Result<()>>,
+) {
+    for line in lines {
+        let r = stdin.write_all(&line).and_then(|_| stdin.flush());
+        let stop = r.is_err();
+        if done.send(r).is_err() || stop {
+            break;
+        }
+    }
+}
+
+/// Kills the child and everything in its process group (what it forked).
+fn kill_group(child: &mut Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals the process group the child leads
+        // (it was started with process_group(0)); it touches no memory of ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+}
+
 /// One worker's child process (started on the first document, restarted after a failure).
 struct ExecStage {
     spec: Arc<Spec>,
     child: Option<Running>,
-    line: Vec<u8>,
 }
 
 impl Drop for ExecStage {
     fn drop(&mut self) {
-        if let Some(r) = self.child.take() {
-            // Closing stdin lets a well-behaved child finish; then make sure it is gone.
-            drop(r.stdin);
-            let mut child = r.child;
+        if let Some(mut r) = self.child.take() {
+            // Closing stdin lets a well-behaved child finish; then make sure it and what it
+            // forked are gone.
+            drop(r.stdin.take());
             for _ in 0..20 {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
+                if let Ok(Some(_)) = r.child.try_wait() {
+                    break;
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = r.end();
         }
     }
 }
@@ -232,55 +275,74 @@ impl ExecStage {
         StageError::new(format!("exec `{}`: {what}", self.spec.command.join(" ")))
     }
 
-    /// Sends the line and waits for one reply line; on any failure the child is ended.
-    fn exchange(&mut self) -> Result<String, StageError> {
+    /// Sends the line and waits for one reply line, both within the timeout; on any
+    /// failure the child is ended.
+    fn exchange(&mut self, line: Vec<u8>) -> Result<String, StageError> {
         if self.child.is_none() {
             self.child = Some(Running::start(&self.spec).map_err(|m| self.fail(m))?);
         }
         let Some(r) = self.child.as_mut() else {
             return Err(self.fail("no child process"));
         };
-        let sent = r.stdin.write_all(&self.line).and_then(|_| r.stdin.flush());
-        let reply = match sent {
-            Err(e) => Err(format!("cannot write to the child ({e})")),
-            Ok(()) => loop {
-                match r.lines.recv_timeout(self.spec.timeout) {
-                    Ok(Ok(l)) if l.trim().is_empty() => continue,
-                    Ok(Ok(l)) => break Ok(l),
-                    Ok(Err(e)) => break Err(format!("cannot read the child's reply ({e})")),
-                    Err(RecvTimeoutError::Timeout) => {
-                        break Err(format!(
-                            "no reply within {:.1} s",
-                            self.spec.timeout.as_secs_f64()
-                        ))
-                    }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        break Err("the child closed its stdout".to_string())
-                    }
+        let timeout = self.spec.timeout;
+        let deadline = Instant::now() + timeout;
+        let late = || format!("no reply within {:.1} s", timeout.as_secs_f64());
+        let sent = match r.stdin.as_ref().map(|s| s.send(line)) {
+            Some(Ok(())) => match r.written.recv_deadline(deadline) {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(format!("cannot write to the child ({e})")),
+                Err(RecvTimeoutError::Timeout) => {
+                    Err(format!("{}: the child did not read its input", late()))
                 }
+                Err(RecvTimeoutError::Disconnected) => Err("the child's stdin closed".into()),
             },
+            _ => Err("the child's stdin closed".into()),
         };
-        reply.map_err(|m| {
-            let status = self.child.take().map(Running::end).unwrap_or_default();
-            self.fail(format_args!(
-                "{m}; child ended ({status}), it is restarted for the next document"
-            ))
-        })
+        let reply = sent.and_then(|()| loop {
+            match r.lines.recv_deadline(deadline) {
+                Ok(Ok(l)) if l.trim().is_empty() => continue,
+                Ok(Ok(l)) => break Ok(l),
+                Ok(Err(e)) => break Err(format!("cannot read the child's reply ({e})")),
+                Err(RecvTimeoutError::Timeout) => break Err(late()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    break Err("the child closed its stdout".to_string())
+                }
+            }
+        });
+        reply.map_err(|m| self.restart(m))
     }
-}
 
-impl Stage for ExecStage {
-    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
-        self.line.clear();
-        serde_json::to_writer(&mut self.line, &doc.to_json(&[], self.spec.include_raw))
-            .map_err(|e| self.fail(format_args!("cannot serialise the document: {e}")))?;
-        self.line.push(b'\n');
-        let reply = self.exchange()?;
-        let value: serde_json::Value = serde_json::from_str(&reply)
-            .map_err(|e| self.fail(format_args!("reply is not JSON ({e}): {}", clip(&reply))))?;
+    /// Ends the child after a failed exchange or a protocol error; the error for the
+    /// document in flight.
+    fn restart(&mut self, m: impl std::fmt::Display) -> StageError {
+        let status = self.child.take().map(Running::end).unwrap_or_default();
+        self.fail(format_args!(
+            "{m}; child ended ({status}), it is restarted for the next document"
+        ))
+    }
+
+    /// Reads one reply for `doc`: a protocol error restarts the child.
+    fn answer(&mut self, doc: &mut Document, reply: &str) -> Result<Outcome, StageError> {
+        let value: serde_json::Value = serde_json::from_str(reply)
+            .map_err(|e| self.restart(format_args!("reply is not JSON ({e}): {}", clip(reply))))?;
         let Some(obj) = value.as_object() else {
-            return Err(self.fail(format_args!("reply is not a JSON object: {}", clip(&reply))));
+            return Err(self.restart(format_args!("reply is not a JSON object: {}", clip(reply))));
         };
+        match obj.get("id") {
+            Some(serde_json::Value::String(id)) if *id == doc.id => {}
+            Some(id) => {
+                return Err(self.restart(format_args!(
+                    "reply is for document {id}, expected `{}`",
+                    doc.id
+                )))
+            }
+            None => {
+                return Err(self.restart(format_args!(
+                    "reply has no `id` (each reply carries the id of the document it answers): {}",
+                    clip(reply)
+                )))
+            }
+        }
         if let Some(e) = obj.get("error") {
             return Err(self.fail(
                 e.as_str()
@@ -297,21 +359,25 @@ impl Stage for ExecStage {
             });
         }
         let mut new: Document = serde_json::from_value(value)
-            .map_err(|e| self.fail(format_args!("reply is not a document: {e}")))?;
-        if !new.id.is_empty() && new.id != doc.id {
-            return Err(self.fail(format_args!(
-                "reply is for document `{}`, expected `{}`",
-                new.id, doc.id
-            )));
-        }
+            .map_err(|e| self.restart(format_args!("reply is not a document: {e}")))?;
         new.check_spans()
-            .map_err(|e| self.fail(format_args!("reply has a bad span: {e}")))?;
-        new.id = std::mem::take(&mut doc.id);
+            .map_err(|e| self.restart(format_args!("reply has a bad span: {e}")))?;
         if new.raw.is_empty() {
             new.raw = std::mem::take(&mut doc.raw);
         }
         *doc = new;
         Ok(Outcome::Keep)
+    }
+}
+
+impl Stage for ExecStage {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        let mut line = Vec::with_capacity(8192);
+        serde_json::to_writer(&mut line, &doc.to_json(&[], self.spec.include_raw))
+            .map_err(|e| self.fail(format_args!("cannot serialise the document: {e}")))?;
+        line.push(b'\n');
+        let reply = self.exchange(line)?;
+        self.answer(doc, &reply)
     }
 }
 
