@@ -161,6 +161,46 @@ fn html_nested_8000_deep_keeps_its_text_and_the_run_goes_on() {
 }
 
 #[test]
+fn a_text_of_15000_sentences_is_summarised_from_candidates_spread_over_it() {
+    // Ranking every sentence would hold a 15,000² similarity matrix (900 MB).
+    let dir = tempfile::tempdir().unwrap();
+    // Each sentence its own made-up names (base-26 words), so none repeats another.
+    let name = |mut k: usize| {
+        let mut w = String::from("X");
+        for _ in 0..4 {
+            w.push(char::from(b'a' + (k % 26) as u8));
+            k /= 26;
+        }
+        w
+    };
+    let long: String = (0..15_000)
+        .map(|i| {
+            format!(
+                "Die Zeitung berichtete über {} und {} aus dem Ort {}. ",
+                name(i),
+                name(i * 7919 + 13),
+                name(i * 104_729 + 7)
+            )
+        })
+        .collect();
+    let files: &[(&str, &[u8])] = &[("a.txt", long.as_bytes()), ("b.txt", b"Gut.")];
+    let stages = "[[stage]]\nkind = \"decode\"\n[[stage]]\nkind = \"segment\"\n\
+                  [[stage]]\nkind = \"summarise\"";
+    let cfg = job(dir.path(), files, "", stages);
+    let (code, err) = run_job(&cfg);
+    assert_eq!(code, Some(0), "{err}");
+    let written = std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap();
+    let docs: Vec<serde_json::Value> = (written.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 2);
+    let chosen = docs[0]["summary"]["sentences"].as_array().unwrap();
+    assert_eq!(chosen.len(), 3, "{:?}", docs[0]["summary"]);
+    // Indices are the document's sentences, and candidates come from all of it.
+    assert!(chosen.iter().all(|i| i.as_u64().unwrap() < 15_000));
+}
+
+#[test]
 fn a_document_clean_empties_is_flagged_and_counted_or_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let nav = b"<html><body><nav><ul><li><a href=\"/\">Start</a></li><li><a href=\"/p\">Politik</a></li></ul></nav></body></html>";

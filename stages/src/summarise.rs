@@ -37,6 +37,9 @@ pub struct SummariseOptions {
     pub min_words: usize,
     /// Stem words (Snowball, de/en by the document's language).
     pub stem: bool,
+    /// Most sentences ranked: a longer document's candidates are this many sentences spread
+    /// evenly over it, so time and memory stay bounded (the graph is quadratic in them).
+    pub max_candidates: usize,
 }
 
 impl Default for SummariseOptions {
@@ -51,6 +54,7 @@ impl Default for SummariseOptions {
             length_weight: 0.7,
             min_words: 8,
             stem: true,
+            max_candidates: 2000,
         }
     }
 }
@@ -94,6 +98,10 @@ impl StageOptions for SummariseOptions {
                 name: "stem",
                 help: "stem words (Snowball, de/en by the document's language)",
             },
+            OptionDoc {
+                name: "max_candidates",
+                help: "most sentences ranked; a longer document's are this many spread evenly over it (time and memory grow with its square)",
+            },
         ]
     }
 }
@@ -106,6 +114,12 @@ pub fn factory() -> impl pipeline_core::StageFactory {
         |o: SummariseOptions, _ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
             if !(0.0..=1.0).contains(&o.ratio) {
                 return Err(OptionsError::at("ratio", "must be between 0 and 1"));
+            }
+            if o.max_candidates == 0 || o.max_candidates > 20_000 {
+                return Err(OptionsError::at(
+                    "max_candidates",
+                    "must be between 1 and 20000 (the ranking graph holds its square)",
+                ));
             }
             if o.sentences == 0 && o.ratio == 0.0 && o.max_chars == 0 {
                 return Err(OptionsError::at("sentences", "set sentences, ratio or max_chars"));
@@ -204,6 +218,34 @@ impl Summariser {
         if n <= want && self.o.max_chars == 0 {
             return (0..n).collect();
         }
+        let cap = self.o.max_candidates.max(1);
+        if n <= cap {
+            let all: Vec<usize> = (0..n).collect();
+            return self.rank(text, sentences, &all, want, title, keywords, lang);
+        }
+        let picked: Vec<usize> = (0..cap).map(|k| k * n / cap).collect();
+        let spans: Vec<Span> = picked.iter().map(|&i| sentences[i]).collect();
+        (self
+            .rank(text, &spans, &picked, want, title, keywords, lang)
+            .into_iter())
+        .map(|i| picked[i])
+        .collect()
+    }
+
+    /// [`Summariser::choose`] over candidate `sentences` whose places in the document are
+    /// `places`: indices into `sentences`.
+    #[allow(clippy::too_many_arguments)]
+    fn rank(
+        &self,
+        text: &str,
+        sentences: &[Span],
+        places: &[usize],
+        want: usize,
+        title: Option<&str>,
+        keywords: &[String],
+        lang: Option<&str>,
+    ) -> Vec<usize> {
+        let n = sentences.len();
         let stemmer = self.o.stem.then(|| {
             rust_stemmers::Stemmer::create(if lang == Some("en") {
                 rust_stemmers::Algorithm::English
@@ -305,7 +347,7 @@ impl Summariser {
         let score: Vec<f32> = (0..n)
             .map(|i| {
                 let centrality = rank[i] / max_rank;
-                let position = 1.0 / (1.0 + i as f32);
+                let position = 1.0 / (1.0 + places[i] as f32);
                 let overlap = anchor.as_ref().map_or(0.0, |a| dot(a, &vecs[i]));
                 let w = self.o.position_weight;
                 let length = (words(i) as f32 / 25.0).min(1.0);
@@ -315,7 +357,8 @@ impl Summariser {
                     + self.o.length_weight * length
             })
             .collect();
-        // MMR selection.
+        // MMR selection; each candidate's greatest similarity to a chosen sentence is kept
+        // up to date, so a pick costs one pass over the pool.
         let mut chosen: Vec<usize> = Vec::new();
         let mut chars = 0usize;
         let eligible: Vec<usize> = (0..n).filter(|&i| words(i) >= self.o.min_words).collect();
@@ -324,17 +367,18 @@ impl Summariser {
         } else {
             eligible
         };
+        let mut redundancy = vec![0f32; n];
+        let mut taken = vec![false; n];
         while chosen.len() < want.min(pool.len()) {
             let best = pool
                 .iter()
-                .filter(|i| !chosen.contains(i))
+                .filter(|&&i| !taken[i])
                 // Never repeat: a near-copy of a chosen sentence is not a candidate.
-                .filter(|&&i| chosen.iter().all(|&c| sim[i * n + c] <= 0.8))
+                .filter(|&&i| redundancy[i] <= 0.8)
                 .map(|&i| {
-                    let redundancy = chosen.iter().map(|&c| sim[i * n + c]).fold(0.0, f32::max);
                     (
                         i,
-                        self.o.mmr_lambda * score[i] - (1.0 - self.o.mmr_lambda) * redundancy,
+                        self.o.mmr_lambda * score[i] - (1.0 - self.o.mmr_lambda) * redundancy[i],
                     )
                 })
                 .max_by(|a, b| a.1.total_cmp(&b.1));
@@ -347,6 +391,10 @@ impl Summariser {
                 chars += len + 1;
             }
             chosen.push(i);
+            taken[i] = true;
+            for &j in &pool {
+                redundancy[j] = redundancy[j].max(sim[j * n + i]);
+            }
         }
         chosen.sort_unstable();
         chosen
@@ -439,5 +487,33 @@ mod tests {
         let mut d = Document::from_text("c", text);
         s.process(&mut d).unwrap();
         assert!(d.summary.unwrap().text.chars().count() <= 80);
+    }
+
+    #[test]
+    fn a_long_document_is_ranked_over_candidates_spread_evenly() {
+        let s = Summariser::new(SummariseOptions {
+            max_candidates: 10,
+            ..Default::default()
+        });
+        let names = [
+            "Minsk", "Moskau", "Brest", "Gomel", "Witebsk", "Grodno", "Mogiljow", "Pinsk",
+            "Orscha", "Lida",
+        ];
+        let text: String = (0..100)
+            .map(|i| {
+                format!(
+                    "Die Delegation aus {} traf am Morgen Vertreter aus {} zu Gesprächen. ",
+                    names[i % 10],
+                    names[(i / 10) % 10]
+                )
+            })
+            .collect();
+        let mut d = Document::from_text("long", &text);
+        let mut stage = s.clone();
+        stage.process(&mut d).unwrap();
+        let chosen = d.summary.unwrap().sentences;
+        assert_eq!(chosen.len(), 3);
+        // The candidates are sentences 0, 10, 20, … 90.
+        assert!(chosen.iter().all(|i| i % 10 == 0), "{chosen:?}");
     }
 }
