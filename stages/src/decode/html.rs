@@ -366,8 +366,120 @@ fn walk_noscript(el: ElementRef<'_>, b: &mut Builder, in_link: bool, depth: usiz
         b.push_text(&raw, in_link);
         return;
     }
-    let frag = Html::parse_fragment(&raw);
+    let frag = Html::parse_fragment(&cap_attributes(&raw));
     walk_at(frag.root_element(), b, in_link, depth);
+}
+
+/// Attributes kept per start tag: html5ever checks each new attribute against all earlier
+/// ones of its tag (quadratic: 10⁵ attributes on one element took 8 s). Real pages use a few
+/// dozen; the rest of an element's attributes are cut before parsing.
+const MAX_ATTRIBUTES: usize = 256;
+
+/// Elements whose content the tokenizer reads as text, not tags (with scripting on).
+const RAW_TEXT: &[&str] = &[
+    "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript",
+];
+
+/// The HTML with every start tag's attributes beyond [`MAX_ATTRIBUTES`] removed; borrowed
+/// when no tag has that many. One linear pass: `<` found by memchr, each tag's attributes
+/// walked as the tokenizer reads them (name, optional `=` and a quoted or bare value).
+fn cap_attributes(html: &str) -> std::borrow::Cow<'_, str> {
+    let b = html.as_bytes();
+    let n = b.len();
+    let space = |j: usize| j < n && b[j].is_ascii_whitespace();
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    // Where the tokenizer reads no tags: comments, and raw text up to its end tag.
+    let skip_to = |from: usize, end: &[u8]| {
+        memchr::memmem::find(&b[from..], end).map_or(n, |e| from + e + end.len())
+    };
+    while let Some(k) = memchr::memchr(b'<', &b[i..]) {
+        let mut j = i + k + 1;
+        i = j;
+        if b[j..].starts_with(b"!--") {
+            i = skip_to(j + 3, b"-->");
+            continue;
+        }
+        if !b.get(j).is_some_and(u8::is_ascii_alphabetic) {
+            continue;
+        }
+        while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'>' | b'/') {
+            j += 1;
+        }
+        let name = html[i..j].to_ascii_lowercase();
+        let raw_end = RAW_TEXT
+            .contains(&name.as_str())
+            .then(|| format!("</{name}"));
+        let (mut count, mut cut_from) = (0usize, None);
+        loop {
+            while space(j) || (j < n && b[j] == b'/') {
+                j += 1;
+            }
+            if j >= n || b[j] == b'>' {
+                break;
+            }
+            let start = j;
+            // A name: a leading `=` belongs to it, as in the tokenizer.
+            j += 1;
+            while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'>' | b'/' | b'=') {
+                j += 1;
+            }
+            let mut t = j;
+            while space(t) {
+                t += 1;
+            }
+            if t < n && b[t] == b'=' {
+                t += 1;
+                while space(t) {
+                    t += 1;
+                }
+                if t < n && matches!(b[t], b'"' | b'\'') {
+                    t = memchr::memchr(b[t], &b[t + 1..]).map_or(n, |e| t + e + 2);
+                } else {
+                    while t < n && !b[t].is_ascii_whitespace() && b[t] != b'>' {
+                        t += 1;
+                    }
+                }
+                j = t;
+            }
+            count += 1;
+            if count == MAX_ATTRIBUTES + 1 {
+                cut_from = Some(start);
+            }
+        }
+        // A cut never spans a `<`: that would be text the scanner misread as a tag.
+        if let Some(c) = cut_from.filter(|&c| memchr::memchr(b'<', &b[c..j.min(n)]).is_none()) {
+            cuts.push((c, j.min(n)));
+        }
+        i = j.min(n);
+        if let Some(end) = raw_end {
+            // To the end tag, in any case: `</script`, `</SCRIPT`.
+            let mut at = i;
+            i = n;
+            while let Some(e) = memchr::memmem::find(&b[at..], b"</") {
+                let e = at + e;
+                if b[e..].len() >= end.len()
+                    && b[e..e + end.len()].eq_ignore_ascii_case(end.as_bytes())
+                {
+                    i = e;
+                    break;
+                }
+                at = e + 2;
+            }
+        }
+    }
+    if cuts.is_empty() {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(n);
+    let mut at = 0;
+    for (from, to) in cuts {
+        // Cuts fall on ASCII bytes (a name's start, `>` or the end), so on char boundaries.
+        out.push_str(&html[at..from]);
+        at = to;
+    }
+    out.push_str(&html[at..]);
+    std::borrow::Cow::Owned(out)
 }
 
 fn sel(s: &'static str) -> Selector {
@@ -393,7 +505,7 @@ fn selectors() -> &'static Selectors {
 
 /// Parses HTML into blocks and page metadata.
 pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
-    let doc = Html::parse_document(html);
+    let doc = Html::parse_document(&cap_attributes(html));
     let s = selectors();
     let mut meta = PageMeta::default();
     let clean = |t: &str| {
@@ -515,6 +627,29 @@ fn drop_wrapper_hints(b: &mut Builder) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_element_with_100000_attributes_keeps_its_first_ones_and_its_text() {
+        let attrs: String = (0..100_000)
+            .map(|i| format!(" data-x{i}='a > b'"))
+            .collect();
+        let html =
+            format!("<html><body><p id=k{attrs} class=last>Der Text bleibt.</p></body></html>");
+        let capped = cap_attributes(&html);
+        // `id` and data-x0 … data-x254 are the first 256.
+        assert!(capped.contains(" data-x254='a > b'") && !capped.contains("data-x255"));
+        assert!(!capped.contains("class=last"), "attributes past the cap go");
+        let (blocks, _) = to_blocks(&html);
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].text, "Der Text bleibt.");
+        // A page of ordinary tags, quoted `>` and bare values is left as it is.
+        let page =
+            "<div class=\"a\" title='x > y' data-u=/a/b><img src=x alt=\"\"/>Text</div><!-- <p -->";
+        assert!(matches!(
+            cap_attributes(page),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn declared_language_from_html_lang_or_content_language() {
