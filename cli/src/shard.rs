@@ -337,6 +337,7 @@ pub fn run_task(
         line: Vec::new(),
     });
 
+    let max_failure_rate = plan.settings.max_failure_rate;
     let runner = Runner::new(plan)?;
     let cancel = CancelToken::new();
     crate::commands::cancel_on_ctrl_c(&cancel);
@@ -400,6 +401,12 @@ pub fn run_task(
     )?;
     let _ = std::fs::remove_file(&ckpt_path);
     write_atomic(&done, b"done\n")?;
+    // The rank is done (running it again would fail the same documents), yet the
+    // scheduler must see that it failed.
+    if let Some(m) = crate::commands::too_many_failures(&report, max_failure_rate) {
+        eprintln!("error: rank {}: {m}", task.rank);
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -144,6 +144,63 @@ fn a_run_in_which_every_document_fails_exits_non_zero_and_a_rate_can_be_set() {
 }
 
 #[test]
+fn a_failed_run_keeps_the_previous_output_and_its_counts_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = (0..40)
+        .map(|i| {
+            (
+                format!("d{i:02}.txt"),
+                format!("Satz Nummer {i}.").into_bytes(),
+            )
+        })
+        .collect();
+    files[20].1 = b"%PDF-1.7 binary".to_vec();
+    let files: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
+    let cfg = job(
+        dir.path(),
+        &files,
+        "on_error = \"fail\"\nchannel_capacity = 4",
+        "[[stage]]\nkind = \"decode\"",
+    );
+    let out_path = dir.path().join("out.jsonl");
+    std::fs::write(&out_path, "the previous run's output\n").unwrap();
+    let metrics = dir.path().join("m.json");
+    let out = textpipe()
+        .arg("run")
+        .arg(&cfg)
+        .arg("--metrics-json")
+        .arg(&metrics)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&out_path).unwrap(),
+        "the previous run's output\n"
+    );
+    let partial = std::fs::read_to_string(dir.path().join("out.jsonl.partial")).unwrap();
+    assert_eq!(
+        partial.lines().count(),
+        20,
+        "the documents before the failing one"
+    );
+    assert!(
+        err.contains("out.jsonl.partial; the output path was left as it was"),
+        "{err}"
+    );
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    let n = |k: &str| m[k].as_u64().unwrap();
+    assert_eq!(n("docs_written"), 20);
+    assert_eq!(n("docs_failed"), 1);
+    assert_eq!(
+        n("docs_read"),
+        n("docs_written") + n("docs_failed") + n("docs_dropped") + n("docs_cancelled"),
+        "{m}"
+    );
+}
+
+#[test]
 fn html_nested_8000_deep_keeps_its_text_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let deep = format!(

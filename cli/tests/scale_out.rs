@@ -297,3 +297,39 @@ fn slurm_script_splits_large_arrays_with_rank_offsets() {
         .unwrap();
     assert!(ok.success());
 }
+
+#[test]
+fn a_rank_in_which_every_document_fails_is_done_but_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    for name in ["a.pdf", "b.pdf", "c.pdf"] {
+        std::fs::write(input.join(name), b"%PDF-1.7 binary").unwrap();
+    }
+    let cfg = dir.path().join("job.toml");
+    std::fs::write(
+        &cfg,
+        "[pipeline]\non_error = \"skip\"\n[source]\nkind = \"files\"\npath = \"in\"\n\
+         [[stage]]\nkind = \"decode\"\n[sink]\nkind = \"jsonl\"\npath = \"out.jsonl\"\n",
+    )
+    .unwrap();
+    let job = dir.path().join("job");
+    let out = textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .arg("--output-dir")
+        .arg(&job)
+        .args(["--rank", "0", "--world-size", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("rank 0: every document failed (3 of 3)"),
+        "{err}"
+    );
+    // Running it again would fail the same documents: the rank is done all the same.
+    let st = textpipe().arg("status").arg(&job).output().unwrap();
+    let text = String::from_utf8_lossy(&st.stdout);
+    assert!(text.contains("1 of 1 ranks done"), "{text}");
+}

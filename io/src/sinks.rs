@@ -138,6 +138,18 @@ impl Sink for JsonlSink {
         }
         Ok(())
     }
+    fn finish_partial(&mut self) -> Result<Option<std::path::PathBuf>, SinkError> {
+        match &mut self.out {
+            Out::Stdout(w) => {
+                w.flush()?;
+                Ok(None)
+            }
+            Out::File(f) => match f.take() {
+                Some(f) => Ok(Some(f.commit_partial()?)),
+                None => Ok(None),
+            },
+        }
+    }
     fn describe(&self) -> String {
         let fields = if self.o.fields.is_empty() {
             "all fields".to_string()

@@ -92,6 +92,27 @@ impl AtomicFile {
     }
 }
 
+impl AtomicFile {
+    /// Where [`AtomicFile::commit_partial`] puts the file: the final path plus `.partial`.
+    pub fn partial_path(&self) -> PathBuf {
+        let mut p = self.path.clone().into_os_string();
+        p.push(".partial");
+        PathBuf::from(p)
+    }
+
+    /// Flushes, syncs and renames to [`AtomicFile::partial_path`], leaving whatever is at
+    /// the final path untouched: the output of a run that failed. Returns that path.
+    pub fn commit_partial(mut self) -> std::io::Result<PathBuf> {
+        if let Some(mut w) = self.w.take() {
+            w.flush()?;
+            w.get_ref().sync_all()?;
+        }
+        let to = self.partial_path();
+        std::fs::rename(&self.tmp, &to)?;
+        Ok(to)
+    }
+}
+
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match &mut self.w {

@@ -47,6 +47,12 @@ pub trait Sink: Send {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError>;
     /// Flushes and commits the output.
     fn finish(&mut self) -> Result<(), SinkError>;
+    /// The run failed: keep what was written apart (a file sink: `PATH.partial`), never in
+    /// place of the previous output; returns where it went, if anywhere. By default the
+    /// sink is finished as usual.
+    fn finish_partial(&mut self) -> Result<Option<std::path::PathBuf>, SinkError> {
+        self.finish().map(|()| None)
+    }
     /// Called after each document is accounted for (written, dropped or failed), with the
     /// number accounted so far. With ordered output these are the first `n` input documents,
     /// so a sink can make its output durable here and record a resumable checkpoint.

@@ -147,6 +147,12 @@ pub struct RunReport {
     pub docs_dropped: u64,
     /// Documents written to the dead-letter file.
     pub docs_dead_lettered: u64,
+    /// Documents read and processed but not written because the run had already failed:
+    /// read = written + failed + dropped + cancelled.
+    pub docs_cancelled: u64,
+    /// Where the output of a failed run went instead of the output path (`PATH.partial`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_output: Option<String>,
     /// Documents per second over the whole run.
     pub docs_per_s: f64,
     /// Input MB per second over the whole run.
@@ -226,6 +232,8 @@ impl RunReport {
             docs_failed,
             docs_dropped: drop_reasons.values().sum(),
             docs_dead_lettered: live.dead_lettered.load(Relaxed),
+            docs_cancelled: 0,
+            partial_output: None,
             docs_per_s: docs_read as f64 / elapsed,
             mb_per_s: bytes_read as f64 / 1e6 / elapsed,
             peak_rss_bytes: peak_rss_bytes(),
@@ -274,12 +282,17 @@ impl RunReport {
         let _ = writeln!(
             out,
             "* per busy second of one worker (single-core speed)\n\
-             total: {} read, {} written, {} failed, {} dropped, {} dead-lettered in {:.2}s \
+             total: {} read, {} written, {} failed, {} dropped{}, {} dead-lettered in {:.2}s \
              ({:.0} docs/s, {:.2} MB/s{})",
             self.docs_read,
             self.docs_written,
             self.docs_failed,
             self.docs_dropped,
+            if self.docs_cancelled > 0 {
+                format!(", {} cancelled (after the run failed)", self.docs_cancelled)
+            } else {
+                String::new()
+            },
             self.docs_dead_lettered,
             self.elapsed_s,
             self.docs_per_s,
@@ -324,6 +337,12 @@ impl RunReport {
             }
             Outcome::Failed(m) => {
                 let _ = writeln!(out, "run failed: {m}");
+                if let Some(p) = &self.partial_output {
+                    let _ = writeln!(
+                        out,
+                        "what was written before it failed is in {p}; the output path was left as it was"
+                    );
+                }
             }
         }
         out

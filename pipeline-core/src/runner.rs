@@ -229,11 +229,14 @@ impl Runner {
             let mut warnings: BTreeMap<String, u64> = BTreeMap::new();
             let mut fatal: Option<String> = None;
             let mut accounted = 0u64;
+            let mut cancelled = 0u64;
             let _s = tracing::info_span!("sink").entered();
             let mut emit = |env: Envelope, fatal: &mut Option<String>| {
                 match env.state {
                     State::Ok => {
-                        if fatal.is_none() {
+                        if fatal.is_some() {
+                            cancelled += 1;
+                        } else {
                             match sink.write(&env.doc) {
                                 Ok(()) => {
                                     live.docs_written.fetch_add(1, Relaxed);
@@ -252,6 +255,7 @@ impl Runner {
                                 }
                                 Err(e) => {
                                     *fatal = Some(format!("sink: {e}"));
+                                    cancelled += 1;
                                     cancel.cancel();
                                 }
                             }
@@ -324,8 +328,20 @@ impl Runner {
             for (_, env) in std::mem::take(&mut reorder) {
                 emit(env, &mut fatal);
             }
-            if let Err(e) = sink.finish() {
-                fatal.get_or_insert(format!("sink: {e}"));
+            // A failed run never replaces the previous output: what it wrote goes apart,
+            // unless the sink itself broke (a full disk): its output is cut mid-line, and its
+            // temp file goes with it, so the space comes back.
+            let mut partial = None;
+            let sink_broke = fatal.as_deref().is_some_and(|m| m.starts_with("sink: "));
+            if fatal.is_none() {
+                if let Err(e) = sink.finish() {
+                    fatal = Some(format!("sink: {e}"));
+                }
+            } else if !sink_broke {
+                match sink.finish_partial() {
+                    Ok(p) => partial = p,
+                    Err(e) => tracing::warn!("cannot keep the partial output: {e}"),
+                }
             }
             if let Err(e) = dl.finish() {
                 fatal.get_or_insert(format!("dead-letter file: {e}"));
@@ -335,7 +351,7 @@ impl Runner {
                 None if cancel.is_cancelled() => RunOutcome::Interrupted,
                 None => RunOutcome::Completed,
             };
-            RunReport::from_live(
+            let mut report = RunReport::from_live(
                 &settings.name,
                 &live,
                 outcome,
@@ -344,7 +360,10 @@ impl Runner {
                 drop_reasons,
                 languages,
                 warnings,
-            )
+            );
+            report.docs_cancelled = cancelled;
+            report.partial_output = partial.map(|p| p.display().to_string());
+            report
         })
     }
 }
