@@ -582,3 +582,48 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `textpipe plugin-host`: loads a native plugin and answers one JSON document per line,
+/// as the `exec` protocol asks (every reply carries the document's id).
+pub fn plugin_host(lib: &Path, options: &str, name: &str, check: bool) -> Result<ExitCode> {
+    use pipeline_core::{Outcome as StageOutcome, StageFactory};
+    use std::io::{BufRead, Write};
+    let mut table: toml::Table =
+        serde_json::from_str(options).context("--options is not a JSON object")?;
+    table.insert(
+        "path".into(),
+        toml::Value::String(lib.display().to_string()),
+    );
+    let ctx = pipeline_core::BuildContext {
+        base_dir: std::path::PathBuf::new(),
+        stage_name: name.to_string(),
+    };
+    let prepared = textpipe_stages::plugin::factory()
+        .prepare(table, &ctx)
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if check {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stage = prepared
+        .instantiate()
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("cannot read stdin")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let mut doc: pipeline_core::Document =
+            serde_json::from_str(&line).context("a line on stdin is not a document")?;
+        let id = doc.id.clone();
+        let reply = match stage.process(&mut doc) {
+            Ok(StageOutcome::Keep) => doc.to_json(&[], false),
+            Ok(StageOutcome::Drop { reason }) => serde_json::json!({"id": id, "drop": reason}),
+            Err(e) => serde_json::json!({"id": id, "error": e.message}),
+        };
+        serde_json::to_writer(&mut out, &reply)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -252,6 +252,22 @@ enum Cmd {
         #[arg(long, default_value_t = 1)]
         runs: usize,
     },
+    /// Serve a native plugin over stdin/stdout as an `exec` child: what a plugin stage with
+    /// `isolate = true` starts (not for direct use).
+    #[command(hide = true)]
+    PluginHost {
+        /// The plugin library.
+        lib: PathBuf,
+        /// The plugin's options, as JSON.
+        #[arg(long, default_value = "{}")]
+        options: String,
+        /// The stage's name in the config (for messages).
+        #[arg(long, default_value = "plugin")]
+        name: String,
+        /// Load the plugin and check its options, then exit.
+        #[arg(long)]
+        check: bool,
+    },
     /// Write N varied documents (seed paragraphs shuffled and numbered) as JSONL, for benchmarks.
     GenCorpus {
         /// Directory of text documents to draw paragraphs from.
@@ -306,6 +322,12 @@ fn main() -> ExitCode {
             ..
         } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
         Cmd::Status { dir, json } => shard::status(&dir, json),
+        Cmd::PluginHost {
+            lib,
+            options,
+            name,
+            check,
+        } => commands::plugin_host(&lib, &options, &name, check),
         Cmd::MergeStats { dir, json } => shard::merge_stats(&dir, json),
         Cmd::Slurm {
             config,

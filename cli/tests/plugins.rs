@@ -218,6 +218,66 @@ fn misbehaving_plugin_fails_only_its_documents() {
 }
 
 #[test]
+fn an_isolated_plugin_that_aborts_or_crashes_fails_only_that_document() {
+    let dir = docs(&[
+        ("a_ok", "Ein ganz normaler Text."),
+        ("b_abort", "Hier ABORT bitte."),
+        ("c_segv", "Hier SEGV bitte."),
+        ("d_fail", "Hier FAIL bitte."),
+        ("e_lang", "LANG setzen bitte."),
+        ("h_ok", "Noch ein normaler Text."),
+    ]);
+    let cfg = testkit_config(dir.path(), "isolate = true\ntimeout_secs = 20");
+    let out = textpipe().arg("run").arg(&cfg).arg("-q").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let docs = json_lines(&out.stdout);
+    let ids: Vec<&str> = docs.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a_ok", "e_lang", "h_ok"], "{stderr}");
+    assert_eq!(docs[0]["meta"]["testkit"], true);
+    assert_eq!(docs[1]["lang"], "xx");
+    assert_eq!(docs[1]["annotations"][0]["span"], serde_json::json!([0, 4]));
+    // Each crash names the plugin host, the library and how the child ended.
+    for needle in [
+        "SIGABRT",
+        "SIGSEGV",
+        "testkit fails on purpose",
+        "plugin-host",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    // Not isolated, the crash takes the process down, but not silently: its last words
+    // name the plugin and the document in flight.
+    let out = textpipe()
+        .arg("run")
+        .arg(testkit_config(dir.path(), ""))
+        .arg("-q")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // Two workers: either crash may come first.
+    assert!(
+        err.contains("textpipe: native plugin `kit (testkit)` (")
+            && (err.contains("crashed on document `b_abort` (SIGABRT)")
+                || err.contains("crashed on document `c_segv` (SIGSEGV)")),
+        "{err}"
+    );
+    // Bad options are still a config error, found in a child.
+    let out = textpipe()
+        .arg("check")
+        .arg(testkit_config(dir.path(), "isolate = true\nrefuse = true"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("does not start in its own process") && err.contains("refusing as asked"),
+        "{err}"
+    );
+}
+
+#[test]
 fn plugin_load_problems_are_config_errors_naming_the_path() {
     let dir = docs(&[]);
     let cfg = testkit_config(dir.path(), "");

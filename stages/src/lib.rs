@@ -9,6 +9,7 @@ pub mod decode;
 pub mod exec;
 pub mod lexicon;
 pub mod plugin;
+mod plugin_crash;
 pub mod segment;
 pub mod summarise;
 pub mod tag;

@@ -10,7 +10,10 @@
 //! before touching the document: text and labels must be UTF-8, spans must lie on char
 //! boundaries of the (new) text, metadata must be JSON. Anything else fails that document
 //! with a message naming the plugin. Panics are caught inside the library by the export
-//! macro and arrive here as failures.
+//! macro and arrive here as failures. An abort or a segfault cannot be caught: a signal
+//! handler ([`crate::plugin_crash`]) prints the plugin and the document in flight before the
+//! process dies, and `isolate = true` runs the plugin in child processes instead, so that
+//! such a crash fails only its document.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +37,14 @@ const DOCS: &[OptionDoc] = &[
     OptionDoc {
         name: "path",
         help: "the plugin library, relative to the config file; a bare name gets the platform's prefix and suffix (libNAME.so, NAME.dll, libNAME.dylib)",
+    },
+    OptionDoc {
+        name: "isolate",
+        help: "run the plugin in a child process (`textpipe plugin-host`, spoken to as an `exec` stage), so an abort or a crash in it fails only the document in flight; for untrusted code (default false)",
+    },
+    OptionDoc {
+        name: "timeout_secs",
+        help: "with isolate: seconds to wait for each document (default 30)",
     },
     OptionDoc {
         name: "(any other key)",
@@ -69,8 +80,26 @@ impl StageFactory for PluginFactory {
                 "build the plugin first, e.g. `cargo build --release -p textpipe-redact`",
             )
         })?;
+        let isolate = match options.remove("isolate") {
+            None => false,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(_) => {
+                return Err(OptionsError::at(
+                    "isolate",
+                    "`isolate` must be true or false",
+                ))
+            }
+        };
+        let timeout = if isolate {
+            options.remove("timeout_secs")
+        } else {
+            None
+        };
         let options_json = serde_json::to_string(&options)
             .map_err(|e| OptionsError::at("", format!("options do not convert to JSON: {e}")))?;
+        if isolate {
+            return isolated(&file, &options_json, timeout, ctx);
+        }
         let loaded = Loaded::open(&file).map_err(|m| OptionsError::at("path", m))?;
         let prepared = Prepared {
             loaded: Arc::new(loaded),
@@ -83,6 +112,66 @@ impl StageFactory for PluginFactory {
             .map_err(|e| OptionsError::at("", e.message))?;
         Ok(Arc::new(prepared))
     }
+}
+
+/// `isolate = true`: the plugin runs in `textpipe plugin-host` child processes, one per
+/// worker, spoken to as an [`crate::exec`] stage. It is loaded once in a child now, so a
+/// missing symbol or bad options are still config errors, and never in this process.
+fn isolated(
+    file: &Path,
+    options_json: &str,
+    timeout: Option<toml::Value>,
+    ctx: &BuildContext,
+) -> Result<Arc<dyn PreparedStage>, OptionsError> {
+    let host = std::env::current_exe().map_err(|e| {
+        OptionsError::at("isolate", format!("cannot find the textpipe binary: {e}"))
+    })?;
+    let args = |check: bool| -> Vec<String> {
+        let mut a = vec![host.display().to_string(), "plugin-host".into()];
+        if check {
+            a.push("--check".into());
+        }
+        a.extend([
+            file.display().to_string(),
+            "--options".into(),
+            options_json.into(),
+            "--name".into(),
+            ctx.stage_name.clone(),
+        ]);
+        a
+    };
+    let check = args(true);
+    let out = std::process::Command::new(&check[0])
+        .args(&check[1..])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| {
+            OptionsError::at("isolate", format!("cannot start {}: {e}", host.display()))
+        })?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
+        return Err(OptionsError::at(
+            "path",
+            format!(
+                "plugin {} does not start in its own process ({}): {}",
+                file.display(),
+                out.status,
+                last.trim_start_matches("error: ")
+            ),
+        ));
+    }
+    let mut t = toml::Table::new();
+    let command = args(false).into_iter().map(toml::Value::String).collect();
+    t.insert("command".into(), toml::Value::Array(command));
+    if let Some(v) = timeout {
+        t.insert("timeout_secs".into(), v);
+    }
+    crate::exec::factory().prepare(t, ctx)
 }
 
 /// The file for `path`: as given, or with the platform's library prefix and suffix added;
@@ -308,6 +397,14 @@ impl PluginStage {
             n_meta: s.meta.len(),
         };
         let mut out = TpOutput::default();
+        // If the plugin takes the process down, its last words name it and the document.
+        let line = format!(
+            "textpipe: native plugin `{}` ({}) crashed on document `{}` (",
+            self.label,
+            self.loaded.path.display(),
+            doc.id
+        );
+        let _in_flight = crate::plugin_crash::Guard::enter(line.as_bytes());
         // SAFETY: `view` borrows `doc` and the scratch buffers, both alive for the call.
         unsafe { (self.loaded.process)(self.instance, &view, &mut out) };
         self.read(&out, &doc.text)

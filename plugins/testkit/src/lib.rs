@@ -6,7 +6,9 @@
 //! - `FAIL` fails with a message, `DROP` is dropped,
 //! - `BADSPAN` returns an annotation past the end of the text,
 //! - `BADUTF8` returns text that is not UTF-8,
-//! - `LANG` sets the language to `xx` and an annotation on the first word;
+//! - `LANG` sets the language to `xx` and an annotation on the first word,
+//! - `ABORT` aborts the process, `SEGV` writes through a null pointer (crashes no host
+//!   can catch in-process: `isolate = true` runs the plugin in a child);
 //!
 //! every other document gets `meta.testkit = true`. The exported ABI version is
 //! `TEXTPIPE_TESTKIT_ABI` when that variable is set (to test the host's version check), and
@@ -32,6 +34,13 @@ impl Plugin for Testkit {
         let t = doc.text();
         if t.contains("PANIC") {
             panic!("testkit panics on purpose");
+        }
+        if t.contains("ABORT") {
+            std::process::abort();
+        }
+        if t.contains("SEGV") {
+            // SAFETY: none; crashing is the point.
+            unsafe { std::ptr::write_volatile(std::ptr::null_mut::<u8>(), 1) };
         }
         if t.contains("FAIL") {
             return Err("testkit fails on purpose".into());

@@ -1,0 +1,95 @@
+//! A last word when a native plugin crashes the process: a signal handler that writes which
+//! plugin and which document were in flight to stderr, then lets the signal take its usual
+//! course (Rust's stack-overflow report, a core dump, death). The process cannot go on after
+//! an abort or a segfault in foreign code; `isolate = true` is the way to survive one.
+//!
+//! The worker stores the line to print in a thread-local before each call into a plugin and
+//! clears it after; the handler only reads that thread-local and calls `write(2)`, both
+//! async-signal-safe in practice (a const-initialised thread-local without destructor is a
+//! plain TLS read).
+
+use std::cell::Cell;
+
+thread_local! {
+    /// The line to print if this thread crashes now: (pointer, length), or null.
+    static IN_FLIGHT: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+}
+
+/// While alive, a crash on this thread prints `line` (which it borrows).
+pub struct Guard<'a>(std::marker::PhantomData<&'a [u8]>);
+
+impl<'a> Guard<'a> {
+    /// Marks the thread as inside a plugin call; `line` is what a crash prints.
+    pub fn enter(line: &'a [u8]) -> Self {
+        install();
+        IN_FLIGHT.with(|c| c.set((line.as_ptr(), line.len())));
+        Guard(std::marker::PhantomData)
+    }
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        IN_FLIGHT.with(|c| c.set((std::ptr::null(), 0)));
+    }
+}
+
+#[cfg(unix)]
+const SIGNALS: [(libc::c_int, &str); 5] = [
+    (libc::SIGSEGV, "SIGSEGV"),
+    (libc::SIGBUS, "SIGBUS"),
+    (libc::SIGILL, "SIGILL"),
+    (libc::SIGFPE, "SIGFPE"),
+    (libc::SIGABRT, "SIGABRT"),
+];
+
+/// The handlers that were there before ours, restored before the signal goes on.
+#[cfg(unix)]
+static PREVIOUS: std::sync::OnceLock<Vec<libc::sigaction>> = std::sync::OnceLock::new();
+
+#[cfg(unix)]
+fn install() {
+    PREVIOUS.get_or_init(|| {
+        SIGNALS
+            .iter()
+            .map(|&(sig, _)| {
+                // SAFETY: plain sigaction(2) calls with zeroed, then filled, structs.
+                unsafe {
+                    let mut new: libc::sigaction = std::mem::zeroed();
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    new.sa_sigaction = handler as *const () as usize;
+                    new.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+                    libc::sigemptyset(&mut new.sa_mask);
+                    libc::sigaction(sig, &new, &mut old);
+                    old
+                }
+            })
+            .collect()
+    });
+}
+
+#[cfg(not(unix))]
+fn install() {}
+
+#[cfg(unix)]
+extern "C" fn handler(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    let (ptr, len) = IN_FLIGHT.with(|c| c.get());
+    let name = SIGNALS
+        .iter()
+        .find(|s| s.0 == sig)
+        .map_or("a signal", |s| s.1);
+    // SAFETY: write(2) of buffers that live as long as the guard (the line) or forever.
+    unsafe {
+        if !ptr.is_null() {
+            libc::write(2, ptr.cast(), len);
+            libc::write(2, name.as_ptr().cast(), name.len());
+            libc::write(2, b")\n".as_ptr().cast(), 2);
+        }
+        // Put back what was there and return: the fault happens again (or abort raises
+        // again) and takes its usual course.
+        if let Some(prev) = PREVIOUS.get() {
+            if let Some(k) = SIGNALS.iter().position(|s| s.0 == sig) {
+                libc::sigaction(sig, &prev[k], std::ptr::null_mut());
+            }
+        }
+    }
+}
