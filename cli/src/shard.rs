@@ -154,6 +154,9 @@ impl Source for Skip {
     fn total_bytes(&self) -> Option<u64> {
         self.inner.total_bytes()
     }
+    fn set_max_document_bytes(&mut self, max: u64) {
+        self.inner.set_max_document_bytes(max);
+    }
     fn describe(&self) -> String {
         self.inner.describe()
     }

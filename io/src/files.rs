@@ -78,7 +78,10 @@ impl SourceFactory for FilesFactory {
             );
         }
         if o.path == "-" {
-            return Ok(Box::new(StdinOnce { done: false }));
+            return Ok(Box::new(StdinOnce {
+                done: false,
+                max: 0,
+            }));
         }
         crate::check_shard(o.rank, o.world_size)?;
         let files: Vec<PathBuf> =
@@ -103,6 +106,7 @@ impl SourceFactory for FilesFactory {
             files: files.into_iter(),
             total,
             desc: o.path,
+            max: 0,
         }))
     }
 }
@@ -112,6 +116,8 @@ struct FilesSource {
     files: std::vec::IntoIter<PathBuf>,
     total: u64,
     desc: String,
+    /// `max_document_bytes` (0: none): a larger file is refused unread.
+    max: u64,
 }
 
 /// Document id for a file: its path below `root`, without extension, `/`-separated.
@@ -151,6 +157,19 @@ impl Source for FilesSource {
     fn next_doc(&mut self) -> Option<Result<Document, SourceError>> {
         let path = self.files.next()?;
         let id = file_id(&self.root, &path);
+        if let Ok(m) = std::fs::metadata(&path) {
+            if self.max > 0 && m.len() > self.max {
+                return Some(Err(SourceError {
+                    id,
+                    message: format!(
+                        "{}: {}",
+                        path.display(),
+                        pipeline_core::too_large(m.len(), self.max)
+                    ),
+                    raw: Vec::new(),
+                }));
+            }
+        }
         Some(match std::fs::read(&path) {
             Ok(bytes) => {
                 let mut d = Document::from_bytes(id, bytes);
@@ -167,6 +186,9 @@ impl Source for FilesSource {
     fn total_bytes(&self) -> Option<u64> {
         Some(self.total)
     }
+    fn set_max_document_bytes(&mut self, max: u64) {
+        self.max = max;
+    }
     fn describe(&self) -> String {
         format!(
             "files {} ({} files, {} bytes)",
@@ -179,6 +201,8 @@ impl Source for FilesSource {
 
 struct StdinOnce {
     done: bool,
+    /// `max_document_bytes` (0: none): more is drained, not kept.
+    max: u64,
 }
 
 impl Source for StdinOnce {
@@ -187,7 +211,21 @@ impl Source for StdinOnce {
             return None;
         }
         let mut buf = Vec::new();
-        Some(match std::io::stdin().lock().read_to_end(&mut buf) {
+        let mut stdin = std::io::stdin().lock();
+        let limit = if self.max > 0 { self.max + 1 } else { u64::MAX };
+        let read = (&mut stdin).take(limit).read_to_end(&mut buf);
+        if self.max > 0 && buf.len() as u64 > self.max {
+            let rest = std::io::copy(&mut stdin, &mut std::io::sink()).unwrap_or(0);
+            return Some(Err(SourceError {
+                id: "stdin".into(),
+                message: format!(
+                    "stdin: {}",
+                    pipeline_core::too_large(buf.len() as u64 + rest, self.max)
+                ),
+                raw: Vec::new(),
+            }));
+        }
+        Some(match read {
             Ok(_) => {
                 let mut d = Document::from_bytes("stdin", buf);
                 d.source = Some("-".into());
@@ -199,6 +237,9 @@ impl Source for StdinOnce {
                 raw: buf,
             }),
         })
+    }
+    fn set_max_document_bytes(&mut self, max: u64) {
+        self.max = max;
     }
     fn describe(&self) -> String {
         "stdin as one document".into()

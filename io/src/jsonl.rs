@@ -170,6 +170,7 @@ impl SourceFactory for JsonlFactory {
             files: parts.into_iter(),
             current: None,
             total: hi - lo,
+            max: 0,
             o,
         }))
     }
@@ -197,6 +198,49 @@ struct JsonlSource {
     files: std::vec::IntoIter<Part>,
     current: Option<Current>,
     total: u64,
+    /// `max_document_bytes` (0: none): a longer line is skipped, not held in memory.
+    max: u64,
+}
+
+/// Reads one line (with its `\n`) into `buf`, keeping at most `max` bytes of it (0: all);
+/// returns the bytes consumed and whether the line was longer than `max`. The rest of a
+/// long line is read and thrown away chunk by chunk, so memory stays at `max`.
+fn read_line_capped(
+    r: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: u64,
+) -> std::io::Result<(usize, bool)> {
+    if max == 0 {
+        return r.read_until(b'\n', buf).map(|n| (n, false));
+    }
+    let (mut consumed, mut over) = (0usize, false);
+    loop {
+        let chunk = match r.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((consumed, over));
+        }
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !over {
+            if (buf.len() + take) as u64 > max.saturating_add(2) {
+                over = true;
+                *buf = Vec::new();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        r.consume(take);
+        consumed += take;
+        if done {
+            return Ok((consumed, over));
+        }
+    }
 }
 
 /// Opens `part` positioned at the first line that starts in its range, with the line number
@@ -332,12 +376,26 @@ impl Source for JsonlSource {
                 continue;
             }
             let mut buf = Vec::new();
-            match cur.reader.read_until(b'\n', &mut buf) {
-                Ok(0) => {
+            match read_line_capped(&mut cur.reader, &mut buf, self.max) {
+                Ok((0, _)) => {
                     self.current = None;
                     continue;
                 }
-                Ok(n) => {
+                Ok((n, true)) => {
+                    cur.pos += n as u64;
+                    cur.lineno += 1;
+                    return Some(Err(SourceError {
+                        id: format!("{}:{}", cur.name, cur.lineno),
+                        message: format!(
+                            "line {} of {}: {}",
+                            cur.lineno,
+                            cur.name,
+                            pipeline_core::too_large(n as u64, self.max)
+                        ),
+                        raw: Vec::new(),
+                    }));
+                }
+                Ok((n, false)) => {
                     cur.pos += n as u64;
                     cur.lineno += 1;
                     while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
@@ -363,6 +421,9 @@ impl Source for JsonlSource {
     }
     fn total_bytes(&self) -> Option<u64> {
         (self.total > 0).then_some(self.total)
+    }
+    fn set_max_document_bytes(&mut self, max: u64) {
+        self.max = max;
     }
     fn describe(&self) -> String {
         format!(

@@ -275,3 +275,57 @@ fn shards_partition_the_input_exactly() {
         e.message
     );
 }
+
+#[test]
+fn an_item_over_max_document_bytes_is_refused_unread_and_the_rest_go_on() {
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    // A JSONL line of 300 KB between two small ones, with a 100 KB limit: the long line is
+    // read in chunks and thrown away, and the lines after it keep their numbers.
+    let long = "x".repeat(300_000);
+    std::fs::write(
+        dir.path().join("in.jsonl"),
+        format!("{{\"id\":\"a\",\"text\":\"kurz\"}}\n{{\"id\":\"b\",\"text\":\"{long}\"}}\n{{\"text\":\"auch kurz\"}}\n"),
+    )
+    .unwrap();
+    let mut src = r
+        .source("jsonl")
+        .unwrap()
+        .build(table("path = \"in.jsonl\""), &ctx(dir.path()))
+        .unwrap();
+    src.set_max_document_bytes(100_000);
+    let items = drain(src);
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[0].as_ref().unwrap().id, "a");
+    let e = items[1].as_ref().unwrap_err();
+    assert!(e.id.ends_with("in.jsonl:2"), "{}", e.id);
+    assert!(
+        e.message
+            .contains("more than [pipeline] max_document_bytes = 100000"),
+        "{}",
+        e.message
+    );
+    assert!(e.raw.is_empty());
+    assert!(items[2].as_ref().unwrap().id.ends_with("in.jsonl:3"));
+    // A file over the limit is refused from its size, before it is read.
+    std::fs::write(dir.path().join("big.txt"), &long).unwrap();
+    std::fs::write(dir.path().join("small.txt"), "klein").unwrap();
+    let mut src = r
+        .source("files")
+        .unwrap()
+        .build(
+            table("path = \".\"\nextensions = [\"txt\"]"),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    src.set_max_document_bytes(100_000);
+    let items = drain(src);
+    assert_eq!(items.len(), 2);
+    let e = items[0].as_ref().unwrap_err();
+    assert!(
+        e.message.contains("big.txt: document is 300000 bytes"),
+        "{}",
+        e.message
+    );
+    assert_eq!(items[1].as_ref().unwrap().raw, b"klein");
+}

@@ -36,8 +36,19 @@ pub trait Source: Send {
     fn total_bytes(&self) -> Option<u64> {
         None
     }
+    /// The pipeline's `max_document_bytes` (0: none), told before the first document: a
+    /// source that can should refuse a larger item (a [`SourceError`] naming the limit)
+    /// without reading it into memory. The runner checks every document's size anyway.
+    fn set_max_document_bytes(&mut self, max: u64) {
+        let _ = max;
+    }
     /// A one-line description for `textpipe check`.
     fn describe(&self) -> String;
+}
+
+/// The message for an input item over `[pipeline] max_document_bytes`.
+pub fn too_large(size: u64, max: u64) -> String {
+    format!("document is {size} bytes, more than [pipeline] max_document_bytes = {max}")
 }
 
 /// Consumes finished documents. Writes must be atomic per file: nothing that looks

@@ -142,6 +142,7 @@ impl Runner {
                 let live = live.clone();
                 let cancel = cancel.clone();
                 let source = &mut source;
+                source.set_max_document_bytes(max_doc);
                 std::thread::Builder::new()
                     .name("source".into())
                     .spawn_scoped(scope, move || {
@@ -159,9 +160,7 @@ impl Runner {
                                     let state = if max_doc > 0 && size > max_doc {
                                         State::Failed {
                                             stage: "source".into(),
-                                            error: format!(
-                                                "document is {size} bytes, more than [pipeline] max_document_bytes = {max_doc}"
-                                            ),
+                                            error: crate::io::too_large(size, max_doc),
                                             policy: pipeline_policy,
                                         }
                                     } else {
