@@ -120,6 +120,9 @@ struct Checkpoint {
     written: u64,
     /// Bytes of partial output that belong to them.
     bytes: u64,
+    /// Bytes of the rank's dead-letter file that belong to them.
+    #[serde(default)]
+    dead_letter_bytes: u64,
 }
 
 /// `job.json`.
@@ -165,6 +168,10 @@ impl Source for Skip {
 /// JSONL output appended to the partial file, with a checkpoint every `every` documents.
 struct CheckpointSink {
     file: std::io::BufWriter<std::fs::File>,
+    /// The rank's dead-letter file, kept with the checkpoints like the output (opened at
+    /// the first failure).
+    dead_letter: Option<std::io::BufWriter<std::fs::File>>,
+    dead_letter_path: PathBuf,
     ckpt_path: PathBuf,
     fields: Vec<String>,
     include_raw: bool,
@@ -178,6 +185,10 @@ impl CheckpointSink {
     fn save(&mut self) -> Result<(), SinkError> {
         self.file.flush()?;
         self.file.get_ref().sync_data()?;
+        if let Some(dl) = &mut self.dead_letter {
+            dl.flush()?;
+            dl.get_ref().sync_data()?;
+        }
         let json = serde_json::to_vec(&self.now).map_err(|e| SinkError(e.to_string()))?;
         write_atomic(&self.ckpt_path, &json).map_err(|e| SinkError(format!("{e:#}")))
     }
@@ -193,6 +204,33 @@ impl Sink for CheckpointSink {
         self.now.written += 1;
         self.now.bytes += self.line.len() as u64;
         Ok(())
+    }
+    fn dead_letter(&mut self, doc: &Document, stage: &str, error: &str) -> Result<bool, SinkError> {
+        let dl = match &mut self.dead_letter {
+            Some(f) => f,
+            None => {
+                // Resumed: what the checkpoint covers stays, what came after it goes.
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .write(true)
+                    .truncate(false)
+                    .open(&self.dead_letter_path)?;
+                f.set_len(self.base.dead_letter_bytes)?;
+                let mut f = std::io::BufWriter::new(f);
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
+                self.dead_letter.insert(f)
+            }
+        };
+        self.line.clear();
+        serde_json::to_writer(
+            &mut self.line,
+            &pipeline_core::dead_letter_record(doc, stage, error),
+        )
+        .map_err(|e| SinkError(e.to_string()))?;
+        self.line.push(b'\n');
+        dl.write_all(&self.line)?;
+        self.now.dead_letter_bytes += self.line.len() as u64;
+        Ok(true)
     }
     fn accounted(&mut self, n: u64) -> Result<(), SinkError> {
         self.now.accounted = self.base.accounted + n;
@@ -329,8 +367,15 @@ pub fn run_task(
         inner: source,
         left: base.accounted,
     });
+    let dead_letter_path = task.path("dead-letter", ".jsonl");
+    if base.dead_letter_bytes == 0 {
+        // A fresh start, or a checkpoint before any failure: no earlier dead letters count.
+        let _ = std::fs::remove_file(&dead_letter_path);
+    }
     plan.sink = Box::new(CheckpointSink {
         file: std::io::BufWriter::with_capacity(1 << 16, file),
+        dead_letter: None,
+        dead_letter_path,
         ckpt_path: ckpt_path.clone(),
         fields,
         include_raw,

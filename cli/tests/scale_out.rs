@@ -189,6 +189,21 @@ fn shards_merge_to_the_single_run_and_completed_ranks_are_skipped() {
 #[test]
 fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
     let (dir, cfg) = setup(200);
+    // Every tenth line is broken: those fail at the source and go to the dead-letter file.
+    let corpus = dir.path().join("corpus.jsonl");
+    let lines: String = std::fs::read_to_string(&corpus)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i % 10 == 5 {
+                format!("{{broken {i}\n{l}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&corpus, lines).unwrap();
     let job = dir.path().join("job");
     let expected = single_run(&cfg);
     let ckpt = job.join("00000.ckpt");
@@ -252,6 +267,14 @@ fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
         "resumed output = uninterrupted output, byte for byte"
     );
     assert!(!ckpt.exists() && !job.join("00000.jsonl.partial").exists());
+    // Every failure is in the rank's dead-letter file once, whatever the kills cut off.
+    let dl = std::fs::read_to_string(job.join("dead-letter/00000.jsonl")).unwrap();
+    let ids: Vec<String> = dl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!((ids.len(), unique.len()), (20, 20), "{dl}");
 }
 
 #[test]

@@ -64,6 +64,13 @@ pub trait Sink: Send {
     fn finish_partial(&mut self) -> Result<Option<std::path::PathBuf>, SinkError> {
         self.finish().map(|()| None)
     }
+    /// A failed document under `on_error = "dead-letter"`: a sink that keeps dead letters
+    /// beside its own checkpoints (a resumable task) writes [`dead_letter_record`] and
+    /// returns true; by default (false) the runner's dead-letter file takes it.
+    fn dead_letter(&mut self, doc: &Document, stage: &str, error: &str) -> Result<bool, SinkError> {
+        let _ = (doc, stage, error);
+        Ok(false)
+    }
     /// Called after each document is accounted for (written, dropped or failed), with the
     /// number accounted so far. With ordered output these are the first `n` input documents,
     /// so a sink can make its output durable here and record a resumable checkpoint.
@@ -117,4 +124,20 @@ pub trait SinkFactory: Send + Sync {
         options: toml::Table,
         ctx: &BuildContext,
     ) -> Result<Box<dyn Sink>, OptionsError>;
+}
+
+/// One line of a dead-letter file: the document's id, the stage and error, and what is
+/// needed to run it again (its source, raw input and declared metadata).
+pub fn dead_letter_record(doc: &Document, stage: &str, error: &str) -> serde_json::Value {
+    let mut v = serde_json::json!({ "id": doc.id, "stage": stage, "error": error });
+    if let (Some(obj), serde_json::Value::Object(full)) =
+        (v.as_object_mut(), doc.to_json(&[], true))
+    {
+        for key in ["source", "raw", "raw_base64", "declared"] {
+            if let Some(x) = full.get(key) {
+                obj.insert(key.into(), x.clone());
+            }
+        }
+    }
+    v
 }

@@ -19,7 +19,9 @@ pub use document::{
     Annotation, Block, Declared, Diagnostic, Document, Dropped, Entity, Keyword, Severity, Span,
     Summary, Token,
 };
-pub use io::{too_large, Sink, SinkError, SinkFactory, Source, SourceError, SourceFactory};
+pub use io::{
+    dead_letter_record, too_large, Sink, SinkError, SinkFactory, Source, SourceError, SourceFactory,
+};
 pub use metrics::{LiveMetrics, RunReport};
 pub use registry::Registry;
 pub use runner::{CancelToken, Runner, StartError};

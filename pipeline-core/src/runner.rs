@@ -280,7 +280,17 @@ impl Runner {
                         }
                         match policy {
                             OnError::Skip => {}
-                            OnError::DeadLetter => match dl.write(&env.doc, &stage, &error) {
+                            OnError::DeadLetter => match sink
+                                .dead_letter(&env.doc, &stage, &error)
+                                .map_err(|e| e.to_string())
+                                .and_then(|kept| {
+                                    if kept {
+                                        Ok(())
+                                    } else {
+                                        dl.write(&env.doc, &stage, &error)
+                                            .map_err(|e| e.to_string())
+                                    }
+                                }) {
                                 Ok(()) => {
                                     live.dead_lettered.fetch_add(1, Relaxed);
                                 }
@@ -473,16 +483,7 @@ impl DeadLetter {
                 self.file.insert(crate::atomic::AtomicFile::create(path)?)
             }
         };
-        let mut v = serde_json::json!({ "id": doc.id, "stage": stage, "error": error });
-        if let (Some(obj), serde_json::Value::Object(full)) =
-            (v.as_object_mut(), doc.to_json(&[], true))
-        {
-            for key in ["source", "raw", "raw_base64", "declared"] {
-                if let Some(x) = full.get(key) {
-                    obj.insert(key.into(), x.clone());
-                }
-            }
-        }
+        let v = crate::io::dead_letter_record(doc, stage, error);
         serde_json::to_writer(&mut *file, &v)?;
         file.write_all(b"\n")
     }
