@@ -523,10 +523,12 @@ fn a_document_over_max_document_bytes_fails_alone_before_decode() {
     let (code, err) = run_job(&cfg);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("2 read, 1 written, 1 failed"), "{err}");
+    // Refused from the file's size, before it is read, naming the file.
     assert!(
-        err.contains(
-            "big in source: document is 700 bytes, more than [pipeline] max_document_bytes = 100"
-        ),
+        err.contains("big in source: ")
+            && err.contains(
+                "big.txt: document is 700 bytes, more than [pipeline] max_document_bytes = 100"
+            ),
         "{err}"
     );
 }
