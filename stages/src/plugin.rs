@@ -101,6 +101,7 @@ impl StageFactory for PluginFactory {
             return isolated(&file, &options_json, timeout, ctx);
         }
         let loaded = Loaded::open(&file).map_err(|m| OptionsError::at("path", m))?;
+        crate::plugin_crash::install();
         let prepared = Prepared {
             loaded: Arc::new(loaded),
             options_json,
@@ -289,13 +290,20 @@ impl PreparedStage for Prepared {
                 String::from_utf8_lossy(&buf[..len])
             )));
         }
+        let label = if self.stage_name == self.loaded.name {
+            self.loaded.name.clone()
+        } else {
+            format!("{} ({})", self.stage_name, self.loaded.name)
+        };
+        let crash_prefix = format!(
+            "textpipe: native plugin `{label}` ({}) crashed on document `",
+            self.loaded.path.display()
+        )
+        .into_bytes();
         Ok(Box::new(PluginStage {
             loaded: Arc::clone(&self.loaded),
-            label: if self.stage_name == self.loaded.name {
-                self.loaded.name.clone()
-            } else {
-                format!("{} ({})", self.stage_name, self.loaded.name)
-            },
+            label,
+            crash_prefix,
             instance: inst,
             scratch: Scratch::default(),
         }))
@@ -317,6 +325,8 @@ struct Scratch {
 struct PluginStage {
     loaded: Arc<Loaded>,
     label: String,
+    /// The start of the line a crash prints ([`crate::plugin_crash`]).
+    crash_prefix: Vec<u8>,
     instance: *mut std::ffi::c_void,
     scratch: Scratch,
 }
@@ -398,13 +408,7 @@ impl PluginStage {
         };
         let mut out = TpOutput::default();
         // If the plugin takes the process down, its last words name it and the document.
-        let line = format!(
-            "textpipe: native plugin `{}` ({}) crashed on document `{}` (",
-            self.label,
-            self.loaded.path.display(),
-            doc.id
-        );
-        let _in_flight = crate::plugin_crash::Guard::enter(line.as_bytes());
+        let _in_flight = crate::plugin_crash::Guard::enter(&self.crash_prefix, doc.id.as_bytes());
         // SAFETY: `view` borrows `doc` and the scratch buffers, both alive for the call.
         unsafe { (self.loaded.process)(self.instance, &view, &mut out) };
         self.read(&out, &doc.text)

@@ -3,33 +3,39 @@
 //! course (Rust's stack-overflow report, a core dump, death). The process cannot go on after
 //! an abort or a segfault in foreign code; `isolate = true` is the way to survive one.
 //!
-//! The worker stores the line to print in a thread-local before each call into a plugin and
-//! clears it after; the handler only reads that thread-local and calls `write(2)`, both
-//! async-signal-safe in practice (a const-initialised thread-local without destructor is a
-//! plain TLS read).
+//! Each plugin instance keeps the start of its line ("textpipe: native plugin `x` (path)
+//! crashed on document `"); the worker points a thread-local at it and at the document's id
+//! before each call into the plugin and clears it after. The handler only reads that
+//! thread-local and calls `write(2)`, both async-signal-safe in practice (a
+//! const-initialised thread-local without destructor is a plain TLS read). [`install`] runs
+//! once, when a plugin is loaded, not per document.
 
 use std::cell::Cell;
 
+/// A byte string as (pointer, length), null when empty.
+type Raw = (*const u8, usize);
+
+const NONE: Raw = (std::ptr::null(), 0);
+
 thread_local! {
-    /// The line to print if this thread crashes now: (pointer, length), or null.
-    static IN_FLIGHT: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+    /// What to print if this thread crashes now: the plugin's prefix and the document id.
+    static IN_FLIGHT: Cell<(Raw, Raw)> = const { Cell::new((NONE, NONE)) };
 }
 
-/// While alive, a crash on this thread prints `line` (which it borrows).
+/// While alive, a crash on this thread prints `prefix`, `id` and the signal's name.
 pub struct Guard<'a>(std::marker::PhantomData<&'a [u8]>);
 
 impl<'a> Guard<'a> {
-    /// Marks the thread as inside a plugin call; `line` is what a crash prints.
-    pub fn enter(line: &'a [u8]) -> Self {
-        install();
-        IN_FLIGHT.with(|c| c.set((line.as_ptr(), line.len())));
+    /// Marks the thread as inside a plugin call on document `id`.
+    pub fn enter(prefix: &'a [u8], id: &'a [u8]) -> Self {
+        IN_FLIGHT.with(|c| c.set(((prefix.as_ptr(), prefix.len()), (id.as_ptr(), id.len()))));
         Guard(std::marker::PhantomData)
     }
 }
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        IN_FLIGHT.with(|c| c.set((std::ptr::null(), 0)));
+        IN_FLIGHT.with(|c| c.set((NONE, NONE)));
     }
 }
 
@@ -46,8 +52,9 @@ const SIGNALS: [(libc::c_int, &str); 5] = [
 #[cfg(unix)]
 static PREVIOUS: std::sync::OnceLock<Vec<libc::sigaction>> = std::sync::OnceLock::new();
 
+/// Installs the handlers (once per process; later calls do nothing).
 #[cfg(unix)]
-fn install() {
+pub fn install() {
     PREVIOUS.get_or_init(|| {
         SIGNALS
             .iter()
@@ -67,20 +74,23 @@ fn install() {
     });
 }
 
+/// Nothing to install off Unix.
 #[cfg(not(unix))]
-fn install() {}
+pub fn install() {}
 
 #[cfg(unix)]
 extern "C" fn handler(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
-    let (ptr, len) = IN_FLIGHT.with(|c| c.get());
+    let ((prefix, prefix_len), (id, id_len)) = IN_FLIGHT.with(|c| c.get());
     let name = SIGNALS
         .iter()
         .find(|s| s.0 == sig)
         .map_or("a signal", |s| s.1);
-    // SAFETY: write(2) of buffers that live as long as the guard (the line) or forever.
+    // SAFETY: write(2) of buffers that live as long as the guard (prefix, id) or forever.
     unsafe {
-        if !ptr.is_null() {
-            libc::write(2, ptr.cast(), len);
+        if !prefix.is_null() {
+            libc::write(2, prefix.cast(), prefix_len);
+            libc::write(2, id.cast(), id_len);
+            libc::write(2, b"` (".as_ptr().cast(), 3);
             libc::write(2, name.as_ptr().cast(), name.len());
             libc::write(2, b")\n".as_ptr().cast(), 2);
         }
