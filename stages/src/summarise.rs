@@ -218,12 +218,9 @@ impl Summariser {
         if n <= want && self.o.max_chars == 0 {
             return (0..n).collect();
         }
-        let cap = self.o.max_candidates.max(1);
-        if n <= cap {
-            let all: Vec<usize> = (0..n).collect();
-            return self.rank(text, sentences, &all, want, title, keywords, lang);
-        }
-        let picked: Vec<usize> = (0..cap).map(|k| k * n / cap).collect();
+        // Every sentence, or `max_candidates` of them spread evenly over the document.
+        let m = n.min(self.o.max_candidates.max(1));
+        let picked: Vec<usize> = (0..m).map(|k| k * n / m).collect();
         let spans: Vec<Span> = picked.iter().map(|&i| sentences[i]).collect();
         (self
             .rank(text, &spans, &picked, want, title, keywords, lang)
