@@ -83,16 +83,20 @@ impl AtomicFile {
     }
 
     /// Flushes, syncs and renames into place.
-    pub fn commit(mut self) -> std::io::Result<()> {
+    pub fn commit(self) -> std::io::Result<()> {
+        let to = self.path.clone();
+        self.commit_to(&to)
+    }
+
+    /// Flushes, syncs and renames the temp file to `to`.
+    fn commit_to(mut self, to: &Path) -> std::io::Result<()> {
         if let Some(mut w) = self.w.take() {
             w.flush()?;
             w.get_ref().sync_all()?;
         }
-        std::fs::rename(&self.tmp, &self.path)
+        std::fs::rename(&self.tmp, to)
     }
-}
 
-impl AtomicFile {
     /// Where [`AtomicFile::commit_partial`] puts the file: the final path plus `.partial`.
     pub fn partial_path(&self) -> PathBuf {
         let mut p = self.path.clone().into_os_string();
@@ -102,13 +106,9 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames to [`AtomicFile::partial_path`], leaving whatever is at
     /// the final path untouched: the output of a run that failed. Returns that path.
-    pub fn commit_partial(mut self) -> std::io::Result<PathBuf> {
-        if let Some(mut w) = self.w.take() {
-            w.flush()?;
-            w.get_ref().sync_all()?;
-        }
+    pub fn commit_partial(self) -> std::io::Result<PathBuf> {
         let to = self.partial_path();
-        std::fs::rename(&self.tmp, &to)?;
+        self.commit_to(&to)?;
         Ok(to)
     }
 }
