@@ -382,22 +382,18 @@ const RAW_TEXT: &[&str] = &[
 
 /// The HTML with every start tag's attributes beyond [`MAX_ATTRIBUTES`] removed; borrowed
 /// when no tag has that many. One linear pass: `<` found by memchr, each tag's attributes
-/// walked as the tokenizer reads them (name, optional `=` and a quoted or bare value).
+/// walked as the tokenizer reads them ([`attributes`]); comments and raw-text elements
+/// skipped, since the tokenizer reads no tags there.
 fn cap_attributes(html: &str) -> std::borrow::Cow<'_, str> {
     let b = html.as_bytes();
     let n = b.len();
-    let space = |j: usize| j < n && b[j].is_ascii_whitespace();
     let mut cuts: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
-    // Where the tokenizer reads no tags: comments, and raw text up to its end tag.
-    let skip_to = |from: usize, end: &[u8]| {
-        memchr::memmem::find(&b[from..], end).map_or(n, |e| from + e + end.len())
-    };
     while let Some(k) = memchr::memchr(b'<', &b[i..]) {
         let mut j = i + k + 1;
         i = j;
         if b[j..].starts_with(b"!--") {
-            i = skip_to(j + 3, b"-->");
+            i = memchr::memmem::find(&b[j + 3..], b"-->").map_or(n, |e| j + 3 + e + 3);
             continue;
         }
         if !b.get(j).is_some_and(u8::is_ascii_alphabetic) {
@@ -406,61 +402,24 @@ fn cap_attributes(html: &str) -> std::borrow::Cow<'_, str> {
         while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'>' | b'/') {
             j += 1;
         }
-        let name = html[i..j].to_ascii_lowercase();
-        let raw_end = RAW_TEXT
-            .contains(&name.as_str())
-            .then(|| format!("</{name}"));
-        let (mut count, mut cut_from) = (0usize, None);
-        loop {
-            while space(j) || (j < n && b[j] == b'/') {
-                j += 1;
-            }
-            if j >= n || b[j] == b'>' {
-                break;
-            }
-            let start = j;
-            // A name: a leading `=` belongs to it, as in the tokenizer.
-            j += 1;
-            while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'>' | b'/' | b'=') {
-                j += 1;
-            }
-            let mut t = j;
-            while space(t) {
-                t += 1;
-            }
-            if t < n && b[t] == b'=' {
-                t += 1;
-                while space(t) {
-                    t += 1;
-                }
-                if t < n && matches!(b[t], b'"' | b'\'') {
-                    t = memchr::memchr(b[t], &b[t + 1..]).map_or(n, |e| t + e + 2);
-                } else {
-                    while t < n && !b[t].is_ascii_whitespace() && b[t] != b'>' {
-                        t += 1;
-                    }
-                }
-                j = t;
-            }
-            count += 1;
-            if count == MAX_ATTRIBUTES + 1 {
-                cut_from = Some(start);
-            }
-        }
+        let name = &b[i..j];
+        let raw = RAW_TEXT
+            .iter()
+            .find(|r| r.as_bytes().eq_ignore_ascii_case(name));
+        let (end, cut_from) = attributes(b, j);
         // A cut never spans a `<`: that would be text the scanner misread as a tag.
-        if let Some(c) = cut_from.filter(|&c| memchr::memchr(b'<', &b[c..j.min(n)]).is_none()) {
-            cuts.push((c, j.min(n)));
+        if let Some(c) = cut_from.filter(|&c| memchr::memchr(b'<', &b[c..end]).is_none()) {
+            cuts.push((c, end));
         }
-        i = j.min(n);
-        if let Some(end) = raw_end {
+        i = end;
+        if let Some(raw) = raw {
             // To the end tag, in any case: `</script`, `</SCRIPT`.
             let mut at = i;
             i = n;
             while let Some(e) = memchr::memmem::find(&b[at..], b"</") {
                 let e = at + e;
-                if b[e..].len() >= end.len()
-                    && b[e..e + end.len()].eq_ignore_ascii_case(end.as_bytes())
-                {
+                let tag = &b[e + 2..(e + 2 + raw.len()).min(n)];
+                if tag.eq_ignore_ascii_case(raw.as_bytes()) {
                     i = e;
                     break;
                 }
@@ -480,6 +439,51 @@ fn cap_attributes(html: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(&html[at..]);
     std::borrow::Cow::Owned(out)
+}
+
+/// Walks a start tag's attributes from `j` (just after its name) as the tokenizer reads
+/// them: a name (a leading `=` belongs to it), then an optional `=` and a quoted or bare
+/// value. Returns where the tag ends (its `>`, or the end of input) and where the attribute
+/// past [`MAX_ATTRIBUTES`] starts, if there is one.
+fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
+    let n = b.len();
+    let space = |j: usize| j < n && b[j].is_ascii_whitespace();
+    let (mut count, mut cut_from) = (0usize, None);
+    loop {
+        while space(j) || (j < n && b[j] == b'/') {
+            j += 1;
+        }
+        if j >= n || b[j] == b'>' {
+            return (j.min(n), cut_from);
+        }
+        let start = j;
+        j += 1;
+        while j < n && !b[j].is_ascii_whitespace() && !matches!(b[j], b'>' | b'/' | b'=') {
+            j += 1;
+        }
+        let mut t = j;
+        while space(t) {
+            t += 1;
+        }
+        if t < n && b[t] == b'=' {
+            t += 1;
+            while space(t) {
+                t += 1;
+            }
+            if t < n && matches!(b[t], b'"' | b'\'') {
+                t = memchr::memchr(b[t], &b[t + 1..]).map_or(n, |e| t + e + 2);
+            } else {
+                while t < n && !b[t].is_ascii_whitespace() && b[t] != b'>' {
+                    t += 1;
+                }
+            }
+            j = t;
+        }
+        count += 1;
+        if count == MAX_ATTRIBUTES + 1 {
+            cut_from = Some(start);
+        }
+    }
 }
 
 fn sel(s: &'static str) -> Selector {
