@@ -229,6 +229,8 @@ impl Runner {
             let mut fatal: Option<String> = None;
             let mut accounted = 0u64;
             let mut cancelled = 0u64;
+            // The sink's own write failed: its output is cut mid-line.
+            let mut sink_broke = false;
             let _s = tracing::info_span!("sink").entered();
             let mut emit = |env: Envelope, fatal: &mut Option<String>| {
                 match env.state {
@@ -254,6 +256,7 @@ impl Runner {
                                 }
                                 Err(e) => {
                                     *fatal = Some(format!("sink: {e}"));
+                                    sink_broke = true;
                                     cancelled += 1;
                                     cancel.cancel();
                                 }
@@ -280,27 +283,27 @@ impl Runner {
                         }
                         match policy {
                             OnError::Skip => {}
-                            OnError::DeadLetter => match sink
-                                .dead_letter(&env.doc, &stage, &error)
-                                .map_err(|e| e.to_string())
-                                .and_then(|kept| {
-                                    if kept {
-                                        Ok(())
-                                    } else {
-                                        dl.write(&env.doc, &stage, &error)
-                                            .map_err(|e| e.to_string())
+                            OnError::DeadLetter => {
+                                // The sink keeps it (beside its checkpoints), or the file does.
+                                let written = match sink.dead_letter(&env.doc, &stage, &error) {
+                                    Ok(true) => Ok(()),
+                                    Ok(false) => dl
+                                        .write(&env.doc, &stage, &error)
+                                        .map_err(|e| e.to_string()),
+                                    Err(e) => Err(e.to_string()),
+                                };
+                                match written {
+                                    Ok(()) => {
+                                        live.dead_lettered.fetch_add(1, Relaxed);
                                     }
-                                }) {
-                                Ok(()) => {
-                                    live.dead_lettered.fetch_add(1, Relaxed);
-                                }
-                                Err(e) => {
-                                    if fatal.is_none() {
-                                        *fatal = Some(format!("dead-letter file: {e}"));
+                                    Err(e) => {
+                                        if fatal.is_none() {
+                                            *fatal = Some(format!("dead-letter file: {e}"));
+                                        }
+                                        cancel.cancel();
                                     }
-                                    cancel.cancel();
                                 }
-                            },
+                            }
                             OnError::Fail => {
                                 if fatal.is_none() {
                                     *fatal = Some(format!(
@@ -317,6 +320,7 @@ impl Runner {
                 if fatal.is_none() {
                     if let Err(e) = sink.accounted(accounted) {
                         *fatal = Some(format!("sink: {e}"));
+                        sink_broke = true;
                         cancel.cancel();
                     }
                 }
@@ -341,7 +345,6 @@ impl Runner {
             // unless the sink itself broke (a full disk): its output is cut mid-line, and its
             // temp file goes with it, so the space comes back.
             let mut partial = None;
-            let sink_broke = fatal.as_deref().is_some_and(|m| m.starts_with("sink: "));
             if fatal.is_none() {
                 if let Err(e) = sink.finish() {
                     fatal = Some(format!("sink: {e}"));
