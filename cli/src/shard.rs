@@ -210,15 +210,8 @@ impl Sink for CheckpointSink {
             Some(f) => f,
             None => {
                 // Resumed: what the checkpoint covers stays, what came after it goes.
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .write(true)
-                    .truncate(false)
-                    .open(&self.dead_letter_path)?;
-                f.set_len(self.base.dead_letter_bytes)?;
-                let mut f = std::io::BufWriter::new(f);
-                std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
-                self.dead_letter.insert(f)
+                let f = open_at(&self.dead_letter_path, self.base.dead_letter_bytes)?;
+                self.dead_letter.insert(std::io::BufWriter::new(f))
             }
         };
         self.line.clear();
@@ -245,6 +238,19 @@ impl Sink for CheckpointSink {
     fn describe(&self) -> String {
         format!("jsonl with checkpoints every {} documents", self.every)
     }
+}
+
+/// Opens (or creates) `path` for appending after its first `len` bytes: what a checkpoint
+/// covers stays, what was written after it is cut.
+fn open_at(path: &Path, len: u64) -> std::io::Result<std::fs::File> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(path)?;
+    f.set_len(len)?;
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::End(0))?;
+    Ok(f)
 }
 
 /// Output options of the config's `[sink]` (fields, include_raw), if it is a JSONL sink.
@@ -336,16 +342,8 @@ pub fn run_task(
         (Ok(b), true) => serde_json::from_slice(&b).unwrap_or_default(),
         _ => Checkpoint::default(),
     };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(&partial)
-        .with_context(|| format!("cannot open {}", partial.display()))?;
-    file.set_len(base.bytes)
-        .with_context(|| format!("cannot truncate {}", partial.display()))?;
-    let mut file = file;
-    std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))?;
+    let file = open_at(&partial, base.bytes)
+        .with_context(|| format!("cannot open {} at byte {}", partial.display(), base.bytes))?;
     if base.accounted > 0 {
         tracing::info!(
             rank = task.rank,
