@@ -201,14 +201,45 @@ impl PageMasks {
 /// The pages ([`page_masks`]) under which `text` holds a lead followed by a continuation.
 fn pair_pages(text: &str) -> u16 {
     let masks = page_masks();
+    let bytes = text.as_bytes();
     let mut pages = 0;
     let mut lead = 0u16;
-    for c in text.chars() {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii() {
+            // No ASCII character is a lead: only the first of a run can follow one.
+            pages |= lead & masks.get(char::from(bytes[i])).1;
+            lead = 0;
+            i = next_non_ascii(bytes, i + 1);
+            continue;
+        }
+        let Some(c) = text[i..].chars().next() else {
+            break;
+        };
         let (l, k) = masks.get(c);
         pages |= lead & k;
         lead = l;
+        i += c.len_utf8();
     }
     pages
+}
+
+/// Index of the first non-ASCII byte at or after `i` (the length if none), 8 bytes at a
+/// time.
+fn next_non_ascii(bytes: &[u8], mut i: usize) -> usize {
+    while i + 8 <= bytes.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&bytes[i..i + 8]);
+        let m = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|b| !b.is_ascii()))
+        .map_or(bytes.len(), |p| i + p)
 }
 
 fn is_lead(b: u8) -> bool {
@@ -227,24 +258,14 @@ fn benign_after(a: char, b: char) -> bool {
     }
 }
 
-/// How much the text looks like mojibake (0: not at all). Skips ASCII 32 bytes at a time and
+/// How much the text looks like mojibake (0: not at all). Skips ASCII 8 bytes at a time and
 /// allocates nothing, so clean text costs little more than one pass over its bytes.
 pub fn weirdness(text: &str) -> u32 {
     let bytes = text.as_bytes();
     let mut score = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Jump to the next lead byte of a non-ASCII character, 8 bytes at a time.
-        while i + 8 <= bytes.len() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&bytes[i..i + 8]);
-            let m = u64::from_le_bytes(w) & 0x8080_8080_8080_8080;
-            if m != 0 {
-                i += (m.trailing_zeros() / 8) as usize;
-                break;
-            }
-            i += 8;
-        }
+        i = next_non_ascii(bytes, i);
         if i >= bytes.len() {
             break;
         }
@@ -299,8 +320,15 @@ pub fn weirdness(text: &str) -> u32 {
                     .chars()
                     .next()
                     .is_some_and(char::is_alphabetic));
+        // A brand name in capitals with its mark (`NESTLÉ®`): `Ă©` is Windows-1250 for
+        // `é` (`NĂ©` for `Né`), but after two more capitals it ends a word in capitals.
+        let brand_mark = matches!(next, '®' | '©') && c.is_uppercase() && {
+            let mut before = text[..next_at - c.len_utf8()].chars().rev();
+            before.next().is_some_and(char::is_uppercase)
+                && before.next().is_some_and(char::is_uppercase)
+        };
         if next.is_ascii()
-            || (benign_after(c, next) && !inside_word)
+            || ((benign_after(c, next) || brand_mark) && !inside_word)
             || matches!(c, '„' | '“' | '”' | '‘' | '’' | '–' | '—' | '…')
         {
             continue;
@@ -438,6 +466,13 @@ fn plausible(c: char) -> bool {
         | 0xFFFE..=0xFFFF)
 }
 
+/// An IPA letter (U+0250–U+02AF): written in pronunciation guides, not in running words,
+/// while a capital's accent and a sign read as one UTF-8 sequence often make one
+/// (`NESTLÉ®` read back is `NESTLɮ`). No repair makes one.
+fn is_ipa(c: char) -> bool {
+    ('\u{250}'..='\u{2AF}').contains(&c)
+}
+
 /// A character a 3- or 4-byte mojibake sequence may plausibly stand for.
 fn plausible_wide(c: char) -> bool {
     let u = c as u32;
@@ -516,6 +551,8 @@ fn repair_word(
     let mut score = start;
     for _ in 0..3 {
         let mut best: Option<(f32, String)> = None;
+        // Several pages often give the same reading: each is scored once.
+        let mut seen: Vec<String> = Vec::new();
         let pages = pair_pages(&current);
         for (i, m) in charmaps().iter().enumerate() {
             if pages & (1 << i) == 0 {
@@ -524,17 +561,18 @@ fn repair_word(
             let Some(fixed) = m
                 .encode(&current)
                 .and_then(|b| utf8_tolerant(&b, false))
-                .filter(|f| f.chars().all(plausible))
+                .filter(|f| f.chars().all(|c| plausible(c) && !is_ipa(c)))
             else {
                 continue;
             };
-            if fixed == current {
+            if fixed == current || seen.contains(&fixed) {
                 continue;
             }
             let s = like(&fixed);
             if s > score && best.as_ref().is_none_or(|(r, _)| s > *r) {
-                best = Some((s, fixed));
+                best = Some((s, fixed.clone()));
             }
+            seen.push(fixed);
         }
         let Some((s, fixed)) = best else { break };
         current = fixed;
@@ -576,8 +614,15 @@ fn fix_words(text: &str, model: &CharModel) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     // Each repair: where it is in `out`, its length there, and where it was in `text`.
     let mut repaired: Vec<(usize, usize, usize, usize)> = Vec::new();
+    let bytes = text.as_bytes();
     let mut at = 0;
     while at < text.len() {
+        // ASCII words have no repair: copy them up to the word of the next non-ASCII byte.
+        let next = next_non_ascii(bytes, at);
+        if let Some(sp) = bytes[at..next].iter().rposition(u8::is_ascii_whitespace) {
+            out.push_str(&text[at..at + sp + 1]);
+            at += sp + 1;
+        }
         let rest = &text[at..];
         let start = rest.find(|c: char| !is_space(c)).unwrap_or(rest.len());
         out.push_str(&rest[..start]);
@@ -771,14 +816,19 @@ pub fn fix_with(text: &str, model: &CharModel) -> Option<String> {
     for _ in 0..3 {
         // Every page that reads the text back as valid, less weird UTF-8 is a candidate,
         // as several pages often decode one mojibake validly.
-        // Of the text as it stands: the same for every page.
         let lost = |t: &str| t.matches('\u{FFFD}').count();
+        // Characters a reading must not add: implausible ones, and IPA letters (see
+        // [`is_ipa`]; word by word, the other words are still repaired).
         let odd = |t: &str| {
             t.chars()
-                .filter(|&c| !c.is_ascii() && !plausible(c))
+                .filter(|&c| !c.is_ascii() && (!plausible(c) || is_ipa(c)))
                 .count()
         };
-        let (lost_now, odd_now) = (lost(&current), odd(&current));
+        // Of the text as it stands, once a page has read it back.
+        let lost_now = std::cell::OnceCell::new();
+        let lost_now = || *lost_now.get_or_init(|| lost(&current));
+        let odd_now = std::cell::OnceCell::new();
+        let odd_now = || *odd_now.get_or_init(|| odd(&current));
         let evidence = std::cell::OnceCell::new();
         let evidence = || *evidence.get_or_init(|| strong_pairs(&current));
         let pages = pair_pages(&current);
@@ -795,7 +845,7 @@ pub fn fix_with(text: &str, model: &CharModel) -> Option<String> {
             };
             // A `?` read as a lost byte needs other evidence: `víš?` is a Czech word and a
             // question mark.
-            let guessed = (lost(&fixed) > lost_now && evidence() == 0) || odd(&fixed) > odd_now;
+            let guessed = (lost(&fixed) > lost_now() && evidence() == 0) || odd(&fixed) > odd_now();
             // Windows-1257 readings of a whole text must give Baltic letters: only a
             // Baltic text is likely to have been written in it. (Word by word, the
             // character model decides.)
@@ -935,9 +985,24 @@ mod tests {
             // Box drawing that CP437 would read as `ôaſaſa`: the long s is weirder.
             "├┤a┼┐a┼┐a┼┐a┼┐a",
             "Connect with Āø on Facebook",
+            // Brand names in capitals with their marks (a shop page's blocks): `É®` is
+            // one UTF-8 sequence, the IPA letter `ɮ`.
+            "NESCAFÉ®",
+            "NESTLÉ® NIDO® Kinder 1+",
+            "Recipes with NESCAFÉ® Gold – a café classic, and MAGGI®’s sauces.",
         ] {
             assert_eq!(fix(t), None, "{t}");
         }
+        // Beside mojibake that is repaired, no word becomes an IPA letter.
+        assert_eq!(
+            fix("Die GrÃ¼nen in KÃ¶ln trinken NESCAFÉ® und NESTLÉ®.").as_deref(),
+            Some("Die Grünen in Köln trinken NESCAFÉ® und NESTLÉ®.")
+        );
+        // The same pair after one capital is `Né` read as Windows-1250, and is repaired.
+        assert_eq!(
+            fix("NĂ© en 1729, le prince était issu d'une famille princière.").as_deref(),
+            Some("Né en 1729, le prince était issu d'une famille princière.")
+        );
     }
 
     #[test]
