@@ -68,12 +68,15 @@ fn the_content_model_on_sites_it_was_not_trained_on() {
     let snippets =
         |j: &serde_json::Value| j["page_types"]["page"]["snippets"]["f1"].as_f64().unwrap();
     eprintln!("{}", r.text);
-    // Fold 0 today: WCXB word F1 0.852 (rules 0.814), forum pages 0.783 (24 pages, Discourse
-    // topics among them, whose posts are in `<noscript>`), trafilatura pages 0.944 (70
-    // pages; rules 0.941, tuned on them).
-    assert!(word(cv) >= 0.84, "WCXB word F1 {:.3}", word(cv));
+    // Fold 0 today: WCXB word F1 0.858 (rules 0.820), forum pages 0.809 (24 pages, Discourse
+    // topics among them, whose posts are in `<noscript>`), listing pages 0.713 (23 pages;
+    // a threshold of 0.5 kept too little of them), trafilatura pages 0.935 (70 pages; rules
+    // 0.941, tuned on them).
+    assert!(word(cv) >= 0.845, "WCXB word F1 {:.3}", word(cv));
     let forum = cv["page_types"]["forum"]["word"]["f1"].as_f64().unwrap();
-    assert!(forum >= 0.72, "forum word F1 {forum:.3}");
+    assert!(forum >= 0.75, "forum word F1 {forum:.3}");
+    let listing = cv["page_types"]["listing"]["word"]["f1"].as_f64().unwrap();
+    assert!(listing >= 0.65, "listing word F1 {listing:.3}");
     assert!(
         word(cv) > word(rules) + 0.01,
         "model {:.3} rules {:.3}",
