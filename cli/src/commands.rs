@@ -27,19 +27,53 @@ fn absolute(p: &str) -> Result<String> {
         .to_string())
 }
 
-/// Loads the config with `--input` (a new `[source]`), `--output` and `--set` applied.
+/// True for a file name of JSON Lines, also compressed (`x.jsonl`, `x.ndjson.gz`).
+fn jsonl_name(path: &str) -> bool {
+    let p = Path::new(path);
+    matches!(
+        textpipe_io::compress::inner_extension(p),
+        Some("jsonl" | "ndjson")
+    )
+}
+
+/// The `[source]` that `--input PATH` makes of the configured one: the same kind and
+/// options with `path` replaced (`-` is stdin for every kind). Only a `files` source given
+/// a JSON Lines file becomes a `jsonl` source (with its default fields), and a config
+/// without a source gets one by the name: `jsonl` for `.jsonl`/`.ndjson`, else `files`.
+fn input_source(configured: Option<&toml::Table>, input: &str) -> Result<toml::Table> {
+    let path = if input == "-" {
+        "-".to_string()
+    } else {
+        absolute(input)?
+    };
+    let kind = configured.and_then(|t| t.get("kind")?.as_str());
+    let mut t = match (kind, jsonl_name(input)) {
+        (Some("files"), true) | (None, true) => {
+            let mut t = toml::Table::new();
+            t.insert("kind".into(), "jsonl".into());
+            t
+        }
+        (None, false) => {
+            let mut t = toml::Table::new();
+            t.insert("kind".into(), "files".into());
+            t
+        }
+        (Some(_), _) => configured.cloned().unwrap_or_default(),
+    };
+    t.insert("path".into(), path.into());
+    Ok(t)
+}
+
+/// Loads the config with `--input` (the configured `[source]` with its path replaced, see
+/// [`input_source`]), `--output` and `--set` applied.
 pub fn load(args: &ConfigArgs, reg: &Registry) -> Result<Plan> {
     let origin = args.config.display().to_string();
     let mut text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("cannot read config file {origin}"))?;
     if let Some(input) = &args.input {
-        let mut t = toml::Table::new();
-        let jsonl = input.ends_with(".jsonl") || input.ends_with(".ndjson");
-        t.insert(
-            "kind".into(),
-            (if jsonl { "jsonl" } else { "files" }).into(),
-        );
-        t.insert("path".into(), absolute(input)?.into());
+        let parsed = text.parse::<toml::Table>().ok();
+        let configured = parsed.as_ref().and_then(|t| t.get("source")?.as_table());
+        let t = input_source(configured, input)?;
         text = pipeline_core::config::replace_section(&origin, &text, "source", &t)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -80,7 +80,9 @@ struct ConfigArgs {
     /// Override a config value: stage.NAME.KEY=VALUE, pipeline.KEY=VALUE, source.KEY=VALUE, sink.KEY=VALUE.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
-    /// Read documents from this path instead of the config's source path (file, directory, glob or -).
+    /// Read documents from this path instead of the config's source path (file, directory,
+    /// glob or - for stdin); the source's kind and options stay (a `files` source given a
+    /// .jsonl file reads it as JSON Lines). gzip, zstd, bzip2 and xz input is decompressed.
     #[arg(long, value_name = "PATH")]
     input: Option<String>,
     /// Write output to this path instead of the config's sink path (- for stdout).

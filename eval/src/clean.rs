@@ -3,7 +3,6 @@
 //! the content model (`textpipe train clean`, `eval clean --folds`).
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use pipeline_core::{Document, Stage};
@@ -43,15 +42,11 @@ fn host(url: &str) -> String {
     h.trim_start_matches("www.").to_ascii_lowercase()
 }
 
-/// Reads a page file, gunzipping `.gz`.
+/// Reads a page file, decompressed if it is (WCXB ships `.html.gz`), as the sources do.
 fn read_page(path: &Path) -> std::io::Result<Vec<u8>> {
-    let raw = std::fs::read(path)?;
-    if path.extension().is_some_and(|e| e == "gz") {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        flate2::read::MultiGzDecoder::new(&raw[..]).read_to_end(&mut out)?;
-        return Ok(out);
-    }
-    Ok(raw)
+    let f = std::fs::File::open(path)?;
+    textpipe_io::compress::read_all(f, 0)?
+        .map_err(|n| std::io::Error::other(format!("{n} bytes: over the size limit")))
 }
 
 /// Reads the pages of benchmark gold files (`html_file` relative to the gold's `html/`

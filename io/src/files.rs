@@ -1,4 +1,5 @@
-//! `files`: one document per file (raw bytes), from a file, directory, glob or stdin.
+//! `files`: one document per file (raw bytes, decompressed when the file is gzip, zstd,
+//! bzip2 or xz), from a file, directory, glob or stdin.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -120,9 +121,19 @@ struct FilesSource {
     max: u64,
 }
 
-/// Document id for a file: its path below `root`, without extension, `/`-separated.
+/// Document id for a file: its path below `root`, without extension (nor a compression
+/// suffix: `a/page.html.gz` is `a/page`), `/`-separated.
 pub(crate) fn file_id(root: &std::path::Path, path: &std::path::Path) -> String {
     let rel = path.strip_prefix(root).unwrap_or(path);
+    let compressed = rel
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| crate::compress::SUFFIXES.contains(&e));
+    let rel = if compressed {
+        rel.with_extension("")
+    } else {
+        rel.to_path_buf()
+    };
     let rel = rel.with_extension("");
     rel.components()
         .map(|c| component_id(c.as_os_str()))
@@ -170,12 +181,23 @@ impl Source for FilesSource {
                 }));
             }
         }
-        Some(match std::fs::read(&path) {
-            Ok(bytes) => {
+        // A compressed file is read decompressed; its content is held to the same limit.
+        let read = std::fs::File::open(&path).and_then(|f| crate::compress::read_all(f, self.max));
+        Some(match read {
+            Ok(Ok(bytes)) => {
                 let mut d = Document::from_bytes(id, bytes);
                 d.source = Some(path.display().to_string());
                 Ok(d)
             }
+            Ok(Err(_)) => Err(SourceError {
+                id,
+                message: format!(
+                    "{}: decompressed, more than [pipeline] max_document_bytes = {}",
+                    path.display(),
+                    self.max
+                ),
+                raw: Vec::new(),
+            }),
             Err(e) => Err(SourceError {
                 id,
                 message: format!("cannot read {}: {e}", path.display()),
@@ -225,8 +247,21 @@ impl Source for StdinOnce {
                 raw: Vec::new(),
             }));
         }
+        // Compressed input on stdin is read decompressed, held to the same limit.
+        let read = read.and_then(|_| match crate::compress::Codec::sniff(&buf) {
+            None => Ok(Ok(buf)),
+            Some(_) => crate::compress::read_all(&buf[..], self.max),
+        });
         Some(match read {
-            Ok(_) => {
+            Ok(Err(_)) => Err(SourceError {
+                id: "stdin".into(),
+                message: format!(
+                    "stdin: decompressed, more than [pipeline] max_document_bytes = {}",
+                    self.max
+                ),
+                raw: Vec::new(),
+            }),
+            Ok(Ok(buf)) => {
                 let mut d = Document::from_bytes("stdin", buf);
                 d.source = Some("-".into());
                 Ok(d)
@@ -234,7 +269,7 @@ impl Source for StdinOnce {
             Err(e) => Err(SourceError {
                 id: "stdin".into(),
                 message: format!("cannot read stdin: {e}"),
-                raw: buf,
+                raw: Vec::new(),
             }),
         })
     }

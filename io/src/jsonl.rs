@@ -1,4 +1,5 @@
-//! `jsonl`: one document per line of JSON, from files, a glob or stdin.
+//! `jsonl`: one document per line of JSON, from files, a glob or stdin, each plain or
+//! compressed (gzip, zstd, bzip2, xz: read decompressed; sharded by file).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -155,12 +156,25 @@ impl SourceFactory for JsonlFactory {
         let mut parts = Vec::new();
         let mut base = 0u64;
         for (f, len) in files.into_iter().zip(sizes) {
+            // A compressed file cannot be entered in the middle: it is read whole by the
+            // task its first byte falls to.
+            let codec = crate::compress::sniff_file(&f).ok().flatten();
             let (a, b) = (lo.max(base), hi.min(base + len));
-            if a < b {
+            if codec.is_some() {
+                if (lo..hi).contains(&base) {
+                    parts.push(Part {
+                        path: f,
+                        start: 0,
+                        end: u64::MAX,
+                        codec,
+                    });
+                }
+            } else if a < b {
                 parts.push(Part {
                     path: f,
                     start: a - base,
                     end: b - base,
+                    codec,
                 });
             }
             base += len;
@@ -176,11 +190,12 @@ impl SourceFactory for JsonlFactory {
     }
 }
 
-/// The lines of one file that start in `[start, end)` (bytes).
+/// The lines of one file that start in `[start, end)` (bytes; a compressed file: all).
 struct Part {
     path: PathBuf,
     start: u64,
     end: u64,
+    codec: Option<crate::compress::Codec>,
 }
 
 /// The file being read: name, reader, line number, byte position and end of this task's range.
@@ -247,6 +262,15 @@ fn read_line_capped(
 /// of that line (newlines before it counted), so ids and errors match an unsharded run.
 fn open_part(part: &Part) -> std::io::Result<Current> {
     use std::io::{Read, Seek, SeekFrom};
+    if part.codec.is_some() {
+        return Ok(Current {
+            name: part.path.display().to_string(),
+            reader: crate::compress::open(&part.path)?.0,
+            lineno: 0,
+            pos: 0,
+            end: u64::MAX,
+        });
+    }
     let mut f = std::fs::File::open(&part.path)?;
     let mut lineno = 0;
     let mut pos = 0;
@@ -292,14 +316,24 @@ impl JsonlSource {
     fn open_next(&mut self) -> Option<Result<(), SourceError>> {
         if self.stdin {
             self.stdin = false;
-            self.current = Some(Current {
-                name: "stdin".into(),
-                reader: Box::new(std::io::BufReader::new(std::io::stdin())),
-                lineno: 0,
-                pos: 0,
-                end: u64::MAX,
+            // Compressed JSONL on stdin is read decompressed.
+            return Some(match crate::compress::wrap(std::io::stdin()) {
+                Ok((reader, _)) => {
+                    self.current = Some(Current {
+                        name: "stdin".into(),
+                        reader,
+                        lineno: 0,
+                        pos: 0,
+                        end: u64::MAX,
+                    });
+                    Ok(())
+                }
+                Err(e) => Err(SourceError {
+                    id: "stdin".into(),
+                    message: format!("cannot read stdin: {e}"),
+                    raw: Vec::new(),
+                }),
             });
-            return Some(Ok(()));
         }
         let p = self.files.next()?;
         let name = p.path.display().to_string();

@@ -1,10 +1,12 @@
 //! Concrete sources and sinks for textpipe, registered by [`register`].
 //!
 //! Sources: `files` (a file, a directory, a glob, or `-` for stdin as one document) and `jsonl`
-//! (one JSON object per line, from a file, a glob or `-` for stdin). Sinks: `jsonl` (a file or
-//! `-` for stdout, with field selection) and `txt-dir` (one `.txt` file per document).
+//! (one JSON object per line, from a file, a glob or `-` for stdin); both read gzip, zstd,
+//! bzip2 and xz input, recognised by its bytes ([`compress`]). Sinks: `jsonl` (a file or `-`
+//! for stdout, with field selection) and `txt-dir` (one `.txt` file per document).
 #![warn(missing_docs)]
 
+pub mod compress;
 mod files;
 mod jsonl;
 mod sinks;
@@ -33,11 +35,14 @@ pub(crate) fn expand_paths(
     extensions: &[String],
 ) -> Result<Vec<std::path::PathBuf>, OptionsError> {
     let resolved = ctx.resolve(path);
+    // `page.html.gz` is wanted by `html` (and by `gz`).
     let wanted = |p: &std::path::Path| {
+        let has = |e: Option<&str>| {
+            e.is_some_and(|e| extensions.iter().any(|x| x.trim_start_matches('.') == e))
+        };
         extensions.is_empty()
-            || p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| extensions.iter().any(|x| x.trim_start_matches('.') == e))
+            || has(p.extension().and_then(|e| e.to_str()))
+            || has(compress::inner_extension(p))
     };
     let mut files = Vec::new();
     if path.contains(['*', '?', '[']) {
