@@ -351,6 +351,27 @@ fn train_chars(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `textpipe train idf`: counts the keyword document frequencies of every training document.
+fn train_idf(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let docs = textpipe_eval::lang::whole_docs(train)?;
+    let table = textpipe_stages::tag::idf::IdfTable::train(
+        docs.iter().map(|d| (d.lang.as_str(), d.text.as_str())),
+    );
+    let bytes = table.to_bytes();
+    write_model(out, &bytes)?;
+    let sizes: Vec<String> = (table.sizes().into_iter())
+        .map(|(l, d, w)| format!("{l} {d}/{w}"))
+        .collect();
+    outln!(
+        "wrote {} ({:.2} MB) from {} documents; documents/words by language: {}",
+        out.display(),
+        bytes.len() as f64 / 1e6,
+        docs.len(),
+        sizes.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `textpipe train lang`: trains the language model on every training document.
 fn train_lang(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     let start = std::time::Instant::now();
@@ -534,8 +555,13 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "chars" {
         return train_chars(train, out);
     }
+    if what == "idf" {
+        return train_idf(train, out);
+    }
     if what != "ner" {
-        anyhow::bail!("unknown model `{what}`: `ner`, `lang`, `clean` and `chars` can be trained");
+        anyhow::bail!(
+            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars` and `idf` can be trained"
+        );
     }
     let [train] = train else {
         anyhow::bail!("train ner takes one --train file");

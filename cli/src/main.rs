@@ -225,14 +225,16 @@ enum Cmd {
     /// Train a model from gold data: `textpipe train ner --train FILE --dev FILE --out MODEL`,
     /// `textpipe train lang --train ../shared/eval/seg/ --out stages/models/lang.bin`.
     Train {
-        /// What to train: ner (entity tagger), lang (language model), clean (content model)
-        /// or chars (the character model mojibake repair asks).
+        /// What to train: ner (entity tagger), lang (language model), clean (content model),
+        /// chars (the character model mojibake repair asks) or idf (keyword document
+        /// frequencies per language).
         what: String,
         /// Training data. ner: one JSONL file as in ../shared/eval/ner/ (text and entities in
         /// characters). lang: JSONL files with `lang` and `text` (a directory means its
         /// *.jsonl files); repeatable. clean: benchmark JSONL with `html_file` and gold
         /// (`clean` text or `with`/`without` snippets), e.g. ../shared/eval/clean/. chars:
-        /// JSONL with `lang` and `sentences` or `text`, e.g. ../shared/eval/seg/.
+        /// JSONL with `lang` and `sentences` or `text`, e.g. ../shared/eval/seg/. idf: JSONL
+        /// documents with `lang` and `text`, e.g. ../shared/eval/seg/ and ../shared/eval/summ/.
         #[arg(long, required = true)]
         train: Vec<PathBuf>,
         /// Development data, same format: the epoch with the best entity F1 on it is kept.

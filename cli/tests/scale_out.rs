@@ -27,7 +27,8 @@ fn textpipe() -> Command {
 }
 
 /// A corpus of `n` seeds-derived documents and a config over it (stages without run-wide
-/// state, so any split of the input gives the same documents).
+/// state, so any split of the input gives the same documents: keywords weigh words by the
+/// shipped document frequencies; only clean's duplicate index is left out).
 fn setup(n: usize) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus.jsonl");
@@ -59,12 +60,17 @@ duplicates = "keep"
 kind = "segment"
 
 [[stage]]
+kind = "tag"
+[stage.options]
+entities = false
+
+[[stage]]
 kind = "summarise"
 
 [sink]
 kind = "jsonl"
 path = "-"
-fields = ["id", "text", "summary"]
+fields = ["id", "text", "lang", "keywords", "summary"]
 "#,
     )
     .unwrap();

@@ -86,6 +86,41 @@ fn read_gold(path: &Path) -> Result<Vec<Gold>, EvalError> {
     Ok(out)
 }
 
+/// [`training_docs`], with consecutive records of one `doc_id` (CoNLL-2003's sentences of
+/// one article) joined into one document: what document frequencies count.
+pub fn whole_docs(paths: &[PathBuf]) -> Result<Vec<TrainDoc>, EvalError> {
+    let files = gold_files(paths, "jsonl")?;
+    let mut docs: Vec<TrainDoc> = Vec::new();
+    for f in &files {
+        let mut last = String::new();
+        for r in read_jsonl(f)? {
+            let (lang, text, doc) = (s(&r, "lang"), s(&r, "text"), s(&r, "doc_id"));
+            if lang.is_empty() || text.is_empty() {
+                continue;
+            }
+            match docs.last_mut() {
+                Some(d) if !doc.is_empty() && doc == last && d.lang == lang => {
+                    d.text.push('\n');
+                    d.text.push_str(text);
+                }
+                _ => docs.push(TrainDoc {
+                    key: format!("{}/{}", f.display(), s(&r, "id")),
+                    lang: lang.into(),
+                    text: text.into(),
+                }),
+            }
+            last = doc.to_string();
+        }
+    }
+    if docs.is_empty() {
+        return Err(EvalError::Gold {
+            path: format!("{files:?}"),
+            message: "no record with `lang` and `text` to count".into(),
+        });
+    }
+    Ok(docs)
+}
+
 /// Training documents from JSONL files (a directory: its `*.jsonl` files, sorted); records
 /// without `lang` or `text` are skipped.
 pub fn training_docs(paths: &[PathBuf]) -> Result<Vec<TrainDoc>, EvalError> {

@@ -1,7 +1,8 @@
 //! Keywords: phrases of up to `max_words` content words (no stop words, numbers or
 //! punctuation inside) within a sentence, scored by frequency × IDF (document frequencies
-//! from the run so far, shared by all workers) with a bonus for recurring multi-word phrases
-//! and capitalised phrases; top-k, skipping phrases whose words a better one already holds.
+//! of the shipped table of the document's language, or of the run so far, shared by all
+//! workers) with a bonus for recurring multi-word phrases and capitalised phrases; top-k,
+//! skipping phrases whose words a better one already holds.
 //!
 //! Each distinct word of a document is looked up and lower-cased once; words are known by
 //! 64-bit hashes of their exact and lower-case forms (hand-rolled rather than a string
@@ -23,6 +24,14 @@ pub const MAX_WORDS: usize = 6;
 pub struct DocFreq {
     docs: u64,
     df: FxHashMap<u64, u64>,
+}
+
+/// Where the words' document frequencies come from.
+pub enum Weights<'a> {
+    /// A shipped table of the document's language: the same keywords in every run.
+    Table(&'a super::idf::LangDf),
+    /// The documents of this run so far (this one included), shared by the workers.
+    Run(&'a Mutex<DocFreq>),
 }
 
 /// No word (pads phrase keys shorter than [`MAX_WORDS`]).
@@ -153,13 +162,13 @@ fn key_cmp(text: &str, s: &Scratch, a: &Key, b: &Key) -> Ordering {
 }
 
 /// The top `k` keywords of `doc` (German phrases begin and end with a capitalised word);
-/// adds the document's words to the shared document frequencies.
+/// with [`Weights::Run`], adds the document's words to the run's document frequencies.
 pub fn keywords(
     doc: &Document,
     german: bool,
     k: usize,
     max_words: usize,
-    df: &Mutex<DocFreq>,
+    weights: Weights<'_>,
     s: &mut Scratch,
 ) -> Vec<Keyword> {
     let max_words = max_words.clamp(1, MAX_WORDS);
@@ -198,15 +207,28 @@ pub fn keywords(
     // Update and read document frequencies of the content words.
     s.idf.clear();
     s.idf.resize(s.lowers.len(), 1.0);
-    {
-        let mut df = df.lock().unwrap_or_else(|p| p.into_inner());
-        df.docs += 1;
-        let n = df.docs;
-        for (id, &(_, content)) in s.lowers.iter().enumerate() {
-            if content {
-                let c = df.df.entry(s.lower_hashes[id]).or_insert(0);
-                *c += 1;
-                s.idf[id] = (((n + 1) as f32) / (*c as f32)).ln() + 1.0;
+    match weights {
+        Weights::Table(t) => {
+            for (id, &(surface, content)) in s.lowers.iter().enumerate() {
+                if content {
+                    let sf = s.surfaces[surface as usize];
+                    s.buf.clear();
+                    let w = &text[sf.start as usize..sf.end as usize];
+                    crate::lexicon::push_lowercase(&mut s.buf, w);
+                    s.idf[id] = t.idf(super::idf::key(&s.buf));
+                }
+            }
+        }
+        Weights::Run(df) => {
+            let mut df = df.lock().unwrap_or_else(|p| p.into_inner());
+            df.docs += 1;
+            let n = df.docs;
+            for (id, &(_, content)) in s.lowers.iter().enumerate() {
+                if content {
+                    let c = df.df.entry(s.lower_hashes[id]).or_insert(0);
+                    *c += 1;
+                    s.idf[id] = (((n + 1) as f32) / (*c as f32)).ln() + 1.0;
+                }
             }
         }
     }
@@ -226,7 +248,12 @@ pub fn keywords(
             if parts.windows(2).any(|w| w[0] == w[1]) {
                 return None;
             }
-            let mean_idf = parts.iter().map(|&p| s.idf[p as usize]).sum::<f32>() / len as f32;
+            // A phrase is in no more documents than its rarest word, so its IDF is at least
+            // that word's: the most its words' frequencies tell.
+            let idf = parts
+                .iter()
+                .map(|&p| s.idf[p as usize])
+                .fold(0.0f32, f32::max);
             let capital_bonus = if cap(surface[0]) { 1.2 } else { 1.0 };
             // Longer phrases earn their bonus only by recurring.
             let multi = if freq >= 2 {
@@ -234,11 +261,7 @@ pub fn keywords(
             } else {
                 1.0
             };
-            Some((
-                freq as f32 * mean_idf * multi * capital_bonus,
-                *key,
-                surface,
-            ))
+            Some((freq as f32 * idf * multi * capital_bonus, *key, surface))
         })
         .collect();
     // Only the best few are needed: select them, then sort that slice.

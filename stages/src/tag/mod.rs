@@ -15,6 +15,7 @@
 //!   `Putin`) are grouped with mention counts in `meta.entity_groups`.
 
 pub mod group;
+pub mod idf;
 pub mod keywords;
 pub mod langid;
 pub mod language;
@@ -62,6 +63,10 @@ pub struct TagOptions {
     /// Language model to use instead of the shipped one, as written by `textpipe train
     /// lang`; relative to the config file.
     pub lang_model: Option<String>,
+    /// Where keyword weights come from: `shipped` document frequencies per language (a
+    /// document's keywords do not depend on the rest of the run) or `run` (the documents of
+    /// this run so far: adapts to a domain, but depends on order, shards and workers).
+    pub idf: String,
 }
 
 impl Default for TagOptions {
@@ -79,6 +84,7 @@ impl Default for TagOptions {
             entities: true,
             ner_models: Default::default(),
             lang_model: None,
+            idf: "shipped".into(),
         }
     }
 }
@@ -98,6 +104,7 @@ impl StageOptions for TagOptions {
             OptionDoc { name: "entities", help: "tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language (shipped: de, en)" },
             OptionDoc { name: "lang_model", help: "language model instead of the shipped one (from `textpipe train lang`)" },
             OptionDoc { name: "ner_models", help: "entity models by language instead of the shipped ones, e.g. { de = \"my-ner.bin\" } (from `textpipe train ner`)" },
+            OptionDoc { name: "idf", help: "keyword weights: \"shipped\" document frequencies per language (same keywords whatever the order or shard) or \"run\" (this run's documents so far; depends on order)" },
         ]
     }
 }
@@ -230,12 +237,19 @@ impl Stage for Tagger {
             .as_deref()
             .is_some_and(crate::lexicon::has_stopwords);
         if self.o.keywords > 0 && has_stopwords {
+            let shipped = (self.o.idf == "shipped")
+                .then(|| idf::shipped()?.lang(doc.lang.as_deref()?))
+                .flatten();
+            let weights = match shipped {
+                Some(t) => keywords::Weights::Table(t),
+                None => keywords::Weights::Run(&self.df),
+            };
             doc.keywords = keywords::keywords(
                 doc,
                 doc.lang.as_deref() == Some("de"),
                 self.o.keywords,
                 self.o.max_keyword_words,
-                &self.df,
+                weights,
                 &mut self.kw,
             );
         }
@@ -439,6 +453,12 @@ pub fn factory() -> impl pipeline_core::StageFactory {
         "tag",
         "language (document and paragraphs), named entities (learnt model), keywords, gazetteer, entity grouping",
         |o: TagOptions, ctx: &BuildContext| -> Result<Arc<dyn PreparedStage>, OptionsError> {
+            if !matches!(o.idf.as_str(), "shipped" | "run") {
+                return Err(OptionsError::at(
+                    "idf",
+                    format!("unknown `{}`: \"shipped\" or \"run\"", o.idf),
+                ));
+            }
             let mut t = Tagger::new(o.clone());
             if let Some(path) = &o.lang_model {
                 let p = ctx.resolve(path);
@@ -523,6 +543,46 @@ mod tests {
             d.keywords[0].text, "Einheitliche Wirtschaftsraum",
             "{:?}",
             d.keywords
+        );
+    }
+
+    #[test]
+    fn a_documents_keywords_do_not_depend_on_the_documents_before_it() {
+        let seed = |n: &str| {
+            let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds/");
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            names.sort();
+            let i: usize = n.parse().unwrap();
+            Document::from_text(n, std::fs::read_to_string(&names[i]).unwrap())
+        };
+        let keywords = |idf: &str, order: &[&str]| {
+            let mut t = Tagger::new(TagOptions {
+                idf: idf.into(),
+                entities: false,
+                ..TagOptions::default()
+            });
+            let mut last = Vec::new();
+            for n in order {
+                let mut d = seed(n);
+                t.process(&mut d).unwrap();
+                last = d
+                    .keywords
+                    .iter()
+                    .map(|k| (k.text.clone(), k.score))
+                    .collect();
+            }
+            last
+        };
+        let alone = keywords("shipped", &["0"]);
+        assert!(alone.len() >= 5, "{alone:?}");
+        assert_eq!(keywords("shipped", &["1", "2", "3", "0"]), alone);
+        // With the run's own frequencies, what came before changes the weights.
+        assert_ne!(
+            keywords("run", &["1", "2", "3", "0"]),
+            keywords("run", &["0"])
         );
     }
 
