@@ -33,6 +33,8 @@ pub struct Page {
     pub without: Vec<String>,
     /// The whole main text (WCXB), if given.
     pub main_text: Option<String>,
+    /// Page metadata gold (`title`, `author`, `date`), where the benchmark has it.
+    pub meta: [Option<String>; 3],
 }
 
 /// The host of a URL (`https://www.x.de/a` → `x.de`).
@@ -93,6 +95,12 @@ pub fn read_pages(golds: &[PathBuf]) -> Result<Vec<Page>, EvalError> {
                 with,
                 without,
                 main_text,
+                meta: ["title", "author", "date"].map(|k| {
+                    r[k].as_str()
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                        .map(String::from)
+                }),
             });
         }
     }

@@ -7,6 +7,7 @@
 
 pub mod clean;
 pub mod lang;
+pub mod metadata;
 pub mod mojibake;
 pub mod score;
 
@@ -224,6 +225,7 @@ pub fn run(task: &str, gold: &Path, stages: &mut Stages) -> Result<Report, EvalE
         "summarise" | "summarize" => summarise(gold, stages),
         "lang" => lang::lang(gold, stages),
         "mojibake" => mojibake::mojibake(&[gold.to_path_buf()]),
+        "metadata" => metadata::metadata(&[gold.to_path_buf()]),
         other => Err(EvalError::UnknownTask(other.into())),
     }
 }

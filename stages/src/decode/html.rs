@@ -1,25 +1,10 @@
 //! HTML → blocks (with tag, heading level, list membership, link ratio and ancestor hints)
 //! and page metadata, via scraper (html5ever).
 
-use std::sync::OnceLock;
-
 use pipeline_core::Block;
-use scraper::{node::Node, ElementRef, Html, Selector};
+use scraper::{node::Node, ElementRef, Html};
 
-/// Metadata found in the page head.
-#[derive(Debug, Default)]
-pub struct PageMeta {
-    /// `<title>` or `og:title`.
-    pub title: Option<String>,
-    /// Meta description.
-    pub description: Option<String>,
-    /// Author meta tag.
-    pub author: Option<String>,
-    /// Publication date (meta or `<time datetime>`).
-    pub date: Option<String>,
-    /// `<html lang>`.
-    pub lang: Option<String>,
-}
+pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
 /// Plain text without `<` in its first 1 KB costs one `memchr`.
@@ -486,99 +471,11 @@ fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
     }
 }
 
-fn sel(s: &'static str) -> Selector {
-    Selector::parse(s).unwrap_or_else(|_| panic!("static selector {s} parses"))
-}
-
-struct Selectors {
-    title: Selector,
-    meta: Selector,
-    time: Selector,
-    html: Selector,
-}
-
-fn selectors() -> &'static Selectors {
-    static S: OnceLock<Selectors> = OnceLock::new();
-    S.get_or_init(|| Selectors {
-        title: sel("title"),
-        meta: sel("meta"),
-        time: sel("time[datetime]"),
-        html: sel("html"),
-    })
-}
-
-/// Parses HTML into blocks and page metadata.
-pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
+/// Parses HTML into blocks and page metadata ([`super::metadata`]); `url` is the page's
+/// address, when known.
+pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
     let doc = Html::parse_document(&cap_attributes(html));
-    let s = selectors();
-    let mut meta = PageMeta::default();
-    let clean = |t: &str| {
-        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        (!t.is_empty()).then_some(t)
-    };
-    meta.title = doc
-        .select(&s.title)
-        .next()
-        .and_then(|t| clean(&t.text().collect::<String>()));
-    for m in doc.select(&s.meta) {
-        let e = m.value();
-        let key = e
-            .attr("name")
-            .or_else(|| e.attr("property"))
-            .or_else(|| e.attr("itemprop"))
-            .or_else(|| e.attr("http-equiv"))
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let Some(content) = e.attr("content").and_then(clean) else {
-            continue;
-        };
-        match key.as_str() {
-            "og:title" | "twitter:title" if meta.title.is_none() => meta.title = Some(content),
-            "description" | "og:description" | "twitter:description"
-                if meta.description.is_none() =>
-            {
-                meta.description = Some(content)
-            }
-            "author" | "article:author" | "dc.creator" | "sailthru.author"
-                if meta.author.is_none() =>
-            {
-                meta.author = Some(content)
-            }
-            "article:published_time"
-            | "date"
-            | "pubdate"
-            | "dc.date"
-            | "dc.date.issued"
-            | "datepublished"
-            | "publish-date"
-            | "og:published_time"
-                if meta.date.is_none() =>
-            {
-                meta.date = Some(content)
-            }
-            // An `<html lang>` wins over it (below).
-            "content-language" | "dc.language" | "og:locale" if meta.lang.is_none() => {
-                meta.lang = Some(content)
-            }
-            _ => {}
-        }
-    }
-    if meta.date.is_none() {
-        meta.date = doc
-            .select(&s.time)
-            .next()
-            .and_then(|t| t.value().attr("datetime"))
-            .and_then(clean);
-    }
-    if let Some(l) = doc
-        .select(&s.html)
-        .next()
-        .and_then(|h| h.value().attr("lang"))
-        .and_then(clean)
-    {
-        meta.lang = Some(l);
-    }
-
+    let mut meta = super::metadata::extract(&doc, url);
     let mut b = Builder {
         blocks: Vec::new(),
         block_hint_ids: Vec::new(),
@@ -597,6 +494,9 @@ pub fn to_blocks(html: &str) -> (Vec<Block>, PageMeta) {
     walk(doc.root_element(), &mut b, false);
     b.flush();
     drop_wrapper_hints(&mut b);
+    if meta.date.is_none() {
+        meta.date = super::metadata::date_near_headline(&b.blocks);
+    }
     (b.blocks, meta)
 }
 
@@ -643,7 +543,7 @@ mod tests {
         // `id` and data-x0 … data-x254 are the first 256.
         assert!(capped.contains(" data-x254='a > b'") && !capped.contains("data-x255"));
         assert!(!capped.contains("class=last"), "attributes past the cap go");
-        let (blocks, _) = to_blocks(&html);
+        let (blocks, _) = to_blocks(&html, None);
         assert_eq!(blocks.len(), 1);
         assert_eq!(blocks[0].text, "Der Text bleibt.");
         // A page of ordinary tags, quoted `>` and bare values is left as it is.
@@ -658,9 +558,9 @@ mod tests {
     #[test]
     fn declared_language_from_html_lang_or_content_language() {
         let meta_only = r#"<html><head><meta http-equiv="Content-Language" content="fr-CA"></head><body><p>Bonjour</p></body></html>"#;
-        assert_eq!(to_blocks(meta_only).1.lang.as_deref(), Some("fr-CA"));
+        assert_eq!(to_blocks(meta_only, None).1.lang.as_deref(), Some("fr-CA"));
         let both = r#"<html lang="de"><head><meta http-equiv="content-language" content="en"></head><body><p>Hallo</p></body></html>"#;
-        assert_eq!(to_blocks(both).1.lang.as_deref(), Some("de"));
+        assert_eq!(to_blocks(both, None).1.lang.as_deref(), Some("de"));
     }
 
     #[test]
@@ -673,7 +573,7 @@ mod tests {
             Lukaschenko <a href="/x">Unterstützung</a> zugesichert.</p><pre>a  b
 c</pre></article>
             <footer id="site-footer"><p>© 2021 Epoch Times</p></footer><noscript>Bitte JS</noscript></body></html>"#;
-        let (blocks, meta) = to_blocks(html);
+        let (blocks, meta) = to_blocks(html, None);
         assert_eq!(meta.title.as_deref(), Some("Titel & mehr"));
         assert_eq!(meta.author.as_deref(), Some("A. Autor"));
         assert_eq!(meta.date.as_deref(), Some("2021-11-04"));
@@ -730,7 +630,7 @@ c</pre></article>
         );
         // The `<noscript>` holds most of the text, so it is the page's wrapper and its
         // hint is dropped (as `body`'s would be); the second post's class stays.
-        let (blocks, _) = to_blocks(html);
+        let (blocks, _) = to_blocks(html, None);
         assert!(blocks[1].hints.iter().any(|h| h == "post"));
     }
 
@@ -741,7 +641,7 @@ c</pre></article>
             <div class="elementor-widget elementor-widget-nav-menu"><p>Menü</p></div>
             <div class="entry no-ads"><p>Mehr</p></div></div>
             <div class=x><p>Viel mehr Text auf der Seite, damit der Inhalt kein Seitenrahmen ist.</p></div></body></html>"#;
-        let (blocks, _) = to_blocks(html);
+        let (blocks, _) = to_blocks(html, None);
         let hints = |i: usize| blocks[i].hints.join(" ");
         assert_eq!(hints(0), "content text editor");
         assert_eq!(hints(1), "content nav menu");
@@ -749,7 +649,11 @@ c</pre></article>
     }
 
     fn block_texts(html: &str) -> Vec<String> {
-        to_blocks(html).0.into_iter().map(|b| b.text).collect()
+        to_blocks(html, None)
+            .0
+            .into_iter()
+            .map(|b| b.text)
+            .collect()
     }
 
     #[test]
