@@ -197,7 +197,7 @@ impl CheckpointSink {
 impl Sink for CheckpointSink {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, &doc.to_json(&self.fields, self.include_raw))
+        doc.write_json(&mut self.line, &self.fields, self.include_raw)
             .map_err(|e| SinkError(e.to_string()))?;
         self.line.push(b'\n');
         self.file.write_all(&self.line)?;

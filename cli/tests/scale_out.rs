@@ -193,6 +193,51 @@ fn shards_merge_to_the_single_run_and_completed_ranks_are_skipped() {
 }
 
 #[test]
+fn the_default_pipeline_in_three_ranks_is_the_single_run_byte_for_byte() {
+    // Every field, keywords and summaries included: a document's output depends on no
+    // other document (clean's duplicate flags aside, which are per task).
+    let (dir, _) = setup(60);
+    let corpus = dir.path().join("corpus.jsonl");
+    let cfg = root().join("configs/default.toml");
+    let keep = ["--set", "stage.clean.duplicates=\"keep\""];
+    let out = textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .arg("--input")
+        .arg(&corpus)
+        .args(keep)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let single = out.stdout;
+    assert_eq!(single.iter().filter(|&&b| b == b'\n').count(), 60);
+    let job = dir.path().join("job");
+    for r in 0..3 {
+        textpipe()
+            .args(["-q", "run"])
+            .arg(&cfg)
+            .arg("--input")
+            .arg(&corpus)
+            .args(keep)
+            .arg("--output-dir")
+            .arg(&job)
+            .args(["--rank", &r.to_string(), "--world-size", "3"])
+            .assert()
+            .success();
+    }
+    let merged = merged(&job, 3);
+    assert!(String::from_utf8_lossy(&merged).contains("\"keywords\""));
+    assert!(
+        merged == single,
+        "the merged ranks differ from the single run"
+    );
+}
+
+#[test]
 fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
     let (dir, cfg) = setup(200);
     // Every tenth line is broken: those fail at the source and go to the dead-letter file.

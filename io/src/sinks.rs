@@ -111,14 +111,8 @@ struct JsonlSink {
 impl Sink for JsonlSink {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
         self.buf.clear();
-        if self.o.fields.is_empty() && !self.o.include_raw {
-            // Fast path: serialise directly, skipping raw bytes.
-            serde_json::to_writer(&mut self.buf, &WithoutRaw(doc))
-                .map_err(|e| SinkError(e.to_string()))?;
-        } else {
-            let v = doc.to_json(&self.o.fields, self.o.include_raw);
-            serde_json::to_writer(&mut self.buf, &v).map_err(|e| SinkError(e.to_string()))?;
-        }
+        doc.write_json(&mut self.buf, &self.o.fields, self.o.include_raw)
+            .map_err(|e| SinkError(e.to_string()))?;
         self.buf.push(b'\n');
         match &mut self.out {
             Out::Stdout(w) => w.write_all(&self.buf)?,
@@ -157,24 +151,6 @@ impl Sink for JsonlSink {
             self.o.fields.join(", ")
         };
         format!("jsonl to {} ({fields})", self.desc)
-    }
-}
-
-/// Serialises a document without its raw bytes, without building an intermediate value.
-struct WithoutRaw<'a>(&'a Document);
-
-impl Serialize for WithoutRaw<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Cloning only the small header is cheaper than a serde_json::Value round trip.
-        let d = self.0;
-        if d.raw.is_empty() {
-            return d.serialize(s);
-        }
-        let shallow = Document {
-            raw: Vec::new(),
-            ..d.clone()
-        };
-        shallow.serialize(s)
     }
 }
 

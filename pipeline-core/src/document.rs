@@ -340,6 +340,50 @@ impl Document {
         Ok(())
     }
 
+    /// Appends the document to `out` as one JSON object (no newline), exactly as serde
+    /// prints it (fields in declaration order, `f32`s at their shortest), keeping only the
+    /// top-level keys `fields` names (if any), and the raw bytes only with `include_raw`.
+    /// A selection prints each kept key byte for byte as the whole object would, so outputs
+    /// with and without `fields` (a single run and a sharded one) agree.
+    pub fn write_json(
+        &self,
+        out: &mut Vec<u8>,
+        fields: &[String],
+        include_raw: bool,
+    ) -> serde_json::Result<()> {
+        let start = out.len();
+        if include_raw || self.raw.is_empty() {
+            serde_json::to_writer(&mut *out, self)?;
+        } else {
+            // Cloning the document less its raw bytes is cheaper than a Value round trip.
+            let shallow = Document {
+                raw: Vec::new(),
+                ..self.clone()
+            };
+            serde_json::to_writer(&mut *out, &shallow)?;
+        }
+        if fields.is_empty() {
+            return Ok(());
+        }
+        let whole = out.split_off(start);
+        let entries: RawEntries<'_> = serde_json::from_slice(&whole)?;
+        out.push(b'{');
+        let mut first = true;
+        for (k, v) in entries.0 {
+            if fields.contains(&k) {
+                if !first {
+                    out.push(b',');
+                }
+                first = false;
+                serde_json::to_writer(&mut *out, &k)?;
+                out.push(b':');
+                out.extend_from_slice(v.get().as_bytes());
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
     /// The document as one JSON object; `fields` (if non-empty) selects top-level keys.
     pub fn to_json(&self, fields: &[String], include_raw: bool) -> serde_json::Value {
         let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
@@ -353,6 +397,32 @@ impl Document {
             }
         }
         v
+    }
+}
+
+/// The top-level entries of a JSON object in their order, values as their raw text.
+struct RawEntries<'a>(Vec<(String, &'a serde_json::value::RawValue)>);
+
+impl<'de> Deserialize<'de> for RawEntries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawEntries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(e) = m.next_entry()? {
+                    v.push(e);
+                }
+                Ok(RawEntries(v))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -412,6 +482,39 @@ mod tests {
         assert_eq!(v.to_string(), r#"{"id":"x","text":"Hallo"}"#);
         let full = serde_json::to_string(&d).unwrap();
         assert!(full.contains(r#""raw":"Hallo""#), "{full}");
+    }
+
+    #[test]
+    fn a_selection_prints_each_key_as_the_whole_object_does() {
+        let mut d = Document::from_text("x", "Hallo Minsk");
+        d.keywords.push(crate::Keyword {
+            text: "Minsk".into(),
+            score: 75.31715,
+        });
+        d.meta.insert("b".into(), 1.into());
+        d.meta.insert("a".into(), 2.into());
+        let mut whole = Vec::new();
+        d.write_json(&mut whole, &[], false).unwrap();
+        let whole = String::from_utf8(whole).unwrap();
+        assert!(
+            whole.contains(r#"{"text":"Minsk","score":75.31715}"#),
+            "{whole}"
+        );
+        assert!(!whole.contains("\"raw\""), "{whole}");
+        let mut some = Vec::new();
+        let fields = ["id".to_string(), "keywords".into(), "meta".into()];
+        d.write_json(&mut some, &fields, false).unwrap();
+        let some = String::from_utf8(some).unwrap();
+        // Every kept key as in the whole object, in the same order (a Value sorted the
+        // keys and printed the score as 75.31714630126953).
+        for k in [
+            "\"keywords\":[{\"text\":\"Minsk\",\"score\":75.31715}]",
+            "\"id\":\"x\"",
+        ] {
+            assert!(whole.contains(k) && some.contains(k), "{k}: {some}");
+        }
+        assert!(some.starts_with(r#"{"id":"x","#), "{some}");
+        assert!(!some.contains("text\":\"Hallo"), "{some}");
     }
 
     #[test]
