@@ -249,3 +249,201 @@ fn textpipe_reads_its_own_zstd_output() {
     assert_eq!(out.len(), 5);
     assert!(out[0].contains("\"id\":\"000_c5a5ed7731ad6cab\""));
 }
+
+/// One WARC record with the standard framing: version line, header fields, blank line,
+/// block, two line ends.
+fn warc_record(kind: &str, id: &str, uri: &str, extra: &str, block: &[u8]) -> Vec<u8> {
+    let mut r = format!(
+        "WARC/1.0\r\nWARC-Type: {kind}\r\nWARC-Record-ID: <urn:uuid:{id}>\r\nWARC-Date: 2024-05-06T07:08:09Z\r\nWARC-Target-URI: {uri}\r\n{extra}Content-Length: {}\r\n\r\n",
+        block.len()
+    )
+    .into_bytes();
+    r.extend_from_slice(block);
+    r.extend_from_slice(b"\r\n\r\n");
+    r
+}
+
+/// A WARC of three shared pages as responses (one in Windows-1252, declared only in the
+/// HTTP header), with a request, a metadata record, an image response and a 404 between.
+fn warc_of_pages() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let dir = root().join("../shared/eval/clean/html/trafilatura/cache");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let pages: Vec<Vec<u8>> = names[..3]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    let http = |status: &str, ct: &str, body: &[u8]| {
+        let mut b =
+            format!("HTTP/1.1 {status}\r\nContent-Type: {ct}\r\nContent-Language: de\r\n\r\n")
+                .into_bytes();
+        b.extend_from_slice(body);
+        b
+    };
+    let latin = b"<html><body><p>Gr\xfc\xdfe aus K\xf6ln, sagte die Stra\xdfenbahnfahrerin am Montag.</p></body></html>".to_vec();
+    let mut records = Vec::new();
+    let resp =
+        "WARC-Payload-Digest: sha1:X\r\nContent-Type: application/http; msgtype=response\r\n";
+    records.push(warc_record(
+        "warcinfo",
+        "0",
+        "",
+        "Content-Type: application/warc-fields\r\n",
+        b"software: test\r\n",
+    ));
+    for (i, p) in pages.iter().enumerate() {
+        records.push(warc_record(
+            "request",
+            &format!("q{i}"),
+            &format!("https://example.org/{i}"),
+            "",
+            b"GET / HTTP/1.1\r\n\r\n",
+        ));
+        records.push(warc_record(
+            "response",
+            &format!("r{i}"),
+            &format!("https://example.org/{i}"),
+            resp,
+            &http("200 OK", "text/html; charset=utf-8", p),
+        ));
+        records.push(warc_record(
+            "metadata",
+            &format!("m{i}"),
+            &format!("https://example.org/{i}"),
+            "",
+            b"fetchTimeMs: 12\r\n",
+        ));
+    }
+    records.push(warc_record(
+        "response",
+        "img",
+        "https://example.org/a.png",
+        resp,
+        &http("200 OK", "image/png", b"\x89PNG...."),
+    ));
+    records.push(warc_record(
+        "response",
+        "404",
+        "https://example.org/gone",
+        resp,
+        &http("404 Not Found", "text/html", b"<p>gone</p>"),
+    ));
+    records.push(warc_record(
+        "response",
+        "latin",
+        "https://example.org/koeln",
+        resp,
+        &http("200 OK", "text/html; charset=windows-1252", &latin),
+    ));
+    (records, pages)
+}
+
+#[test]
+fn warc_responses_become_documents_with_their_headers_and_the_rest_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (records, _) = warc_of_pages();
+    let plain: Vec<u8> = records.concat();
+    // Common Crawl's framing: every record a gzip member of its own.
+    let gz: Vec<u8> = records
+        .iter()
+        .flat_map(|r| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(r).unwrap();
+            e.finish().unwrap()
+        })
+        .collect();
+    let cfg = dir.path().join("w.toml");
+    std::fs::write(
+        &cfg,
+        "[pipeline]\nname = \"w\"\n[source]\nkind = \"warc\"\npath = \"-\"\n[[stage]]\nkind = \"decode\"\n[sink]\nkind = \"jsonl\"\npath = \"-\"\nfields = [\"id\", \"text\", \"meta\", \"declared\"]\n",
+    )
+    .unwrap();
+    let mut outs = Vec::new();
+    for (name, bytes) in [("a.warc", &plain), ("a.warc.gz", &gz)] {
+        let f = dir.path().join(name);
+        std::fs::write(&f, bytes).unwrap();
+        let out = textpipe()
+            .arg("run")
+            .arg(&cfg)
+            .arg("--input")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            stderr.contains("skipped by the source (not documents): HTTP status not 2xx 1, metadata 3, not text (Content-Type) 1, request 3, warcinfo 1"),
+            "{stderr}"
+        );
+        let docs: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 4, "{docs:?}");
+        assert_eq!(docs[0]["id"], "urn:uuid:r0");
+        assert_eq!(docs[0]["meta"]["http_status"], 200);
+        let latin = &docs[3];
+        assert_eq!(latin["id"], "urn:uuid:latin");
+        assert!(
+            latin["text"].as_str().unwrap().contains("Grüße aus Köln"),
+            "{latin}"
+        );
+        assert_eq!(latin["meta"]["encoding"], "windows-1252");
+        outs.push(docs);
+    }
+    assert_eq!(outs[0], outs[1], "gzip per record reads as plain");
+}
+
+#[test]
+fn a_damaged_or_truncated_warc_record_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut records, _) = warc_of_pages();
+    // Damage inside the second response's header (no Content-Length), and cut the last.
+    let second = records
+        .iter()
+        .position(|r| r.windows(7).any(|w| w == b"uuid:r1"))
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&records[second]).replace("Content-Length", "Content-Lenght");
+    records[second] = text.into_bytes();
+    let last = records.len() - 1;
+    let cut = records[last].len() - 20;
+    records[last].truncate(cut);
+    let f = dir.path().join("bad.warc");
+    std::fs::write(&f, records.concat()).unwrap();
+    let cfg = dir.path().join("w.toml");
+    std::fs::write(
+        &cfg,
+        "[pipeline]\nname = \"w\"\non_error = \"skip\"\n[source]\nkind = \"warc\"\npath = \"-\"\n[sink]\nkind = \"jsonl\"\npath = \"-\"\nfields = [\"id\"]\n",
+    )
+    .unwrap();
+    let out = textpipe()
+        .arg("run")
+        .arg(&cfg)
+        .arg("--input")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let ids: Vec<&str> = stdout.lines().collect();
+    // r0 and r2 are read; r1 (no Content-Length) and the cut last record fail alone.
+    assert!(
+        ids.iter().any(|l| l.contains("uuid:r0")) && ids.iter().any(|l| l.contains("uuid:r2")),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("without a valid Content-Length"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cut short"), "{stderr}");
+    assert!(stderr.contains("2 failed"), "{stderr}");
+}

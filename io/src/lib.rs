@@ -1,7 +1,8 @@
 //! Concrete sources and sinks for textpipe, registered by [`register`].
 //!
 //! Sources: `files` (a file, a directory, a glob, or `-` for stdin as one document) and `jsonl`
-//! (one JSON object per line, from a file, a glob or `-` for stdin); both read gzip, zstd,
+//! (one JSON object per line, from a file, a glob or `-` for stdin), and `warc` (web archives,
+//! one document per page response); all read gzip, zstd,
 //! bzip2 and xz input, recognised by its bytes ([`compress`]). Sinks: `jsonl` (a file or `-`
 //! for stdout, with field selection) and `txt-dir` (one `.txt` file per document).
 #![warn(missing_docs)]
@@ -10,10 +11,12 @@ pub mod compress;
 mod files;
 mod jsonl;
 mod sinks;
+mod warc;
 
 pub use files::FilesOptions;
 pub use jsonl::JsonlOptions;
 pub use sinks::{JsonlSinkOptions, TxtDirOptions};
+pub use warc::WarcOptions;
 
 use pipeline_core::{BuildContext, OptionsError, Registry};
 
@@ -21,6 +24,7 @@ use pipeline_core::{BuildContext, OptionsError, Registry};
 pub fn register(reg: &mut Registry) {
     reg.add_source(files::FilesFactory);
     reg.add_source(jsonl::JsonlFactory);
+    reg.add_source(warc::WarcFactory);
     reg.add_sink(sinks::JsonlSinkFactory);
     reg.add_sink(sinks::TxtDirFactory);
 }

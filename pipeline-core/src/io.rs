@@ -42,6 +42,12 @@ pub trait Source: Send {
     fn set_max_document_bytes(&mut self, max: u64) {
         let _ = max;
     }
+    /// Items the source read but did not make documents of, by reason (a web archive's
+    /// request and metadata records), asked once the source is exhausted; the report
+    /// counts them apart from documents.
+    fn skipped(&self) -> std::collections::BTreeMap<String, u64> {
+        Default::default()
+    }
     /// A one-line description for `textpipe check`.
     fn describe(&self) -> String;
 }
@@ -77,6 +83,12 @@ pub trait Sink: Send {
     fn accounted(&mut self, n: u64) -> Result<(), SinkError> {
         let _ = n;
         Ok(())
+    }
+    /// Items the source read but did not make documents of, by reason (a web archive's
+    /// request and metadata records), asked once the source is exhausted; the report
+    /// counts them apart from documents.
+    fn skipped(&self) -> std::collections::BTreeMap<String, u64> {
+        Default::default()
     }
     /// A one-line description for `textpipe check`.
     fn describe(&self) -> String;

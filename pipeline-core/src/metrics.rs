@@ -170,6 +170,10 @@ pub struct RunReport {
     /// Documents written with a warning on them, per stage that warned (a document clean
     /// emptied, for one): written, yet worth a look.
     pub warnings: std::collections::BTreeMap<String, u64>,
+    /// Items the source read but made no document of, by reason (a web archive's request
+    /// and metadata records): not counted as documents read.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub source_skipped: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunReport {
@@ -242,6 +246,7 @@ impl RunReport {
             drop_reasons,
             languages,
             warnings,
+            source_skipped: Default::default(),
         }
     }
 
@@ -303,6 +308,16 @@ impl RunReport {
         );
         for (reason, n) in &self.drop_reasons {
             let _ = writeln!(out, "dropped ({reason}): {n}");
+        }
+        if !self.source_skipped.is_empty() {
+            let list: Vec<String> = (self.source_skipped.iter())
+                .map(|(why, n)| format!("{why} {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "skipped by the source (not documents): {}",
+                list.join(", ")
+            );
         }
         if !self.languages.is_empty() {
             let mut by: Vec<(&String, &u64)> = self.languages.iter().collect();

@@ -138,7 +138,7 @@ impl Runner {
         std::thread::scope(|scope| {
             // Source.
             let (tx0, mut rx) = bounded::<Envelope>(cap);
-            {
+            let source_thread = {
                 let live = live.clone();
                 let cancel = cancel.clone();
                 let source = &mut source;
@@ -192,9 +192,10 @@ impl Runner {
                                 break;
                             }
                         }
+                        source.skipped()
                     })
-                    .expect("spawn source thread");
-            }
+                    .expect("spawn source thread")
+            };
 
             // Stages.
             for (idx, (st, insts)) in stages.iter().zip(instances).enumerate() {
@@ -375,6 +376,7 @@ impl Runner {
             );
             report.docs_cancelled = cancelled;
             report.partial_output = partial.map(|p| p.display().to_string());
+            report.source_skipped = source_thread.join().unwrap_or_default();
             report
         })
     }
