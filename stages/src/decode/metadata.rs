@@ -76,7 +76,7 @@ fn selectors() -> &'static Selectors {
         canonical: sel(r#"link[rel="canonical"]"#),
         html: sel("html"),
         byline: sel(
-            r#"[rel="author"], [itemprop="author"], [class*="author"], [class*="byline"], a[href*="/author/"], .vcard .fn"#,
+            r#"[rel="author"], [itemprop="author"], [class*="author"], [class*="byline"], a[href*="/author/"], .vcard .fn, [class*="username"], [class*="user-name"]"#,
         ),
         time: sel(
             r#"time, [itemprop="datePublished"], [class*="publish"], [class*="date"], [class*="posted"]"#,
@@ -127,12 +127,18 @@ fn types(v: &Value) -> Vec<&str> {
 }
 
 /// The names of a JSON-LD `author` (a string, a Person or Organization, or a list).
-fn ld_names(v: &Value, out: &mut Vec<String>) {
+/// An author given only as `{"@id": …}` is looked up among the nodes (`ids`: a node's
+/// `@id` and its `name`), as Yoast's `@graph` writes it.
+fn ld_names(v: &Value, ids: &[(&str, &str)], out: &mut Vec<String>) {
     match v {
         Value::String(s) => out.extend(clean(s)),
-        Value::Array(a) => a.iter().for_each(|x| ld_names(x, out)),
+        Value::Array(a) => a.iter().for_each(|x| ld_names(x, ids, out)),
         Value::Object(_) => {
-            if let Some(n) = v["name"].as_str() {
+            let by_id = || {
+                let id = v["@id"].as_str()?;
+                ids.iter().find(|(i, _)| *i == id).map(|(_, n)| *n)
+            };
+            if let Some(n) = v["name"].as_str().or_else(by_id) {
                 out.extend(clean(n));
             }
         }
@@ -166,7 +172,10 @@ fn read_ld(json: &str, f: &mut Found) {
     };
     let mut nodes = Vec::new();
     ld_nodes(&v, &mut nodes, 0);
-    for n in nodes {
+    let ids: Vec<(&str, &str)> = (nodes.iter())
+        .filter_map(|n| Some((n["@id"].as_str()?, n["name"].as_str()?)))
+        .collect();
+    for &n in &nodes {
         let ts = types(n);
         let main = ts.iter().any(|t| is_main_type(t));
         let s = |k: &str| n[k].as_str().and_then(clean);
@@ -178,7 +187,7 @@ fn read_ld(json: &str, f: &mut Found) {
                 f.ld_name = s("name");
             }
             if f.ld_authors.is_empty() {
-                ld_names(&n["author"], &mut f.ld_authors);
+                ld_names(&n["author"], &ids, &mut f.ld_authors);
             }
             if f.ld_date.is_none() {
                 f.ld_date = s("datePublished").or_else(|| s("dateCreated"));
@@ -254,7 +263,7 @@ fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
         || name.chars().count() > 80
         || name.split_whitespace().count() > 8
         || matches!(
-            l.as_str(),
+            l.trim_end_matches([':', 's']),
             "admin"
                 | "administrator"
                 | "publisher"
@@ -268,6 +277,21 @@ fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
                 | "null"
                 | "none"
                 | "team"
+                // Labels a byline's element holds around the name.
+                | "topic"
+                | "posted"
+                | "posted on"
+                | "top"
+                | "auteur"
+                | "autor"
+                | "autoren"
+                | "written by"
+                | "by"
+                | "share"
+                | "more"
+                | "home"
+                | "post"
+                | "reply"
         )
         || k.is_empty()
         || site.is_some_and(|s| key(s) == k)
@@ -277,6 +301,17 @@ fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
 /// The author's name in a byline's text (`By Jane Doe | Updated May 4`), or `None` when
 /// it does not read as one: at most six words, cut before a date, a role or a count.
 fn byline_name(t: &str) -> Option<String> {
+    // A byline's parts between separators (`Dec. 19, 2025 · Niko Matsakis`): the first
+    // that reads as a name.
+    let mut parts = vec![t];
+    for sep in [" | ", " · ", " • ", " - ", " – ", " — ", "\n"] {
+        parts = parts.iter().flat_map(|p| p.split(sep)).collect();
+    }
+    parts.into_iter().find_map(byline_part)
+}
+
+/// [`byline_name`] of one part of a byline.
+fn byline_part(t: &str) -> Option<String> {
     let mut t = t.trim();
     // "By Jane", "Text by Jane", "Written by Jane": the name follows the first "by".
     let lower = t.to_lowercase();
@@ -286,7 +321,16 @@ fn byline_name(t: &str) -> Option<String> {
     {
         t = t[i + 3..].trim();
     }
-    for p in ["Von ", "von ", "Par ", "par ", "Author: ", "Autor: "] {
+    t = t.trim_start_matches([':', ' ']);
+    for p in [
+        "Von ",
+        "von ",
+        "Par ",
+        "par ",
+        "Author: ",
+        "Autor: ",
+        "Auteur : ",
+    ] {
         t = t.strip_prefix(p).unwrap_or(t).trim();
     }
     let mut end = t.len();
@@ -306,6 +350,8 @@ fn byline_name(t: &str) -> Option<String> {
         " am ",
         " posted",
         " Posted",
+        " Last ",
+        " last ",
         "\n",
     ] {
         if let Some(i) = t.find(cut) {
@@ -371,12 +417,13 @@ fn byline_name(t: &str) -> Option<String> {
 }
 
 /// A date printed near the headline (a byline's date in a plain `div`): the first short
-/// block that reads as a date among the three before the first `h1` block and the six after.
+/// block that reads as a date among the three before the first `h1` block and the ten
+/// after.
 pub fn date_near_headline(blocks: &[pipeline_core::Block]) -> Option<String> {
     let h1 = blocks.iter().position(|b| b.heading == Some(1))?;
-    let near = &blocks[h1.saturating_sub(3)..(h1 + 7).min(blocks.len())];
+    let near = &blocks[h1.saturating_sub(3)..(h1 + 11).min(blocks.len())];
     near.iter()
-        .filter(|b| b.heading != Some(1) && b.text.split_whitespace().count() <= 8)
+        .filter(|b| b.heading != Some(1) && b.text.split_whitespace().count() <= 12)
         .find_map(|b| iso_date(&b.text))
 }
 
@@ -413,6 +460,18 @@ pub fn iso_date(s: &str) -> Option<String> {
         }
         if c.len() == 4 && s[w[0].0..w[2].0].contains('.') {
             if let Some(d) = ok(num(c)?, num(b)?, num(a)?) {
+                return Some(d);
+            }
+        }
+        // D/M/Y or M/D/Y with slashes: only where the day tells (above 12).
+        if c.len() == 4 && s[w[0].0..w[2].0].contains('/') {
+            let (x, y) = (num(a)?, num(b)?);
+            let (m, d) = match (x > 12, y > 12) {
+                (true, false) => (y, x),
+                (false, true) => (x, y),
+                _ => continue,
+            };
+            if let Some(d) = ok(num(c)?, m, d) {
                 return Some(d);
             }
         }
@@ -625,6 +684,9 @@ mod tests {
             ("2025-09-04T10:00:00+00:00", Some("2025-09-04")),
             ("2025/9/4", Some("2025-09-04")),
             ("04.09.2025", Some("2025-09-04")),
+            ("Posted on the 15/12/2025 at 19:00", Some("2025-12-15")),
+            ("12/15/2025", Some("2025-12-15")),
+            ("04/09/2025", None),
             ("September 4, 2025", Some("2025-09-04")),
             ("4 Sep 2025", Some("2025-09-04")),
             ("Updated 12 hours ago", None),
