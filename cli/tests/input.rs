@@ -447,3 +447,59 @@ fn a_damaged_or_truncated_warc_record_fails_alone() {
     assert!(stderr.contains("cut short"), "{stderr}");
     assert!(stderr.contains("2 failed"), "{stderr}");
 }
+
+#[test]
+fn lean_jsonl_and_markdown_of_a_shared_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = root().join("../shared/eval/clean/html/wcxb/dev/0001.html.gz");
+    let md_dir = dir.path().join("md");
+    let cfg = dir.path().join("c.toml");
+    let write = |sink: &str| {
+        std::fs::write(
+            &cfg,
+            format!("[pipeline]\nname = \"t\"\n[source]\nkind = \"files\"\npath = \"-\"\n[[stage]]\nkind = \"decode\"\n[[stage]]\nkind = \"clean\"\n[[stage]]\nkind = \"tag\"\n[stage.options]\nentities = false\n[sink]\n{sink}\n"),
+        )
+        .unwrap();
+    };
+    write("kind = \"jsonl\"\npath = \"-\"\nformat = \"lean\"");
+    let out = run(&cfg, &page, None);
+    let v: serde_json::Value = serde_json::from_str(&out[0]).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["author", "date", "id", "lang", "text", "title", "url"],
+        "{v}"
+    );
+    assert!(v["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://scratchculinary.com/2025/09/04/"));
+    assert_eq!(v["id"], "0001");
+    assert_eq!(v["lang"], "en");
+    // The page's gold (WCXB): this headline, author and date.
+    assert_eq!(
+        v["title"],
+        "Top Nutrition Trends for Fall 2025: What Fitness Experts Are Eating (and How Scratch Makes It Easy)"
+    );
+    assert_eq!(v["author"], "Andrew King");
+    assert_eq!(v["date"], "2025-09-04");
+    write(&format!(
+        "kind = \"txt-dir\"\ndir = \"{}\"\nfield = \"markdown\"\nextension = \"md\"",
+        md_dir.display()
+    ));
+    run(&cfg, &page, None);
+    let md = std::fs::read_to_string(md_dir.join("0001.md")).unwrap();
+    assert!(
+        md.starts_with("# Top Nutrition Trends for Fall 2025"),
+        "{md}"
+    );
+    // The page's <h4> subheadings, between its paragraphs.
+    assert!(
+        md.contains("easier said than done.\n\nAt Scratch Culinary"),
+        "{md}"
+    );
+    assert!(
+        md.contains("\n\n#### 1. High-Protein, Balanced Meals Are Here to Stay\n\nProtein"),
+        "{md}"
+    );
+}

@@ -10,6 +10,7 @@
 pub mod compress;
 mod files;
 mod jsonl;
+pub mod markdown;
 mod sinks;
 mod warc;
 

@@ -1,4 +1,5 @@
-//! Sinks: `jsonl` (file or stdout) and `txt-dir` (one `.txt` per document). Files are atomic.
+//! Sinks: `jsonl` (file or stdout; the document, or a `lean` flat record) and `txt-dir`
+//! (one file per document: text, summary or Markdown). Files are atomic.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +21,9 @@ pub struct JsonlSinkOptions {
     pub fields: Vec<String>,
     /// Include the raw input bytes (`raw` / `raw_base64`).
     pub include_raw: bool,
+    /// `full` (the document as it is, `fields` selecting) or `lean`: `id`, `url`, `lang`,
+    /// `title`, `author`, `date`, `text` at the top level, empty ones left out.
+    pub format: String,
 }
 
 impl Default for JsonlSinkOptions {
@@ -28,6 +32,44 @@ impl Default for JsonlSinkOptions {
             path: "-".into(),
             fields: Vec::new(),
             include_raw: false,
+            format: "full".into(),
+        }
+    }
+}
+
+/// The `lean` record of a document: what a corpus needs, flat, empty fields left out.
+#[derive(Serialize)]
+struct Lean<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lang: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    author: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    text: &'a str,
+}
+
+impl<'a> Lean<'a> {
+    fn of(d: &'a Document) -> Self {
+        let meta = |k: &str| {
+            d.meta
+                .get(k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        Lean {
+            id: &d.id,
+            url: meta("canonical_url").or(d.declared.url.as_deref()),
+            lang: d.lang.as_deref(),
+            title: meta("title"),
+            author: meta("author"),
+            date: meta("date").or(d.declared.date.as_deref()),
+            text: &d.text,
         }
     }
 }
@@ -46,6 +88,10 @@ impl StageOptions for JsonlSinkOptions {
             OptionDoc {
                 name: "include_raw",
                 help: "also write the raw input bytes",
+            },
+            OptionDoc {
+                name: "format",
+                help: "\"full\" (the document, `fields` selecting) or \"lean\" (id, url, lang, title, author, date, text; empty ones left out)",
             },
         ]
     }
@@ -72,6 +118,12 @@ impl SinkFactory for JsonlSinkFactory {
         ctx: &BuildContext,
     ) -> Result<Box<dyn Sink>, OptionsError> {
         let o: JsonlSinkOptions = pipeline_core::parse_options(options)?;
+        if o.format != "full" && o.format != "lean" {
+            return Err(
+                OptionsError::at("format", format!("unknown format `{}`", o.format))
+                    .with_help("use \"full\" or \"lean\""),
+            );
+        }
         let (out, desc) = if o.path == "-" {
             (
                 Out::Stdout(std::io::BufWriter::with_capacity(
@@ -111,8 +163,12 @@ struct JsonlSink {
 impl Sink for JsonlSink {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
         self.buf.clear();
-        doc.write_json(&mut self.buf, &self.o.fields, self.o.include_raw)
-            .map_err(|e| SinkError(e.to_string()))?;
+        if self.o.format == "lean" {
+            serde_json::to_writer(&mut self.buf, &Lean::of(doc))
+        } else {
+            doc.write_json(&mut self.buf, &self.o.fields, self.o.include_raw)
+        }
+        .map_err(|e| SinkError(e.to_string()))?;
         self.buf.push(b'\n');
         match &mut self.out {
             Out::Stdout(w) => w.write_all(&self.buf)?,
@@ -160,7 +216,8 @@ impl Sink for JsonlSink {
 pub struct TxtDirOptions {
     /// Output directory (created if missing).
     pub dir: String,
-    /// What to write: `text` or `summary`.
+    /// What to write: `text`, `summary` or `markdown` (headings, lists and paragraphs of
+    /// the kept blocks; use `extension = "md"`).
     pub field: String,
     /// File extension.
     pub extension: String,
@@ -185,7 +242,7 @@ impl StageOptions for TxtDirOptions {
             },
             OptionDoc {
                 name: "field",
-                help: "what to write: \"text\" or \"summary\"",
+                help: "what to write: \"text\", \"summary\" or \"markdown\" (headings, lists, paragraphs of the kept blocks; set extension = \"md\")",
             },
             OptionDoc {
                 name: "extension",
@@ -219,10 +276,10 @@ impl SinkFactory for TxtDirFactory {
         if o.dir.is_empty() {
             return Err(OptionsError::at("", "the txt-dir sink needs `dir`"));
         }
-        if o.field != "text" && o.field != "summary" {
+        if !matches!(o.field.as_str(), "text" | "summary" | "markdown") {
             return Err(
                 OptionsError::at("field", format!("unknown field `{}`", o.field))
-                    .with_help("use \"text\" or \"summary\""),
+                    .with_help("use \"text\", \"summary\" or \"markdown\""),
             );
         }
         let dir = ctx.resolve(&o.dir);
@@ -288,8 +345,13 @@ fn id_hash(id: &str) -> String {
 
 impl Sink for TxtDirSink {
     fn write(&mut self, doc: &Document) -> Result<(), SinkError> {
+        let markdown;
         let text = match self.o.field.as_str() {
             "summary" => doc.summary.as_ref().map(|s| s.text.as_str()).unwrap_or(""),
+            "markdown" => {
+                markdown = crate::markdown::to_markdown(doc);
+                markdown.as_str()
+            }
             _ => doc.text.as_str(),
         };
         // A name this run already wrote: another id that cleans to it (`a/b`, `a b`) gets
