@@ -15,8 +15,9 @@
 //! - `job.json`: the world size, written by the first task, checked by the others.
 //!
 //! Output is ordered, so with the same config a task's output does not depend on where it
-//! was interrupted. Run-wide state of stages (clean's duplicate index, tag's keyword
-//! document frequencies) covers the documents processed since the task last started.
+//! was interrupted. Keywords weigh words by shipped document frequencies, so they do not
+//! either; run-wide state of stages (clean's duplicate index, tag's `idf = "run"`) covers
+//! the documents processed since the task last started.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
