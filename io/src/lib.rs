@@ -11,6 +11,8 @@ pub mod compress;
 mod files;
 mod jsonl;
 pub mod markdown;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 mod sinks;
 mod warc;
 
@@ -28,6 +30,8 @@ pub fn register(reg: &mut Registry) {
     reg.add_source(warc::WarcFactory);
     reg.add_sink(sinks::JsonlSinkFactory);
     reg.add_sink(sinks::TxtDirFactory);
+    #[cfg(feature = "parquet")]
+    reg.add_sink(parquet::ParquetSinkFactory);
 }
 
 /// Expands `path` (a file, a directory, or a glob pattern) into a sorted list of files.

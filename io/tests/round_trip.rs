@@ -329,3 +329,94 @@ fn an_item_over_max_document_bytes_is_refused_unread_and_the_rest_go_on() {
     );
     assert_eq!(items[1].as_ref().unwrap().raw, b"klein");
 }
+
+#[cfg(feature = "parquet")]
+#[test]
+fn the_seeds_written_to_parquet_read_back_with_the_same_rows_and_types() {
+    use arrow_array::{Array, Float32Array, ListArray, StringArray, StructArray, UInt32Array};
+    let r = reg();
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds_dir();
+    let src = r
+        .source("files")
+        .unwrap()
+        .build(
+            table(&format!("path = {:?}", seeds.display().to_string())),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    let mut docs: Vec<Document> = drain(src).into_iter().map(Result::unwrap).collect();
+    // Keywords and entities as the tag stage leaves them, on the first seed.
+    docs[0].text = String::from_utf8(docs[0].raw.clone()).unwrap();
+    docs[0].lang = Some("de".into());
+    docs[0].keywords.push(pipeline_core::Keyword {
+        text: "Belarus".into(),
+        score: 75.5,
+    });
+    let at = docs[0].text.find("Wladimir Putin").unwrap();
+    docs[0].entities.push(pipeline_core::Entity {
+        span: pipeline_core::Span::new(at, at + "Wladimir Putin".len()),
+        label: "PER".into(),
+        text: "Wladimir Putin".into(),
+        group: None,
+    });
+    docs[0]
+        .meta
+        .insert("title".into(), "Treffen in Minsk".into());
+    // Row groups of at most 1 MB of text: the seeds fit one; small groups are tested below.
+    let out = dir.path().join("out.parquet");
+    let mut sink = r
+        .sink("parquet")
+        .unwrap()
+        .build(
+            table("path = \"out.parquet\"\nrow_group_mb = 1"),
+            &ctx(dir.path()),
+        )
+        .unwrap();
+    for d in &docs {
+        sink.write(d).unwrap();
+    }
+    sink.finish().unwrap();
+    let f = std::fs::File::open(&out).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .unwrap()
+        .build()
+        .unwrap();
+    let batches: Vec<_> = reader.map(Result::unwrap).collect();
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, docs.len());
+    let b = &batches[0];
+    assert_eq!(*b.schema(), *textpipe_io::parquet::schema());
+    let col = |name: &str| b.column_by_name(name).unwrap().clone();
+    let ids = col("id");
+    let ids = ids.as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(ids.value(0), docs[0].id);
+    let texts = col("text");
+    let texts = texts.as_any().downcast_ref::<StringArray>().unwrap();
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!(texts.value(i), d.text, "{}", d.id);
+    }
+    let titles = col("title");
+    let titles = titles.as_any().downcast_ref::<StringArray>().unwrap();
+    assert_eq!(titles.value(0), "Treffen in Minsk");
+    assert!(titles.is_null(1), "an empty field is null");
+    let kw = col("keywords");
+    let kw = kw.as_any().downcast_ref::<ListArray>().unwrap();
+    let first = kw.value(0);
+    let first = first.as_any().downcast_ref::<StructArray>().unwrap();
+    let score = first
+        .column(1)
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .unwrap();
+    assert_eq!(score.value(0), 75.5);
+    assert_eq!(kw.value(1).len(), 0);
+    let en = col("entities");
+    let en = en.as_any().downcast_ref::<ListArray>().unwrap();
+    let e0 = en.value(0);
+    let e0 = e0.as_any().downcast_ref::<StructArray>().unwrap();
+    let start = e0.column(2).as_any().downcast_ref::<UInt32Array>().unwrap();
+    let end = e0.column(3).as_any().downcast_ref::<UInt32Array>().unwrap();
+    let (s, e) = (start.value(0) as usize, end.value(0) as usize);
+    assert_eq!(&texts.value(0)[s..e], "Wladimir Putin");
+}
