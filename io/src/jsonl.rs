@@ -317,23 +317,15 @@ impl JsonlSource {
         if self.stdin {
             self.stdin = false;
             // Compressed JSONL on stdin is read decompressed.
-            return Some(match crate::compress::wrap(std::io::stdin()) {
-                Ok((reader, _)) => {
-                    self.current = Some(Current {
-                        name: "stdin".into(),
-                        reader,
-                        lineno: 0,
-                        pos: 0,
-                        end: u64::MAX,
-                    });
-                    Ok(())
-                }
-                Err(e) => Err(SourceError {
-                    id: "stdin".into(),
-                    message: format!("cannot read stdin: {e}"),
-                    raw: Vec::new(),
-                }),
-            });
+            return Some(crate::open_stream(None).map(|(name, reader)| {
+                self.current = Some(Current {
+                    name,
+                    reader,
+                    lineno: 0,
+                    pos: 0,
+                    end: u64::MAX,
+                });
+            }));
         }
         let p = self.files.next()?;
         let name = p.path.display().to_string();

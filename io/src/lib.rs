@@ -111,6 +111,25 @@ fn walk(
     Ok(())
 }
 
+/// A file (`None`: stdin) opened for reading as a stream, decompressed if it is compressed:
+/// its name for ids and messages, and the reader; or the source error naming it.
+pub(crate) fn open_stream(
+    path: Option<&std::path::Path>,
+) -> Result<(String, Box<dyn std::io::BufRead + Send>), pipeline_core::SourceError> {
+    let name = path.map_or_else(|| "stdin".to_string(), |p| p.display().to_string());
+    let opened = match path {
+        Some(p) => compress::open(p),
+        None => compress::wrap(std::io::stdin()),
+    };
+    opened
+        .map(|(reader, _)| (name.clone(), reader))
+        .map_err(|e| pipeline_core::SourceError {
+            id: name.clone(),
+            message: format!("cannot read {name}: {e}"),
+            raw: Vec::new(),
+        })
+}
+
 /// Checks `rank < world_size` (shared by the sharded sources).
 pub(crate) fn check_shard(rank: usize, world_size: usize) -> Result<(), OptionsError> {
     if world_size == 0 {

@@ -309,43 +309,19 @@ impl WarcSource {
     }
 
     fn open_next(&mut self) -> Option<Result<(), SourceError>> {
-        if self.stdin {
-            self.stdin = false;
-            return Some(match crate::compress::wrap(std::io::stdin()) {
-                Ok((reader, _)) => {
-                    self.current = Some(Current {
-                        name: "stdin".into(),
-                        reader,
-                        records: 0,
-                        pending: false,
-                    });
-                    Ok(())
-                }
-                Err(e) => Err(SourceError {
-                    id: "stdin".into(),
-                    message: format!("cannot read stdin: {e}"),
-                    raw: Vec::new(),
-                }),
+        let path = if std::mem::take(&mut self.stdin) {
+            None
+        } else {
+            Some(self.files.next()?)
+        };
+        Some(crate::open_stream(path.as_deref()).map(|(name, reader)| {
+            self.current = Some(Current {
+                name,
+                reader,
+                records: 0,
+                pending: false,
             });
-        }
-        let p = self.files.next()?;
-        let name = p.display().to_string();
-        Some(match crate::compress::open(&p) {
-            Ok((reader, _)) => {
-                self.current = Some(Current {
-                    name,
-                    reader,
-                    records: 0,
-                    pending: false,
-                });
-                Ok(())
-            }
-            Err(e) => Err(SourceError {
-                id: name.clone(),
-                message: format!("cannot open {name}: {e}"),
-                raw: Vec::new(),
-            }),
-        })
+        }))
     }
 
     /// The document of a record, or why it is skipped.
