@@ -32,6 +32,8 @@ pub fn register(reg: &mut Registry) {
     reg.add_sink(sinks::TxtDirFactory);
     #[cfg(feature = "parquet")]
     reg.add_sink(parquet::ParquetSinkFactory);
+    #[cfg(feature = "parquet")]
+    reg.add_source(parquet::ParquetSourceFactory);
 }
 
 /// Expands `path` (a file, a directory, or a glob pattern) into a sorted list of files.

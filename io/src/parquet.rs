@@ -1,8 +1,9 @@
-//! `parquet`: one row per document in an Apache Parquet file (arrow-rs), zstd-compressed,
+//! `parquet` sink: one row per document in an Apache Parquet file (arrow-rs), zstd-compressed,
 //! in row groups of about `row_group_mb` of text: `id`, `url`, `lang`, `title`, `author`,
 //! `date`, `text`, `summary` (strings; empty ones null), `keywords` (list of
 //! {text, score}) and `entities` (list of {text, label, start, end}, byte offsets into
-//! `text`). The file is written atomically, as the other sinks' are.
+//! `text`). The file is written atomically, as the other sinks' are. The `parquet` source
+//! reads such files (or any with a string column of text) back, a batch at a time.
 
 use std::sync::Arc;
 
@@ -278,5 +279,232 @@ impl Sink for ParquetSink {
     }
     fn describe(&self) -> String {
         format!("parquet to {} (zstd)", self.desc)
+    }
+}
+
+/// Options of the `parquet` source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ParquetSourceOptions {
+    /// A Parquet file, a directory of them, or a glob.
+    pub path: String,
+    /// String column holding the document content (text or HTML).
+    pub text_field: String,
+    /// String column holding the id (missing: `FILE:ROW`).
+    pub id_field: String,
+    /// String column holding the URL.
+    pub url_field: String,
+    /// String column holding the declared language.
+    pub lang_field: String,
+    /// String column holding a date.
+    pub date_field: String,
+    /// This task's shard (0-based): task `rank` reads the sorted files [rank::world_size].
+    pub rank: usize,
+    /// Number of tasks.
+    pub world_size: usize,
+}
+
+impl Default for ParquetSourceOptions {
+    fn default() -> Self {
+        ParquetSourceOptions {
+            path: String::new(),
+            text_field: "text".into(),
+            id_field: "id".into(),
+            url_field: "url".into(),
+            lang_field: "lang".into(),
+            date_field: "date".into(),
+            rank: 0,
+            world_size: 1,
+        }
+    }
+}
+
+impl StageOptions for ParquetSourceOptions {
+    fn docs() -> &'static [OptionDoc] {
+        &[
+            OptionDoc {
+                name: "path",
+                help: "Parquet file, directory or glob (relative to the config file)",
+            },
+            OptionDoc {
+                name: "text_field",
+                help: "string column holding the content (plain text or HTML)",
+            },
+            OptionDoc {
+                name: "id_field",
+                help: "string column holding the id (missing: FILE:ROW)",
+            },
+            OptionDoc {
+                name: "url_field",
+                help: "string column holding the URL",
+            },
+            OptionDoc {
+                name: "lang_field",
+                help: "string column holding the declared language",
+            },
+            OptionDoc {
+                name: "date_field",
+                help: "string column holding a date",
+            },
+            OptionDoc {
+                name: "rank",
+                help: "this task's shard, 0-based (set by `textpipe run --rank`)",
+            },
+            OptionDoc {
+                name: "world_size",
+                help: "number of shards: task `rank` reads the sorted files [rank::world_size]",
+            },
+        ]
+    }
+}
+
+pub(crate) struct ParquetSourceFactory;
+
+impl pipeline_core::SourceFactory for ParquetSourceFactory {
+    fn kind(&self) -> &str {
+        "parquet"
+    }
+    fn about(&self) -> &str {
+        "one document per row of Parquet files (a string column of text or HTML), read batch by batch"
+    }
+    fn default_options(&self) -> toml::Table {
+        options_to_table(&ParquetSourceOptions::default())
+    }
+    fn option_docs(&self) -> &[OptionDoc] {
+        ParquetSourceOptions::docs()
+    }
+    fn build(
+        &self,
+        options: toml::Table,
+        ctx: &BuildContext,
+    ) -> Result<Box<dyn pipeline_core::Source>, OptionsError> {
+        let o: ParquetSourceOptions = pipeline_core::parse_options(options)?;
+        if o.path.is_empty() || o.path == "-" {
+            return Err(
+                OptionsError::at("path", "the parquet source needs a file path")
+                    .with_help("Parquet's footer is at the end: it cannot be read from stdin"),
+            );
+        }
+        crate::check_shard(o.rank, o.world_size)?;
+        let files: Vec<std::path::PathBuf> = crate::expand_paths(&o.path, ctx, "path", true, &[])?
+            .into_iter()
+            .skip(o.rank)
+            .step_by(o.world_size)
+            .collect();
+        Ok(Box::new(ParquetSource {
+            o,
+            files: files.into_iter(),
+            current: None,
+        }))
+    }
+}
+
+/// The file being read: its name, its batches, the batch in hand and the next row.
+struct Reading {
+    name: String,
+    batches: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    batch: Option<RecordBatch>,
+    row: usize,
+    /// Rows read before the batch in hand (for fallback ids).
+    base: usize,
+}
+
+struct ParquetSource {
+    o: ParquetSourceOptions,
+    files: std::vec::IntoIter<std::path::PathBuf>,
+    current: Option<Reading>,
+}
+
+/// The string at `row` of column `name`, if the batch has such a column of strings.
+fn string_at(b: &RecordBatch, name: &str, row: usize) -> Option<String> {
+    use arrow_array::Array;
+    let col = b.column_by_name(name)?;
+    let a = col.as_any().downcast_ref::<arrow_array::StringArray>()?;
+    (!a.is_null(row)).then(|| a.value(row).to_string())
+}
+
+impl ParquetSource {
+    fn open(&mut self, path: &std::path::Path) -> Result<(), pipeline_core::SourceError> {
+        let name = path.display().to_string();
+        let err = |m: String| pipeline_core::SourceError {
+            id: name.clone(),
+            message: format!("cannot read {name}: {m}"),
+            raw: Vec::new(),
+        };
+        let f = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+        let batches = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+            .and_then(|b| b.with_batch_size(256).build())
+            .map_err(|e| err(e.to_string()))?;
+        self.current = Some(Reading {
+            name: name.clone(),
+            batches,
+            batch: None,
+            row: 0,
+            base: 0,
+        });
+        Ok(())
+    }
+}
+
+impl pipeline_core::Source for ParquetSource {
+    fn next_doc(&mut self) -> Option<Result<Document, pipeline_core::SourceError>> {
+        loop {
+            if self.current.is_none() {
+                let p = self.files.next()?;
+                if let Err(e) = self.open(&p) {
+                    return Some(Err(e));
+                }
+            }
+            let cur = self.current.as_mut()?;
+            let have = cur.batch.as_ref().is_some_and(|b| cur.row < b.num_rows());
+            if !have {
+                cur.base += cur.batch.as_ref().map_or(0, RecordBatch::num_rows);
+                cur.row = 0;
+                match cur.batches.next() {
+                    None => {
+                        self.current = None;
+                        continue;
+                    }
+                    Some(Ok(b)) => {
+                        cur.batch = Some(b);
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        let id = format!("{}:{}", cur.name, cur.base + 1);
+                        self.current = None;
+                        return Some(Err(pipeline_core::SourceError {
+                            message: format!("{id}: {e}"),
+                            id,
+                            raw: Vec::new(),
+                        }));
+                    }
+                }
+            }
+            let b = cur.batch.as_ref()?;
+            let row = cur.row;
+            cur.row += 1;
+            let fallback = format!("{}:{}", cur.name, cur.base + row + 1);
+            let o = &self.o;
+            let Some(text) = string_at(b, &o.text_field, row) else {
+                return Some(Err(pipeline_core::SourceError {
+                    message: format!("{fallback}: no string in column `{}`", o.text_field),
+                    id: fallback,
+                    raw: Vec::new(),
+                }));
+            };
+            let id = string_at(b, &o.id_field, row).unwrap_or_else(|| fallback.clone());
+            let mut d = Document::from_bytes(id, text.into_bytes());
+            d.source = Some(fallback);
+            d.declared.url = string_at(b, &o.url_field, row);
+            d.declared.lang = string_at(b, &o.lang_field, row);
+            d.declared.date = string_at(b, &o.date_field, row);
+            return Some(Ok(d));
+        }
+    }
+    fn describe(&self) -> String {
+        format!(
+            "parquet {} (text column `{}`)",
+            self.o.path, self.o.text_field
+        )
     }
 }

@@ -419,4 +419,17 @@ fn the_seeds_written_to_parquet_read_back_with_the_same_rows_and_types() {
     let end = e0.column(3).as_any().downcast_ref::<UInt32Array>().unwrap();
     let (s, e) = (start.value(0) as usize, end.value(0) as usize);
     assert_eq!(&texts.value(0)[s..e], "Wladimir Putin");
+    // The parquet source reads the rows back as documents.
+    let src = r
+        .source("parquet")
+        .unwrap()
+        .build(table("path = \"out.parquet\""), &ctx(dir.path()))
+        .unwrap();
+    let back: Vec<Document> = drain(src).into_iter().map(Result::unwrap).collect();
+    assert_eq!(back.len(), docs.len());
+    for (b, d) in back.iter().zip(&docs) {
+        assert_eq!(b.id, d.id);
+        assert_eq!(b.raw, d.text.as_bytes(), "{}", d.id);
+    }
+    assert_eq!(back[0].declared.lang.as_deref(), Some("de"));
 }
