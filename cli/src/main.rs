@@ -40,6 +40,8 @@ Examples:
   textpipe run configs/default.toml                  run the default pipeline on seeds/
   textpipe run configs/default.toml --input corpus/ --output out.jsonl
   textpipe run configs/default.toml --set stage.summarise.sentences=2
+  textpipe run news.toml --input crawl.warc.gz        a config with [source] kind = \"warc\"
+  textpipe run configs/default.toml --input pages.jsonl.zst --set sink.format=\"lean\"
   textpipe check configs/default.toml                validate and print the resolved pipeline
   textpipe stages                                    list stage, source and sink kinds
   textpipe eval decode --gold ../shared/eval/decode/ftfy-cases.jsonl
@@ -51,6 +53,9 @@ Examples:
   textpipe eval clean --gold ../shared/eval/clean/ --folds 5
   textpipe train chars --train ../shared/eval/seg/ --out stages/models/chars.bin
   textpipe eval mojibake --gold ../shared/eval/seg/ --folds 5
+  textpipe eval metadata --gold ../shared/eval/clean/   page title, author and date
+  textpipe train idf --train ../shared/eval/seg/ --train ../shared/eval/summ/ \\
+                     --train ../shared/eval/ner/conll2003-train.jsonl --out stages/models/idf.bin
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
 
