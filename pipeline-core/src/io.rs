@@ -84,12 +84,6 @@ pub trait Sink: Send {
         let _ = n;
         Ok(())
     }
-    /// Items the source read but did not make documents of, by reason (a web archive's
-    /// request and metadata records), asked once the source is exhausted; the report
-    /// counts them apart from documents.
-    fn skipped(&self) -> std::collections::BTreeMap<String, u64> {
-        Default::default()
-    }
     /// A one-line description for `textpipe check`.
     fn describe(&self) -> String;
 }

@@ -382,23 +382,9 @@ fn byline_part(t: &str) -> Option<String> {
                 | "joined"
                 | "verified"
         );
-        let month = l.len() >= 3 && MONTHS.iter().any(|m| l.starts_with(m)) && {
-            let full = [
-                "january",
-                "february",
-                "march",
-                "april",
-                "may",
-                "june",
-                "july",
-                "august",
-                "september",
-                "october",
-                "november",
-                "december",
-            ];
-            full.iter().any(|f| f.starts_with(l.trim_end_matches('.')))
-        };
+        // A month's name or its abbreviation (`March`, `Mar.`).
+        let stem = l.trim_end_matches('.');
+        let month = stem.len() >= 3 && MONTHS.iter().any(|m| m.starts_with(stem));
         if role || month {
             let at = w.as_ptr() as usize - t.as_ptr() as usize;
             end = end.min(at);
@@ -428,7 +414,18 @@ pub fn date_near_headline(blocks: &[pipeline_core::Block]) -> Option<String> {
 }
 
 const MONTHS: [&str; 12] = [
-    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 /// A date as `YYYY-MM-DD`: ISO (`2025-09-04T…`), `2025/09/04`, `04.09.2025`,
@@ -479,7 +476,9 @@ pub fn iso_date(s: &str) -> Option<String> {
     // A month's name with a day and a year around it.
     let lower = s.to_lowercase();
     for (m, name) in MONTHS.iter().enumerate() {
-        let Some(at) = lower.find(name) else { continue };
+        let Some(at) = lower.find(&name[..3]) else {
+            continue;
+        };
         let year = nums.iter().find(|(_, t)| t.len() == 4)?;
         let day = nums
             .iter()

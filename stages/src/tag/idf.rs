@@ -56,7 +56,7 @@ pub fn key(lower: &str) -> u64 {
 fn words(text: &str) -> Vec<String> {
     let mut out: Vec<String> = text
         .split_whitespace()
-        .map(|raw| raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-'))
+        .map(super::keywords::word_of)
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut s = String::new();

@@ -26,6 +26,12 @@ pub struct DocFreq {
     df: FxHashMap<u64, u64>,
 }
 
+/// The word of a whitespace-separated token: punctuation around it trimmed, hyphens kept.
+/// The shipped document frequencies ([`super::idf`]) are counted over the same words.
+pub(crate) fn word_of(raw: &str) -> &str {
+    raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+}
+
 /// Where the words' document frequencies come from.
 pub enum Weights<'a> {
     /// A shipped table of the document's language: the same keywords in every run.
@@ -185,7 +191,7 @@ pub fn keywords(
             continue;
         };
         for raw in sent.split_whitespace() {
-            let w = raw.trim_matches(|c: char| !c.is_alphanumeric() && c != '-');
+            let w = word_of(raw);
             let opens = raw.starts_with(['(', '„', '"', '“']);
             let breaks = opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);
             let id = s.surface(text, w);
