@@ -543,7 +543,7 @@ pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) 
         .iter()
         .map(|d| {
             let gold = BlockGold::of(d.page);
-            let features = cleaner.training_features(&d.doc.blocks, words);
+            let (features, layout) = cleaner.training_features(&d.doc, words);
             let (labels, mut weights): (Vec<Option<bool>>, Vec<f32>) = (d.doc.blocks.iter())
                 .map(|b| {
                     let (l, n) = gold.label(&b.text);
@@ -560,6 +560,8 @@ pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) 
                 features,
                 labels,
                 weights,
+                layout,
+                site: crate::lang::key_hash(&d.page.domain),
             }
         })
         .collect()

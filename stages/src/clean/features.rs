@@ -67,10 +67,129 @@ pub const NAMES: &[&str] = &[
     "page_log_blocks",
     "page_li",
     "page_headings",
+    "url_product",
+    "url_collection",
+    "url_forum",
+    "url_docs",
+    "url_article",
+    "url_depth",
+    "type_product",
+    "type_article",
+    "type_discussion",
+    "type_list",
+    "type_faq",
+    "type_count",
 ];
 
 /// Number of features before the class/id words.
 pub const BASE: usize = NAMES.len();
+
+/// What the page as a whole says it is, the same for each of its blocks: words of its URL's
+/// path that shop, forum, documentation and news software put there (`/products/`,
+/// `/collections/`, `/threads/`, `/docs/`, a year), and the schema.org and OpenGraph types
+/// it declares (decode's `types`). The model learns what they mean for its blocks: a
+/// review is content on a forum and not on a product page.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageKind([f32; 12]);
+
+impl PageKind {
+    /// The kind of a page at `url` declaring `types`.
+    pub fn of<'a>(url: Option<&str>, types: impl Iterator<Item = &'a str>) -> Self {
+        const PRODUCT: &[&str] = &["product", "products", "p", "dp", "item", "items", "sku"];
+        const COLLECTION: &[&str] = &[
+            "collections",
+            "collection",
+            "category",
+            "categories",
+            "c",
+            "shop",
+            "store",
+            "catalog",
+            "search",
+            "tag",
+            "tags",
+            "browse",
+            "list",
+        ];
+        const FORUM: &[&str] = &[
+            "forum",
+            "forums",
+            "thread",
+            "threads",
+            "topic",
+            "topics",
+            "t",
+            "community",
+            "discussion",
+            "discussions",
+            "questions",
+            "viewtopic",
+            "showthread",
+            "r",
+            "comments",
+        ];
+        const DOCS: &[&str] = &[
+            "docs",
+            "doc",
+            "documentation",
+            "api",
+            "reference",
+            "manual",
+            "guide",
+            "guides",
+            "wiki",
+            "learn",
+            "tutorial",
+            "tutorials",
+        ];
+        const ARTICLE: &[&str] = &[
+            "news", "blog", "blogs", "article", "articles", "post", "posts", "story",
+        ];
+        let path = url
+            .map(|u| u.split_once("://").map_or(u, |(_, r)| r))
+            .and_then(|r| r.split_once('/'))
+            .map_or("", |(_, p)| p)
+            .to_ascii_lowercase();
+        let segments = path.split('/').filter(|s| !s.is_empty()).count();
+        let words: Vec<&str> = path
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let any = |list: &[&str]| b(words.iter().any(|w| list.contains(w)));
+        let year = words.iter().any(|w| {
+            w.len() == 4
+                && (w.starts_with("19") || w.starts_with("20"))
+                && w.bytes().all(|c| c.is_ascii_digit())
+        });
+        let mut f = [0f32; 12];
+        f[0] = any(PRODUCT);
+        f[1] = any(COLLECTION);
+        f[2] = any(FORUM);
+        f[3] = any(DOCS);
+        f[4] = b(year) + any(ARTICLE);
+        f[5] = segments as f32;
+        let mut count = 0usize;
+        for t in types {
+            count += 1;
+            let t = t.strip_prefix("og:").unwrap_or(t).to_ascii_lowercase();
+            let k = match t.as_str() {
+                "product" | "productgroup" | "offer" | "aggregateoffer" | "product.item" => 6,
+                "discussionforumposting"
+                | "qapage"
+                | "question"
+                | "socialmediaposting"
+                | "comment" => 8,
+                "itemlist" | "collectionpage" | "searchresultspage" | "offercatalog" => 9,
+                "faqpage" | "howto" => 10,
+                t if t.ends_with("article") || t == "blogposting" || t == "reportage" => 7,
+                _ => continue,
+            };
+            f[k] = 1.0;
+        }
+        f[11] = ln1(count);
+        PageKind(f)
+    }
+}
 
 /// What the text of one block looks like.
 #[derive(Clone, Copy, Default)]
@@ -146,6 +265,7 @@ pub(super) fn page_features(
     keep: &[bool],
     lex: &Lexicon,
     words: &[String],
+    kind: &PageKind,
 ) -> Vec<f32> {
     let main = super::main_container(blocks, keep);
     let n = blocks.len();
@@ -295,7 +415,7 @@ pub(super) fn page_features(
             at += if depth < 2 { 4 } else { 2 };
         }
         k = at;
-        for v in page {
+        for v in page.into_iter().chain(kind.0) {
             f[k] = v;
             k += 1;
         }

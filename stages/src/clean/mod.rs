@@ -7,8 +7,11 @@
 //! uncertain ones (a near-good block next to good text is kept, a headline is kept only when
 //! article text follows it closely, short text between good blocks is kept).
 
+pub mod context;
 pub mod dedup;
 mod features;
+
+pub use features::PageKind;
 mod gbdt;
 pub mod model;
 
@@ -814,14 +817,15 @@ impl Cleaner {
 
     /// Decides keep/drop for each block; returns the reason for dropped ones. HTML blocks
     /// are decided by the content model (when there is one) over the rules' verdict.
-    pub fn decide(&self, blocks: &[View<'_>], html: bool) -> Vec<Option<&str>> {
+    pub fn decide(&self, blocks: &[View<'_>], html: bool, kind: &PageKind) -> Vec<Option<&str>> {
         let (classes, keep, mut reasons) = self.rules(blocks, html);
         if !html {
             return reasons;
         }
         if let Some(model) = &self.model {
-            let feats = features::page_features(blocks, &classes, &keep, &self.lex, &model.words);
-            let p = model.predict(&feats);
+            let feats =
+                features::page_features(blocks, &classes, &keep, &self.lex, &model.words, kind);
+            let p = model.predict(&feats, &context::Layout::of(blocks));
             let keep = expected_f1_keep(blocks, &p, model.threshold);
             for (r, k) in reasons.iter_mut().zip(keep) {
                 if k {
@@ -835,12 +839,18 @@ impl Cleaner {
         reasons
     }
 
-    /// The content model's training view of a page: each block's features (row-major) for
-    /// a model with the class/id `words`.
-    pub fn training_features(&self, blocks: &[Block], words: &[String]) -> Vec<f32> {
-        let views: Vec<View<'_>> = blocks.iter().map(View::of).collect();
+    /// The content model's training view of a decoded page: each block's features
+    /// (row-major) for a model with the class/id `words`, and the page's layout.
+    pub fn training_features(
+        &self,
+        doc: &Document,
+        words: &[String],
+    ) -> (Vec<f32>, context::Layout) {
+        let views: Vec<View<'_>> = doc.blocks.iter().map(View::of).collect();
         let (classes, keep, _) = self.rules(&views, true);
-        features::page_features(&views, &classes, &keep, &self.lex, words)
+        let kind = page_kind(doc);
+        let f = features::page_features(&views, &classes, &keep, &self.lex, words, &kind);
+        (f, context::Layout::of(&views))
     }
 
     /// The rules' verdict: each block's class, whether it is kept, and the reason if not.
@@ -1096,6 +1106,15 @@ fn drop_repeats(blocks: &[View<'_>], reasons: &mut [Option<&str>]) {
     }
 }
 
+/// What decode found the page to be: its URL (the source's, else the canonical one) and
+/// declared types.
+fn page_kind(doc: &Document) -> PageKind {
+    let url = (doc.declared.url.as_deref())
+        .or_else(|| doc.meta.get("canonical_url").and_then(|v| v.as_str()));
+    let types = doc.meta.get("types").and_then(|v| v.as_array());
+    PageKind::of(url, types.into_iter().flatten().filter_map(|t| t.as_str()))
+}
+
 /// The shipped content model (`models/clean.bin`, from `textpipe train clean`), read once.
 pub fn shipped_model() -> Option<Arc<model::ContentModel>> {
     static M: std::sync::OnceLock<Option<Arc<model::ContentModel>>> = std::sync::OnceLock::new();
@@ -1340,7 +1359,7 @@ impl Stage for Cleaner {
         } else {
             lines.iter().map(|l| View::line(l)).collect()
         };
-        let mut decisions = self.decide(&views, html);
+        let mut decisions = self.decide(&views, html, &page_kind(doc));
         // Corpus-level repeated lines (same source).
         if self.o.repeated_line_min_docs > 0 {
             let source = dedup::source_key(doc);
@@ -1608,6 +1627,11 @@ mod tests {
             model::ContentModel::from_bytes(&bad),
             Err(model::ModelError::Magic)
         ));
+        // A model over another feature list is refused with a message that says so.
+        let mut other = bytes.to_vec();
+        other[8] ^= 1;
+        let e = model::ContentModel::from_bytes(&other).unwrap_err();
+        assert!(e.to_string().contains("retrain"), "{e}");
         let mut longer = bytes.to_vec();
         longer.push(0);
         assert!(model::ContentModel::from_bytes(&longer).is_err());

@@ -1,18 +1,25 @@
 //! The content model: keep or drop each HTML block, learnt from benchmark pages.
 //!
-//! Gradient-boosted trees ([`super::gbdt`]) over about sixty numbers per block
-//! ([`super::features`]) plus whether its ancestors carry each of the class/id words most
-//! sites use (chosen from the training pages and stored in the model). Trained by
-//! `textpipe train clean`; the same pages give the same bytes.
+//! Two stacked ensembles of gradient-boosted trees ([`super::gbdt`]). The first reads
+//! about sixty numbers per block ([`super::features`]) plus whether its ancestors carry
+//! each of the class/id words most sites use (chosen from the training pages and stored
+//! in the model). The second reads the same and what the first thought of the block's
+//! neighbours, regions, siblings and page ([`super::context`]); it is trained on the
+//! first's predictions for pages the first was not trained on (inner folds by site), so
+//! it learns how far to trust them on new sites. Trained by `textpipe train clean`; the
+//! same pages give the same bytes.
+
+use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
 
+use super::context::{self, Layout};
 use super::features::BASE;
 use super::gbdt::{self, Flat, Forest, Node, LEAF};
 use crate::bytes::{Reader, Truncated};
 use pipeline_core::Block;
 
-const MAGIC: &[u8; 8] = b"TPCLEAN1";
+const MAGIC: &[u8; 8] = b"TPCLEAN2";
 
 /// Class/id words in the model: the commonest by sites, seen on at least [`MIN_SITES`].
 const WORDS: usize = 64;
@@ -29,8 +36,20 @@ const FLOOR: f32 = 0.2;
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// Not a content model, or a different version.
-    #[error("not a textpipe content model (want magic TPCLEAN1)")]
+    #[error("not a textpipe content model (want magic TPCLEAN2)")]
     Magic,
+    /// Trained over another list of features (by another version of textpipe).
+    #[error(
+        "content model was trained on {base} + {ctx} features, this version computes {} + {}: retrain it with `textpipe train clean`",
+        BASE,
+        context::WIDTH
+    )]
+    Features {
+        /// Named features the model was trained on.
+        base: usize,
+        /// Context features the model was trained on.
+        ctx: usize,
+    },
     /// The file ends early, has bytes left over or an impossible field.
     #[error("content model file is truncated or corrupt")]
     Truncated,
@@ -42,7 +61,11 @@ impl From<Truncated> for ModelError {
     }
 }
 
-/// The class/id words, the trees and the keep threshold.
+/// Inner folds (by site) that give the second ensemble the first's predictions on pages
+/// it did not learn from.
+const INNER_FOLDS: u64 = 4;
+
+/// The class/id words, the two ensembles and the keep threshold.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContentModel {
     /// Class/id words whose presence among a block's ancestors is a feature.
@@ -50,6 +73,9 @@ pub struct ContentModel {
     forest: Forest,
     /// The same trees laid out for prediction.
     flat: Flat,
+    /// The second ensemble, over the features and the first's context.
+    second: Forest,
+    second_flat: Flat,
     /// Probability under which a block is never kept; above it, the page's expected word F1
     /// decides (see `expected_f1_keep` in the clean stage).
     pub threshold: f32,
@@ -64,6 +90,10 @@ pub struct TrainPage {
     pub labels: Vec<Option<bool>>,
     /// Weight of each block's example.
     pub weights: Vec<f32>,
+    /// The blocks' words, tags and regions, for the context features.
+    pub layout: Layout,
+    /// The page's site (any stable hash): pages of one site share an inner fold.
+    pub site: u64,
 }
 
 /// The class/id words most sites use, from pages given as (site, blocks).
@@ -148,41 +178,59 @@ impl ContentModel {
         BASE + words.len()
     }
 
-    /// Trains on the labelled blocks of `pages` (deterministic).
+    /// Trains on the labelled blocks of `pages` (deterministic; the inner folds train on
+    /// threads of their own).
     pub fn train(words: Vec<String>, pages: &[TrainPage]) -> Self {
         let nf = Self::width(&words);
-        let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
-        for p in pages {
-            for (k, (l, wt)) in p.labels.iter().zip(&p.weights).enumerate() {
-                if let Some(l) = l {
-                    x.extend_from_slice(&p.features[k * nf..(k + 1) * nf]);
-                    y.push(*l);
-                    w.push(*wt);
-                }
-            }
-        }
-        let forest = gbdt::train(&x, nf, &y, &w, &gbdt::Params::default());
+        let fold = |p: &TrainPage| (p.site.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % INNER_FOLDS;
+        // The first ensemble on every page, and on all but each inner fold.
+        let (forest, inner) = std::thread::scope(|s| {
+            let all = s.spawn(|| fit(pages.iter(), nf, |p| Cow::from(&p.features[..])));
+            let inner: Vec<_> = (0..INNER_FOLDS)
+                .map(|k| {
+                    s.spawn(move || {
+                        let rest = pages.iter().filter(|p| fold(p) != k);
+                        Flat::of(&fit(rest, nf, |p| Cow::from(&p.features[..])))
+                    })
+                })
+                .collect();
+            let inner: Vec<Flat> = inner
+                .into_iter()
+                .map(|h| h.join().unwrap_or_default())
+                .collect();
+            (all.join().unwrap_or_default(), inner)
+        });
+        // The second on each page's features beside the context of the first's predictions
+        // from the inner model that did not see the page.
+        let second = fit(pages.iter(), nf + context::WIDTH, |p| {
+            let p1 = probabilities(&inner[fold(p) as usize], &p.features, nf);
+            Cow::from(stack(&p.features, nf, &p.layout, &p1))
+        });
         ContentModel {
             words,
             flat: Flat::of(&forest),
             forest,
+            second_flat: Flat::of(&second),
+            second,
             threshold: FLOOR,
         }
     }
 
-    /// The probability that each block (rows of `features`) is content.
-    pub fn predict(&self, features: &[f32]) -> Vec<f32> {
+    /// The probability that each block (rows of `features`, blocks of `layout`) is content.
+    pub fn predict(&self, features: &[f32], layout: &Layout) -> Vec<f32> {
         let nf = Self::width(&self.words);
-        features
-            .chunks_exact(nf)
-            .map(|x| 1.0 / (1.0 + (-self.flat.margin(x)).exp()))
-            .collect()
+        let p1 = probabilities(&self.flat, features, nf);
+        let x = stack(features, nf, layout, &p1);
+        probabilities(&self.second_flat, &x, nf + context::WIDTH)
     }
 
-    /// The model as bytes: `TPCLEAN1`, the words, the threshold, the trees.
+    /// The model as bytes: `TPCLEAN2`, the number of named features, the words, the
+    /// threshold, the two ensembles.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(MAGIC);
+        b.extend_from_slice(&(BASE as u32).to_le_bytes());
+        b.extend_from_slice(&(context::WIDTH as u32).to_le_bytes());
         b.extend_from_slice(&(self.words.len() as u32).to_le_bytes());
         for w in &self.words {
             b.extend_from_slice(&(w.len() as u32).to_le_bytes());
@@ -190,6 +238,7 @@ impl ContentModel {
         }
         b.extend_from_slice(&self.threshold.to_le_bytes());
         put_forest(&mut b, &self.forest);
+        put_forest(&mut b, &self.second);
         b
     }
 
@@ -198,6 +247,10 @@ impl ContentModel {
         let mut r = Reader::new(b);
         if r.take(8)? != MAGIC {
             return Err(ModelError::Magic);
+        }
+        let (base, ctx) = (r.u32()? as usize, r.u32()? as usize);
+        if (base, ctx) != (BASE, context::WIDTH) {
+            return Err(ModelError::Features { base, ctx });
         }
         let nw = r.u32()? as usize;
         let mut words = Vec::new();
@@ -209,6 +262,7 @@ impl ContentModel {
         let nf = Self::width(&words);
         let threshold = r.f32()?;
         let forest = get_forest(&mut r, nf)?;
+        let second = get_forest(&mut r, nf + context::WIDTH)?;
         if !r.at_end() || words.len() != nw {
             return Err(ModelError::Truncated);
         }
@@ -216,7 +270,51 @@ impl ContentModel {
             words,
             flat: Flat::of(&forest),
             forest,
+            second_flat: Flat::of(&second),
+            second,
             threshold,
         })
     }
+}
+
+/// Trains one ensemble on the labelled blocks of `pages`, whose rows (`nf` wide) `rows`
+/// gives.
+fn fit<'a>(
+    pages: impl Iterator<Item = &'a TrainPage>,
+    nf: usize,
+    rows: impl Fn(&'a TrainPage) -> Cow<'a, [f32]>,
+) -> Forest {
+    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for p in pages {
+        let all = rows(p);
+        for (k, (l, wt)) in p.labels.iter().zip(&p.weights).enumerate() {
+            if let Some(l) = l {
+                x.extend_from_slice(&all[k * nf..(k + 1) * nf]);
+                y.push(*l);
+                w.push(*wt);
+            }
+        }
+    }
+    gbdt::train(&x, nf, &y, &w, &gbdt::Params::default())
+}
+
+/// Probability of each row (`nf` wide) under `flat`.
+fn probabilities(flat: &Flat, x: &[f32], nf: usize) -> Vec<f32> {
+    x.chunks_exact(nf)
+        .map(|r| 1.0 / (1.0 + (-flat.margin(r)).exp()))
+        .collect()
+}
+
+/// Each row of `features` (`nf` wide) followed by its block's context features.
+fn stack(features: &[f32], nf: usize, layout: &Layout, p1: &[f32]) -> Vec<f32> {
+    let ctx = context::features(layout, p1);
+    let mut x = Vec::with_capacity(features.len() + ctx.len());
+    for (row, c) in features
+        .chunks_exact(nf)
+        .zip(ctx.chunks_exact(context::WIDTH))
+    {
+        x.extend_from_slice(row);
+        x.extend_from_slice(c);
+    }
+    x
 }

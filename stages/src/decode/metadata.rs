@@ -31,11 +31,16 @@ pub struct PageMeta {
     pub site_name: Option<String>,
     /// Tags and sections (`article:tag`, `article:section`, JSON-LD `keywords`).
     pub tags: Vec<String>,
+    /// What the page says it is: the schema.org types of its JSON-LD nodes (`Product`,
+    /// `NewsArticle`, `BreadcrumbList`, …) and its OpenGraph type as `og:TYPE`, in the
+    /// order first seen, each once.
+    pub types: Vec<String>,
 }
 
 /// Candidates gathered from one page, before the choice.
 #[derive(Default)]
 struct Found {
+    types: Vec<String>,
     ld_headline: Option<String>,
     ld_name: Option<String>,
     ld_authors: Vec<String>,
@@ -166,6 +171,9 @@ fn ld_nodes<'a>(v: &'a Value, out: &mut Vec<&'a Value>, depth: usize) {
     }
 }
 
+/// Most page types kept: a page listing hundreds of offers says what it is in the first.
+const MAX_TYPES: usize = 16;
+
 fn read_ld(json: &str, f: &mut Found) {
     let Ok(v) = serde_json::from_str::<Value>(json.trim()) else {
         return;
@@ -177,6 +185,11 @@ fn read_ld(json: &str, f: &mut Found) {
         .collect();
     for &n in &nodes {
         let ts = types(n);
+        for t in &ts {
+            if f.types.len() < MAX_TYPES && !f.types.iter().any(|x| x == t) {
+                f.types.push(t.to_string());
+            }
+        }
         let main = ts.iter().any(|t| is_main_type(t));
         let s = |k: &str| n[k].as_str().and_then(clean);
         if main {
@@ -550,6 +563,12 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
             }
             "og:site_name" | "application-name" if card_site.is_none() => card_site = Some(content),
             "og:url" if meta.url.is_none() => meta.url = Some(content),
+            "og:type" if f.types.len() < MAX_TYPES => {
+                let t = format!("og:{}", content.to_lowercase());
+                if !f.types.contains(&t) {
+                    f.types.push(t);
+                }
+            }
             "article:tag" | "article:section" | "news_keywords" => meta.tags.extend(
                 content
                     .split(',')
@@ -670,6 +689,7 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
         .or_else(|| url_date(page_url))
         .or_else(|| dates.clone().next().map(String::from));
     meta.description = meta.description.or(f.ld_description);
+    meta.types = f.types;
     meta
 }
 
@@ -702,7 +722,7 @@ mod tests {
     fn the_headline_author_and_date_come_from_the_most_trusted_source() {
         let html = r#"<html lang="en"><head><title>Top Trends for Fall | Scratch Culinary</title>
             <meta property="og:site_name" content="Scratch Culinary">
-            <meta name="author" content="admin">
+            <meta name="author" content="admin"><meta property="og:type" content="Article">
             <script type="application/ld+json">{"@context":"https://schema.org","@graph":[
               {"@type":"WebSite","name":"Scratch Culinary"},
               {"@type":"BlogPosting","headline":"Top Trends for Fall","datePublished":"2025-09-04T08:00:00Z",
@@ -719,6 +739,7 @@ mod tests {
         );
         assert_eq!(m.site_name.as_deref(), Some("Scratch Culinary"));
         assert_eq!(m.lang.as_deref(), Some("en"));
+        assert_eq!(m.types, ["WebSite", "BlogPosting", "og:article"]);
     }
 
     #[test]

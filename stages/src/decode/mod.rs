@@ -309,6 +309,9 @@ impl Stage for Decoder {
             if !meta.tags.is_empty() {
                 doc.meta.insert("tags".into(), meta.tags.into());
             }
+            if !meta.types.is_empty() {
+                doc.meta.insert("types".into(), meta.types.into());
+            }
             let text = blocks
                 .iter()
                 .map(|b| b.text.as_str())
