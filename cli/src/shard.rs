@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use pipeline_core::{metrics::Outcome, CancelToken, Document, Runner, Sink, SinkError, Source};
+use pipeline_core::{metrics::Outcome, CancelToken, Document, Runner, Sink, SinkError};
 use serde::{Deserialize, Serialize};
 
 use crate::ConfigArgs;
@@ -139,31 +139,6 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes)?;
     f.commit()
         .with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Skips the first `n` documents of a source (they are accounted for by a checkpoint).
-struct Skip {
-    inner: Box<dyn Source>,
-    left: u64,
-}
-
-impl Source for Skip {
-    fn next_doc(&mut self) -> Option<Result<Document, pipeline_core::SourceError>> {
-        while self.left > 0 {
-            self.left -= 1;
-            let _skipped = self.inner.next_doc()?;
-        }
-        self.inner.next_doc()
-    }
-    fn total_bytes(&self) -> Option<u64> {
-        self.inner.total_bytes()
-    }
-    fn set_max_document_bytes(&mut self, max: u64) {
-        self.inner.set_max_document_bytes(max);
-    }
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
 }
 
 /// JSONL output appended to the partial file, with a checkpoint every `every` documents.
@@ -361,11 +336,6 @@ pub fn run_task(
     }
     let config_text = std::fs::read_to_string(&args.config).unwrap_or_default();
     let (fields, include_raw) = sink_format(&config_text);
-    let source = std::mem::replace(&mut plan.source, Box::new(Empty));
-    plan.source = Box::new(Skip {
-        inner: source,
-        left: base.accounted,
-    });
     let dead_letter_path = task.path("dead-letter", ".jsonl");
     if base.dead_letter_bytes == 0 {
         // A fresh start, or a checkpoint before any failure: no earlier dead letters count.
@@ -385,7 +355,11 @@ pub fn run_task(
     });
 
     let max_failure_rate = plan.settings.max_failure_rate;
-    let runner = Runner::new(plan)?;
+    let mut runner = Runner::new(plan)?;
+    // What the checkpoint covers is not written again; stages that remember earlier
+    // documents (clean's duplicate index) see them again, so the output equals an
+    // uninterrupted run's.
+    runner.resume_after(base.accounted);
     let cancel = CancelToken::new();
     crate::commands::cancel_on_ctrl_c(&cancel);
     let report = {
@@ -455,18 +429,6 @@ pub fn run_task(
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A source with no documents (placeholder while swapping sources).
-struct Empty;
-
-impl Source for Empty {
-    fn next_doc(&mut self) -> Option<Result<Document, pipeline_core::SourceError>> {
-        None
-    }
-    fn describe(&self) -> String {
-        "nothing".into()
-    }
 }
 
 fn world_of(dir: &Path) -> Result<usize> {

@@ -240,23 +240,39 @@ fn the_default_pipeline_in_three_ranks_is_the_single_run_byte_for_byte() {
 #[test]
 fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
     let (dir, cfg) = setup(200);
+    // Clean flags duplicates as the default pipeline does: its duplicate index remembers
+    // the documents before, which a resumed run must show it again.
+    let toml = std::fs::read_to_string(&cfg).unwrap();
+    let toml = toml.replace("duplicates = \"keep\"", "duplicates = \"flag\"");
+    let toml = toml.replace("\"summary\"]", "\"summary\", \"meta\"]");
+    std::fs::write(&cfg, toml).unwrap();
     // Every tenth line is broken: those fail at the source and go to the dead-letter file.
+    // Every seventh document comes again under another id: clean flags it a duplicate.
     let corpus = dir.path().join("corpus.jsonl");
     let lines: String = std::fs::read_to_string(&corpus)
         .unwrap()
         .lines()
         .enumerate()
         .map(|(i, l)| {
-            if i % 10 == 5 {
-                format!("{{broken {i}\n{l}\n")
-            } else {
-                format!("{l}\n")
+            let mut again: serde_json::Value = serde_json::from_str(l).unwrap();
+            again["id"] = format!("again-{i}").into();
+            match i {
+                _ if i % 10 == 5 => format!("{{broken {i}\n{l}\n"),
+                _ if i % 7 == 3 => format!("{l}\n{again}\n"),
+                _ => format!("{l}\n"),
             }
         })
         .collect();
     std::fs::write(&corpus, lines).unwrap();
     let job = dir.path().join("job");
     let expected = single_run(&cfg);
+    let flagged = String::from_utf8_lossy(&expected)
+        .matches("duplicate_of")
+        .count();
+    assert!(
+        flagged > 10,
+        "the corpus has duplicates to flag ({flagged})"
+    );
     let ckpt = job.join("00000.ckpt");
     let accounted = || -> u64 {
         std::fs::read(&ckpt)
@@ -266,8 +282,8 @@ fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
             .unwrap_or(0)
     };
     let bin = assert_cmd::cargo::cargo_bin("textpipe");
-    // Kill with SIGKILL once the checkpoint passes each mark, then resume.
-    for mark in [10, 60, 130] {
+    // Kill with SIGKILL once the checkpoint passes each mark (five times), then resume.
+    for mark in [10, 45, 80, 120, 160] {
         let mut child = std::process::Command::new(&bin)
             .current_dir(root())
             .args(["-q", "run"])
@@ -312,10 +328,13 @@ fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        std::fs::read(job.join("00000.jsonl")).unwrap(),
-        expected,
-        "resumed output = uninterrupted output, byte for byte"
+    let resumed = std::fs::read(job.join("00000.jsonl")).unwrap();
+    let first_diff = (resumed.split(|&b| b == b'\n'))
+        .zip(expected.split(|&b| b == b'\n'))
+        .position(|(a, b)| a != b);
+    assert!(
+        resumed == expected,
+        "resumed output differs from the uninterrupted output, first at line {first_diff:?}"
     );
     assert!(!ckpt.exists() && !job.join("00000.jsonl.partial").exists());
     // Every failure is in the rank's dead-letter file once, whatever the kills cut off.

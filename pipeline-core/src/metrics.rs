@@ -153,6 +153,10 @@ pub struct RunReport {
     /// Where the output of a failed run went instead of the output path (`PATH.partial`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_output: Option<String>,
+    /// Documents an earlier run wrote, shown again to the stages that remember earlier
+    /// documents (a resumed run); not written again nor counted above.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub docs_replayed: u64,
     /// Documents per second over the whole run.
     pub docs_per_s: f64,
     /// Input MB per second over the whole run.
@@ -237,6 +241,7 @@ impl RunReport {
             docs_dropped: drop_reasons.values().sum(),
             docs_dead_lettered: live.dead_lettered.load(Relaxed),
             docs_cancelled: 0,
+            docs_replayed: 0,
             partial_output: None,
             docs_per_s: docs_read as f64 / elapsed,
             mb_per_s: bytes_read as f64 / 1e6 / elapsed,
@@ -306,6 +311,13 @@ impl RunReport {
                 .map(|b| format!(", peak RSS {:.1} MB", b as f64 / 1e6))
                 .unwrap_or_default()
         );
+        if self.docs_replayed > 0 {
+            let _ = writeln!(
+                out,
+                "replayed: {} documents an earlier run wrote, shown again to the stages that remember",
+                self.docs_replayed
+            );
+        }
         for (reason, n) in &self.drop_reasons {
             let _ = writeln!(out, "dropped ({reason}): {n}");
         }
@@ -378,4 +390,8 @@ pub fn peak_rss_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

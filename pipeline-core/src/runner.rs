@@ -71,6 +71,9 @@ struct Envelope {
     seq: u64,
     doc: Box<Document>,
     state: State,
+    /// Written by an earlier run: shown to the stages up to the last that remembers, then
+    /// discarded.
+    replay: bool,
 }
 
 /// A pipeline ready to run, with its live metrics available for progress display.
@@ -78,6 +81,8 @@ pub struct Runner {
     plan: Plan,
     live: Arc<LiveMetrics>,
     instances: Vec<Vec<Box<dyn Stage>>>,
+    /// Documents at the start of the source that an earlier run handled.
+    resume_after: u64,
 }
 
 impl Runner {
@@ -105,7 +110,23 @@ impl Runner {
             plan,
             live,
             instances,
+            resume_after: 0,
         })
+    }
+
+    /// The first `n` documents of the source were handled by an earlier run of the same
+    /// job (its output and dead letters hold them): they are not written or counted again.
+    /// If a stage remembers earlier documents ([`Stage::remembers`]), they go once more
+    /// through it and the stages before it, then are discarded, so that every later
+    /// document's output is what an uninterrupted run gives; otherwise they are read and
+    /// skipped.
+    pub fn resume_after(&mut self, n: u64) {
+        self.resume_after = n;
+    }
+
+    /// Index of the last stage that remembers earlier documents, if any.
+    fn last_remembering(&self) -> Option<usize> {
+        (self.instances.iter()).rposition(|ws| ws.iter().any(|w| w.remembers()))
     }
 
     /// Live counters, for a progress bar.
@@ -115,11 +136,18 @@ impl Runner {
 
     /// Runs to the end of input, a cancel request, or a fatal error; always flushes the sink.
     pub fn run(self, cancel: &CancelToken) -> RunReport {
+        let last_remembering = self.last_remembering();
         let Runner {
             plan,
             live,
             instances,
+            resume_after,
         } = self;
+        // Resumed: replay the handled documents if a stage remembers, else skip them.
+        let (replay, mut skip) = match last_remembering {
+            Some(_) => (resume_after, 0),
+            None => (0, resume_after),
+        };
         let Plan {
             settings,
             dead_letter,
@@ -148,12 +176,31 @@ impl Runner {
                     .spawn_scoped(scope, move || {
                         let _s = tracing::info_span!("source").entered();
                         let mut seq = 0u64;
+                        while skip > 0 && !cancel.is_cancelled() {
+                            skip -= 1;
+                            if source.next_doc().is_none() {
+                                break;
+                            }
+                        }
                         while !cancel.is_cancelled() {
                             if permit_tx.send(()).is_err() {
                                 break;
                             }
+                            let replay = seq < replay;
                             let env = match source.next_doc() {
                                 None => break,
+                                Some(Ok(doc)) if replay => Envelope {
+                                    seq,
+                                    doc: Box::new(doc),
+                                    state: State::Ok,
+                                    replay,
+                                },
+                                Some(Err(e)) if replay => Envelope {
+                                    seq,
+                                    doc: Box::new(Document::from_bytes(e.id, e.raw)),
+                                    state: State::Dropped(String::new()),
+                                    replay,
+                                },
                                 Some(Ok(doc)) => {
                                     live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
                                     let size = doc.raw.len().max(doc.text.len()) as u64;
@@ -170,6 +217,7 @@ impl Runner {
                                         seq,
                                         doc: Box::new(doc),
                                         state,
+                                        replay,
                                     }
                                 }
                                 Some(Err(e)) => {
@@ -183,10 +231,13 @@ impl Runner {
                                             error: e.message,
                                             policy: pipeline_policy,
                                         },
+                                        replay,
                                     }
                                 }
                             };
-                            live.docs_read.fetch_add(1, Relaxed);
+                            if !replay {
+                                live.docs_read.fetch_add(1, Relaxed);
+                            }
                             seq += 1;
                             if tx0.send(env).is_err() {
                                 break;
@@ -207,11 +258,18 @@ impl Runner {
                     let name = st.name.clone();
                     let policy = st.on_error;
                     let prepared = st.prepared.clone();
+                    let replays = last_remembering.is_some_and(|last| idx <= last);
                     std::thread::Builder::new()
                         .name(format!("{}-{w}", st.name))
                         .spawn_scoped(scope, move || {
                             let counters = &live.stages[idx].3;
-                            worker(inst, &*prepared, &name, w, policy, rx, tx, counters)
+                            let s = WorkerSpec {
+                                name: &name,
+                                w,
+                                policy,
+                                replays,
+                            };
+                            worker(inst, &*prepared, &s, rx, tx, counters)
                         })
                         .expect("spawn worker thread");
                 }
@@ -233,7 +291,13 @@ impl Runner {
             // The sink's own write failed: its output is cut mid-line.
             let mut sink_broke = false;
             let _s = tracing::info_span!("sink").entered();
+            let mut replayed = 0u64;
             let mut emit = |env: Envelope, fatal: &mut Option<String>| {
+                if env.replay {
+                    replayed += 1;
+                    let _ = permit_rx.try_recv();
+                    return;
+                }
                 match env.state {
                     State::Ok => {
                         if fatal.is_some() {
@@ -375,6 +439,7 @@ impl Runner {
                 warnings,
             );
             report.docs_cancelled = cancelled;
+            report.docs_replayed = replayed;
             report.partial_output = partial.map(|p| p.display().to_string());
             report.source_skipped = source_thread.join().unwrap_or_default();
             report
@@ -382,31 +447,50 @@ impl Runner {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a worker is: its stage's name, its number, the stage's error policy, and whether
+/// replayed documents go through it (it or a later stage remembers).
+struct WorkerSpec<'a> {
+    name: &'a str,
+    w: usize,
+    policy: OnError,
+    replays: bool,
+}
+
 fn worker(
     mut inst: Box<dyn Stage>,
     prepared: &dyn crate::stage::PreparedStage,
-    name: &str,
-    w: usize,
-    policy: OnError,
+    spec: &WorkerSpec<'_>,
     rx: Receiver<Envelope>,
     tx: Sender<Envelope>,
     c: &crate::metrics::StageCounters,
 ) {
+    let WorkerSpec {
+        name,
+        w,
+        policy,
+        replays,
+    } = *spec;
     let _span = tracing::info_span!("stage", stage = %name, worker = w).entered();
     loop {
         let t0 = Instant::now();
         let Ok(mut env) = rx.recv() else { break };
         let t1 = Instant::now();
-        LiveMetrics::add(&c.wait_in_ns, t1 - t0);
-        if let State::Ok = env.state {
-            c.docs_in.fetch_add(1, Relaxed);
-            let n = if env.doc.text.is_empty() {
-                env.doc.raw.len()
-            } else {
-                env.doc.text.len()
-            };
-            c.bytes_in.fetch_add(n as u64, Relaxed);
+        // A replayed document is not counted; past the last stage that remembers, it is
+        // not processed either.
+        let counted = !env.replay;
+        if counted {
+            LiveMetrics::add(&c.wait_in_ns, t1 - t0);
+        }
+        if matches!(env.state, State::Ok) && (counted || replays) {
+            if counted {
+                c.docs_in.fetch_add(1, Relaxed);
+                let n = if env.doc.text.is_empty() {
+                    env.doc.raw.len()
+                } else {
+                    env.doc.text.len()
+                };
+                c.bytes_in.fetch_add(n as u64, Relaxed);
+            }
             let result = catch_unwind(AssertUnwindSafe(|| inst.process(&mut env.doc)));
             let result = match result {
                 Ok(r) => r,
@@ -429,16 +513,19 @@ fn worker(
                 }
                 Ok(o)
             });
-            match result {
-                Ok(Outcome::Keep) => {
-                    c.docs_out.fetch_add(1, Relaxed);
+            let count = |n: &std::sync::atomic::AtomicU64| {
+                if counted {
+                    n.fetch_add(1, Relaxed);
                 }
+            };
+            match result {
+                Ok(Outcome::Keep) => count(&c.docs_out),
                 Ok(Outcome::Drop { reason }) => {
-                    c.dropped.fetch_add(1, Relaxed);
+                    count(&c.dropped);
                     env.state = State::Dropped(format!("{name}: {reason}"));
                 }
                 Err(e) => {
-                    c.failed.fetch_add(1, Relaxed);
+                    count(&c.failed);
                     env.state = State::Failed {
                         stage: name.to_string(),
                         error: e.message,
@@ -446,7 +533,9 @@ fn worker(
                     };
                 }
             }
-            LiveMetrics::add(&c.busy_ns, t1.elapsed());
+            if counted {
+                LiveMetrics::add(&c.busy_ns, t1.elapsed());
+            }
         }
         let t2 = Instant::now();
         if tx.send(env).is_err() {

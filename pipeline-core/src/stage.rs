@@ -47,6 +47,14 @@ pub trait Stage: Send {
     fn process_batch(&mut self, docs: &mut [Document]) -> Vec<Result<Outcome, StageError>> {
         docs.iter_mut().map(|d| self.process(d)).collect()
     }
+
+    /// True when what this stage writes on a document depends on the documents it saw
+    /// before (a duplicate index, run-wide word counts). A resumed run shows such a stage
+    /// (and the stages before it) the documents before its checkpoint again, so that its
+    /// output is what an uninterrupted run gives ([`crate::Runner::resume_after`]).
+    fn remembers(&self) -> bool {
+        false
+    }
 }
 
 /// A stage whose options were validated, ready to build worker instances.

@@ -336,3 +336,78 @@ fn metrics_count_busy_time_and_bytes() {
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["outcome"]["status"], "completed");
 }
+
+/// Numbers the documents it sees: its output depends on the documents before.
+struct Counter {
+    seen: Arc<AtomicU64>,
+    remembers: bool,
+}
+
+impl Stage for Counter {
+    fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
+        let n = self.seen.fetch_add(1, SeqCst);
+        doc.meta.insert("seen_before".into(), n.into());
+        Ok(Outcome::Keep)
+    }
+    fn remembers(&self) -> bool {
+        self.remembers
+    }
+}
+
+fn counter(name: &str, seen: &Arc<AtomicU64>, remembers: bool) -> StageSpec {
+    let seen = seen.clone();
+    StageSpec {
+        name: name.into(),
+        kind: "counter".into(),
+        workers: 1,
+        on_error: OnError::Skip,
+        resolved_options: toml::Table::new(),
+        prepared: Arc::new(move || {
+            Ok(Box::new(Counter {
+                seen: seen.clone(),
+                remembers,
+            }) as Box<dyn Stage>)
+        }),
+    }
+}
+
+#[test]
+fn a_resumed_run_replays_handled_documents_only_through_stages_that_remember() {
+    // Documents 0..10 (5 a source error); the first 6 were handled by an earlier run.
+    let run = |remembers: bool| {
+        let (first, last) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let sink = Collect::default();
+        let p = plan(
+            10,
+            vec![
+                counter("first", &first, remembers),
+                counter("last", &last, false),
+            ],
+            sink.clone(),
+            settings(2, true, OnError::Skip),
+        );
+        let mut runner = Runner::new(p).unwrap();
+        runner.resume_after(6);
+        let report = runner.run(&CancelToken::new());
+        let docs = sink.docs.lock().unwrap().clone();
+        (report, docs, first.load(SeqCst), last.load(SeqCst))
+    };
+    // The first stage remembers: it sees the 5 good handled documents again (not the
+    // source error), the last stage does not; nothing handled is written or counted.
+    let (report, docs, first, last) = run(true);
+    let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
+    assert_eq!(ids, ["d6", "d7", "d8", "d9"]);
+    assert_eq!((first, last), (9, 4));
+    assert_eq!(
+        docs[0].meta["seen_before"], 0,
+        "the last stage counts from the resume"
+    );
+    assert_eq!((report.docs_read, report.docs_written), (4, 4));
+    assert_eq!((report.docs_replayed, report.docs_failed), (6, 0));
+    assert_eq!(report.stages[0].docs_in, 4);
+    // No stage remembers: the handled documents are skipped unread by any stage.
+    let (report, docs, first, last) = run(false);
+    assert_eq!(docs.len(), 4);
+    assert_eq!((first, last), (4, 4));
+    assert_eq!((report.docs_read, report.docs_replayed), (4, 0));
+}

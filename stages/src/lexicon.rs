@@ -26,8 +26,11 @@ pub fn stopwords() -> &'static FxHashSet<String> {
 
 /// Languages whose stop words ship (ISO 639-1): the keyword extractor runs only for these.
 pub fn has_stopwords(lang: &str) -> bool {
-    matches!(lang, "de" | "en" | "es" | "fr" | "it" | "pt" | "nl" | "pl")
+    STOPWORD_LANGS.contains(&lang)
 }
+
+/// The languages with a stop-word list.
+pub const STOPWORD_LANGS: &[&str] = &["de", "en", "es", "fr", "it", "pt", "nl", "pl"];
 
 /// A Latin-1 letter (U+00C0..=U+00FF but × and ÷: ä, ö, ü, ß, é, …), known without a Unicode
 /// table lookup.

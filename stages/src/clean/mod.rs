@@ -1489,6 +1489,11 @@ impl Stage for Cleaner {
         }
         Ok(Outcome::Keep)
     }
+
+    /// Duplicates and repeated lines are found among the documents before.
+    fn remembers(&self) -> bool {
+        self.o.duplicates != Policy::Keep || self.o.repeated_line_min_docs > 0
+    }
 }
 
 /// The `clean` stage factory.

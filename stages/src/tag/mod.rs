@@ -274,6 +274,14 @@ impl Stage for Tagger {
         }
         Ok(Outcome::Keep)
     }
+
+    /// Keywords weighed by the run's own document frequencies (`idf = "run"`, or a
+    /// language without a shipped table) depend on the documents before.
+    fn remembers(&self) -> bool {
+        let unshipped = |l: &&str| idf::shipped().and_then(|t| t.lang(l)).is_none();
+        self.o.keywords > 0
+            && (self.o.idf != "shipped" || crate::lexicon::STOPWORD_LANGS.iter().any(unshipped))
+    }
 }
 
 /// The shipped entity models (`stages/models/ner-*.bin`, compiled in), parsed once per process.
