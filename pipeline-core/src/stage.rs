@@ -216,9 +216,29 @@ pub fn parse_options<T: DeserializeOwned>(table: toml::Table) -> Result<T, Optio
 }
 
 /// Serialises default options to a TOML table (empty if they do not serialise as a table).
+/// An `f32` option shows as written (`0.28`, not the `0.2800000011920929` of its `f64`);
+/// read back, it is the same `f32`.
 pub fn options_to_table<T: Serialize>(opts: &T) -> toml::Table {
+    fn tidy(v: &mut toml::Value) {
+        match v {
+            toml::Value::Float(f) if f64::from(*f as f32) == *f => {
+                if let Ok(short) = (*f as f32).to_string().parse::<f64>() {
+                    *f = short;
+                }
+            }
+            toml::Value::Array(a) => a.iter_mut().for_each(tidy),
+            toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| tidy(v)),
+            _ => {}
+        }
+    }
     match toml::Value::try_from(opts) {
-        Ok(toml::Value::Table(t)) => t,
+        Ok(mut v @ toml::Value::Table(_)) => {
+            tidy(&mut v);
+            match v {
+                toml::Value::Table(t) => t,
+                _ => toml::Table::new(),
+            }
+        }
         _ => toml::Table::new(),
     }
 }
@@ -280,6 +300,31 @@ where
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn f32_options_show_as_written_and_read_back_the_same() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct F {
+            density: f32,
+            shares: Vec<f32>,
+            exact: f64,
+        }
+        let f = F {
+            density: 0.28,
+            shares: vec![0.1, 0.35],
+            exact: 0.1 + 0.2,
+        };
+        let t = options_to_table(&f);
+        let shown = toml::to_string(&t).unwrap();
+        assert!(shown.contains("density = 0.28\n"), "{shown}");
+        assert!(shown.contains("[0.1, 0.35]"), "{shown}");
+        assert!(
+            shown.contains("0.30000000000000004"),
+            "an f64 stays as it is: {shown}"
+        );
+        let back: F = toml::Value::Table(t).try_into().unwrap();
+        assert_eq!(back, f);
+    }
 
     #[derive(Debug, Default, Serialize, Deserialize)]
     #[serde(deny_unknown_fields, default)]
