@@ -273,6 +273,8 @@ fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
         || l.contains("www.")
         || l.contains('@')
         || l.contains('/')
+        // A form's required-field label ("Name *" over a comment form), not a byline.
+        || l.contains('*')
         || name.chars().count() > 80
         || name.split_whitespace().count() > 8
         || matches!(
@@ -753,5 +755,10 @@ mod tests {
         );
         assert_eq!(m.title.as_deref(), Some("Extra Thick Yoga Mat"));
         assert_eq!(m.author.as_deref(), Some("Mia Park"));
+        // A comment form's required-field label is not a name.
+        for label in ["Name *", "Name*"] {
+            assert!(junk_author(label, None, "example"), "{label}");
+        }
+        assert!(!junk_author("Heiko Meier", None, "example"));
     }
 }
