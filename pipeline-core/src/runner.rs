@@ -186,23 +186,15 @@ impl Runner {
                             if permit_tx.send(()).is_err() {
                                 break;
                             }
+                            // A replayed document gets the state it had in the earlier
+                            // run; only the counters leave it out.
                             let replay = seq < replay;
                             let env = match source.next_doc() {
                                 None => break,
-                                Some(Ok(doc)) if replay => Envelope {
-                                    seq,
-                                    doc: Box::new(doc),
-                                    state: State::Ok,
-                                    replay,
-                                },
-                                Some(Err(e)) if replay => Envelope {
-                                    seq,
-                                    doc: Box::new(Document::from_bytes(e.id, e.raw)),
-                                    state: State::Dropped(String::new()),
-                                    replay,
-                                },
                                 Some(Ok(doc)) => {
-                                    live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
+                                    if !replay {
+                                        live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
+                                    }
                                     let size = doc.raw.len().max(doc.text.len()) as u64;
                                     let state = if max_doc > 0 && size > max_doc {
                                         State::Failed {
@@ -221,8 +213,10 @@ impl Runner {
                                     }
                                 }
                                 Some(Err(e)) => {
-                                    live.source_errors.fetch_add(1, Relaxed);
-                                    live.bytes_read.fetch_add(e.raw.len() as u64, Relaxed);
+                                    if !replay {
+                                        live.source_errors.fetch_add(1, Relaxed);
+                                        live.bytes_read.fetch_add(e.raw.len() as u64, Relaxed);
+                                    }
                                     Envelope {
                                         seq,
                                         doc: Box::new(Document::from_bytes(e.id, e.raw)),

@@ -374,7 +374,7 @@ fn counter(name: &str, seen: &Arc<AtomicU64>, remembers: bool) -> StageSpec {
 #[test]
 fn a_resumed_run_replays_handled_documents_only_through_stages_that_remember() {
     // Documents 0..10 (5 a source error); the first 6 were handled by an earlier run.
-    let run = |remembers: bool| {
+    let run_with = |remembers: bool, max_document_bytes: u64| {
         let (first, last) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
         let sink = Collect::default();
         let p = plan(
@@ -384,7 +384,10 @@ fn a_resumed_run_replays_handled_documents_only_through_stages_that_remember() {
                 counter("last", &last, false),
             ],
             sink.clone(),
-            settings(2, true, OnError::Skip),
+            PipelineSection {
+                max_document_bytes,
+                ..settings(2, true, OnError::Skip)
+            },
         );
         let mut runner = Runner::new(p).unwrap();
         runner.resume_after(6);
@@ -392,6 +395,7 @@ fn a_resumed_run_replays_handled_documents_only_through_stages_that_remember() {
         let docs = sink.docs.lock().unwrap().clone();
         (report, docs, first.load(SeqCst), last.load(SeqCst))
     };
+    let run = |remembers: bool| run_with(remembers, 0);
     // The first stage remembers: it sees the 5 good handled documents again (not the
     // source error), the last stage does not; nothing handled is written or counted.
     let (report, docs, first, last) = run(true);
@@ -410,4 +414,9 @@ fn a_resumed_run_replays_handled_documents_only_through_stages_that_remember() {
     assert_eq!(docs.len(), 4);
     assert_eq!((first, last), (4, 4));
     assert_eq!((report.docs_read, report.docs_replayed), (4, 0));
+    // A document over max_document_bytes failed at the source in the earlier run: replayed,
+    // it fails there again and never reaches a stage.
+    let (report, docs, first, _) = run_with(true, 4);
+    assert_eq!((docs.len(), first), (0, 0));
+    assert_eq!((report.docs_failed, report.docs_replayed), (4, 6));
 }
