@@ -16,8 +16,9 @@
 //!
 //! Output is ordered, so with the same config a task's output does not depend on where it
 //! was interrupted. Keywords weigh words by shipped document frequencies, so they do not
-//! either; run-wide state of stages (clean's duplicate index, tag's `idf = "run"`) covers
-//! the documents processed since the task last started.
+//! either; stages with run-wide state (clean's duplicate index, tag's `idf = "run"`) are
+//! shown the documents before the checkpoint again on resume (`Runner::resume_after`), so
+//! their state covers every document of the task.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -232,12 +232,9 @@ pub fn options_to_table<T: Serialize>(opts: &T) -> toml::Table {
         }
     }
     match toml::Value::try_from(opts) {
-        Ok(mut v @ toml::Value::Table(_)) => {
-            tidy(&mut v);
-            match v {
-                toml::Value::Table(t) => t,
-                _ => toml::Table::new(),
-            }
+        Ok(toml::Value::Table(mut t)) => {
+            t.iter_mut().for_each(|(_, v)| tidy(v));
+            t
         }
         _ => toml::Table::new(),
     }

@@ -10,10 +10,10 @@
 pub mod context;
 pub mod dedup;
 mod features;
-
-pub use features::PageKind;
 mod gbdt;
 pub mod model;
+
+pub use features::PageKind;
 
 use std::borrow::Cow;
 use std::sync::Arc;
