@@ -38,7 +38,7 @@ pub const WIDTH: usize = NAMES.len();
 /// enclosing regions (owned, so a training page keeps it without its blocks).
 #[derive(Debug, Clone, Default)]
 pub struct Layout {
-    words: Vec<f32>,
+    words: Vec<u32>,
     tags: Vec<u64>,
     /// Region ids of all blocks, outermost first, block `i` at `ends[i-1]..ends[i]`.
     paths: Vec<u32>,
@@ -50,7 +50,7 @@ impl Layout {
     pub fn of(blocks: &[View<'_>]) -> Self {
         let mut l = Layout::default();
         for b in blocks {
-            l.words.push(super::words(b.text).count().max(1) as f32);
+            l.words.push(super::words(b.text).count() as u32);
             l.tags.push(pipeline_core::stable_hash(b.tag.as_bytes()));
             l.paths.extend_from_slice(b.path);
             l.ends.push(l.paths.len() as u32);
@@ -61,6 +61,11 @@ impl Layout {
     /// Number of blocks.
     pub fn len(&self) -> usize {
         self.words.len()
+    }
+
+    /// Each block's number of words.
+    pub fn words(&self) -> &[u32] {
+        &self.words
     }
 
     /// True for a page without blocks.
@@ -131,7 +136,8 @@ const LIKELY: f32 = 0.5;
 /// model's probability `p` of each.
 pub fn features(layout: &Layout, p: &[f32]) -> Vec<f32> {
     let n = layout.len().min(p.len());
-    let w = &layout.words;
+    // Each block weighs its words, at least one.
+    let w: Vec<f32> = layout.words.iter().map(|&n| n.max(1) as f32).collect();
     let mut regions: FxHashMap<u32, Group> = FxHashMap::default();
     let mut siblings: FxHashMap<(u32, u64), Group> = FxHashMap::default();
     let (mut page, mut likely, mut total) = (Group::default(), 0f32, 0f32);

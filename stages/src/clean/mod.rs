@@ -825,8 +825,9 @@ impl Cleaner {
         if let Some(model) = &self.model {
             let feats =
                 features::page_features(blocks, &classes, &keep, &self.lex, &model.words, kind);
-            let p = model.predict(&feats, &context::Layout::of(blocks));
-            let keep = expected_f1_keep(blocks, &p, model.threshold);
+            let layout = context::Layout::of(blocks);
+            let p = model.predict(&feats, &layout);
+            let keep = expected_f1_keep(layout.words(), &p, model.threshold);
             for (r, k) in reasons.iter_mut().zip(keep) {
                 if k {
                     *r = None;
@@ -1059,16 +1060,13 @@ const REPEAT_WORDS: usize = 5;
 /// Which blocks to keep given the model's probability `p` of each being content: those that
 /// make the page's expected word F1 largest (WCXB scores every page by its word F1).
 /// Taking blocks from the likeliest down, keeping the first k makes it
-/// `2·Σ(p·w) / (Σw + Σ_page(p·w))` (w: a block's words); the best k is kept, and never a
+/// `2·Σ(p·w) / (Σw + Σ_page(p·w))` (w: a block's `words`); the best k is kept, and never a
 /// block under `floor`, so a page the model finds no content on stays empty. Unlike one
 /// fixed threshold, a page the model is unsure of keeps its likelier half instead of
 /// nothing (listings, collections). Cross-validated against thresholds of 0.3–0.6 (0.5
 /// before): see the README.
-fn expected_f1_keep(blocks: &[View<'_>], p: &[f32], floor: f32) -> Vec<bool> {
-    let w: Vec<f64> = blocks
-        .iter()
-        .map(|b| words(b.text).count() as f64)
-        .collect();
+fn expected_f1_keep(words: &[u32], p: &[f32], floor: f32) -> Vec<bool> {
+    let w: Vec<f64> = words.iter().map(|&n| f64::from(n)).collect();
     let total: f64 = p.iter().zip(&w).map(|(&q, &w)| f64::from(q) * w).sum();
     let mut order: Vec<usize> = (0..p.len()).filter(|&i| p[i] >= floor).collect();
     order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
@@ -1554,18 +1552,17 @@ mod tests {
             .collect();
         assert!(paras.len() >= 3, "the seed has paragraphs");
         let views: Vec<View<'_>> = paras[..3].iter().map(|p| View::line(p)).collect();
+        let layout = context::Layout::of(&views);
+        let words = layout.words();
         // Unsure of all three: no block reaches 0.5, yet the likelier two make the page's
         // expected F1 largest (a threshold of 0.5 kept none).
-        let keep = expected_f1_keep(&views, &[0.45, 0.4, 0.1], 0.2);
+        let keep = expected_f1_keep(words, &[0.45, 0.4, 0.1], 0.2);
         assert_eq!(keep, [true, true, false]);
         // Sure: every block at 0.5 or more is kept, one far below is not.
-        let keep = expected_f1_keep(&views, &[0.95, 0.5, 0.3], 0.2);
+        let keep = expected_f1_keep(words, &[0.95, 0.5, 0.3], 0.2);
         assert_eq!(keep, [true, true, false]);
         // Nothing reaches the floor: nothing is kept.
-        assert_eq!(
-            expected_f1_keep(&views, &[0.15, 0.1, 0.05], 0.2),
-            [false; 3]
-        );
+        assert_eq!(expected_f1_keep(words, &[0.15, 0.1, 0.05], 0.2), [false; 3]);
     }
 
     #[test]
