@@ -194,11 +194,8 @@ impl ContentModel {
                     })
                 })
                 .collect();
-            let inner: Vec<Flat> = inner
-                .into_iter()
-                .map(|h| h.join().unwrap_or_default())
-                .collect();
-            (all.join().unwrap_or_default(), inner)
+            let inner: Vec<Flat> = inner.into_iter().map(join).collect();
+            (join(all), inner)
         });
         // The second on each page's features beside the context of the first's predictions
         // from the inner model that did not see the page.
@@ -275,6 +272,12 @@ impl ContentModel {
             threshold,
         })
     }
+}
+
+/// The result of a training thread. One that panicked is a bug: its panic goes on, rather
+/// than an empty ensemble going into the model.
+fn join<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }
 
 /// Trains one ensemble on the labelled blocks of `pages`, whose rows (`nf` wide) `rows`
