@@ -125,13 +125,13 @@ fn parquet_written_by_textpipe_reads_back_in_pyarrow() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("seeds.parquet");
-    let mut jsonl = Command::cargo_bin("textpipe").unwrap();
-    jsonl
+    let jsonl = Command::cargo_bin("textpipe")
+        .unwrap()
         .current_dir(root())
         .args(["-q", "run", "configs/default.toml"])
         .assert()
         .success();
-    let reference = String::from_utf8(jsonl.output().unwrap().stdout).unwrap();
+    let reference = String::from_utf8(jsonl.get_output().stdout.clone()).unwrap();
     Command::cargo_bin("textpipe")
         .unwrap()
         .current_dir(root())
