@@ -90,14 +90,27 @@ fn selectors() -> &'static Selectors {
     })
 }
 
-/// White space collapsed; `None` when empty.
+/// White space collapsed and entities a CMS escaped twice (`&amp;amp;` in a `content`
+/// attribute reads as `&amp;`) unescaped; `None` when empty.
 fn clean(t: &str) -> Option<String> {
     let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = super::unescape_leaked_entities(&t).unwrap_or(t);
     (!t.is_empty()).then_some(t)
 }
 
+/// An element's text as a reader sees it: a line break (`<br>`) parts words like a space
+/// (display headings set "Data Analytics<br>Agency"), and the permalink glyph that
+/// documentation generators (Sphinx, MkDocs) put after each heading is not part of it.
 fn text_of(e: ElementRef<'_>) -> Option<String> {
-    clean(&e.text().collect::<String>())
+    let mut t = String::new();
+    for n in e.descendants() {
+        match n.value() {
+            scraper::Node::Text(x) => t.push_str(x),
+            scraper::Node::Element(el) if el.name() == "br" => t.push(' '),
+            _ => {}
+        }
+    }
+    clean(t.trim_end().trim_end_matches('¶'))
 }
 
 /// schema.org types whose `headline`/`name` is the page's title.
@@ -760,5 +773,34 @@ mod tests {
             assert!(junk_author(label, None, "example"), "{label}");
         }
         assert!(!junk_author("Heiko Meier", None, "example"));
+    }
+
+    #[test]
+    fn headings_read_as_a_reader_sees_them() {
+        // A display heading broken by <br>, a Sphinx permalink, a twice-escaped card title.
+        let page = |h1: &str, card: &str| {
+            let html = format!(
+                r#"<html><head><title>{card} | Site</title><meta property="og:title" content="{card}">
+                </head><body><h1>{h1}</h1></body></html>"#
+            );
+            extract(&Html::parse_document(&html), Some("https://site.example/a"))
+                .title
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            page(
+                "Data Analytics<span><br>Agency</span>",
+                "Data Analytics Agency"
+            ),
+            "Data Analytics Agency"
+        );
+        assert_eq!(
+            page(
+                r##"Quickstart<a class="headerlink" href="#q">¶</a>"##,
+                "Quickstart"
+            ),
+            "Quickstart"
+        );
+        assert_eq!(page("", "Tips &amp;amp; Upgrades"), "Tips & Upgrades");
     }
 }

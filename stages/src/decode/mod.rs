@@ -216,7 +216,7 @@ fn count_controls(head: &[u8]) -> usize {
 }
 
 /// Unescapes entities in plain text, only where a complete entity (`&name;`, `&#123;`, `&#x1F;`) stands.
-fn unescape_leaked_entities(text: &str) -> Option<String> {
+pub(crate) fn unescape_leaked_entities(text: &str) -> Option<String> {
     memchr::memchr(b'&', text.as_bytes())?;
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
