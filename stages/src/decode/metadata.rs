@@ -278,6 +278,23 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
         .map_or_else(|| t.to_string(), |p| p.to_string())
 }
 
+/// An author field without the byline's label or quotes a CMS copied into it
+/// (`By: Jane Doe`, `Written By: Jane Doe`, `"Jane Doe"`).
+fn author_field(t: &str) -> &str {
+    let mut t = t.trim().trim_matches(['"', '“', '”']).trim();
+    let lower = t.to_ascii_lowercase();
+    for label in ["written by", "posted by", "by"] {
+        if lower.starts_with(label) {
+            let rest = &t[label.len()..];
+            if rest.starts_with([':', ' ']) {
+                t = rest.trim_start_matches([':', ' ']);
+                break;
+            }
+        }
+    }
+    t.trim_start_matches([',', ' ']).trim()
+}
+
 /// Whether `name` is no person's name: a URL, a handle, an e-mail, a role word, the site.
 fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
     let l = name.to_lowercase();
@@ -288,6 +305,8 @@ fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
         || l.contains('/')
         // A form's required-field label ("Name *" over a comment form), not a byline.
         || l.contains('*')
+        // A reading time beside the byline ("5 min read").
+        || (l.ends_with(" read") && l.starts_with(|c: char| c.is_ascii_digit()))
         || name.chars().count() > 80
         || name.split_whitespace().count() > 8
         || matches!(
@@ -679,10 +698,21 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
         .or_else(|| f.ld_name.clone());
 
     // Authors: JSON-LD, then meta tags, then bylines; the first source with a real name.
-    for cands in [&f.ld_authors, &f.meta_authors, &f.byline_authors] {
+    // JSON-LD's author is declared, so an organisation writing as itself (the site's own
+    // name) is the author there; elsewhere the site's name is a label, not a byline.
+    for (declared, cands) in [
+        (true, &f.ld_authors),
+        (false, &f.meta_authors),
+        (false, &f.byline_authors),
+    ] {
         let mut names: Vec<&str> = Vec::new();
-        for c in cands.iter() {
-            if real(c) && !names.contains(&c.as_str()) {
+        for c in cands.iter().map(|c| author_field(c)) {
+            let ok = if declared {
+                !junk_author(c, None, "")
+            } else {
+                !junk_author(c, site, &host)
+            };
+            if ok && !names.contains(&c) {
                 names.push(c);
             }
         }
@@ -802,5 +832,29 @@ mod tests {
             "Quickstart"
         );
         assert_eq!(page("", "Tips &amp;amp; Upgrades"), "Tips & Upgrades");
+    }
+
+    #[test]
+    fn author_fields_lose_their_labels_and_a_declared_organisation_stays() {
+        for (field, want) in [
+            ("By: Benjamin Johnson", "Benjamin Johnson"),
+            ("Written By: Cazzy Magennis", "Cazzy Magennis"),
+            ("\"David Kim\"", "David Kim"),
+            ("Bylander", "Bylander"),
+        ] {
+            assert_eq!(author_field(field), want);
+        }
+        assert!(junk_author("5 min read", None, "example"));
+        // JSON-LD names the organisation as the author: that is the page's author, though
+        // the same name in a byline or a meta tag would be the site's label.
+        let html = r#"<html><head><meta property="og:site_name" content="WRAL">
+            <script type="application/ld+json">{"@type":"NewsArticle","headline":"Rain",
+            "author":{"@type":"Organization","name":"WRAL"}}</script></head>
+            <body><h1>Rain</h1></body></html>"#;
+        let m = extract(
+            &Html::parse_document(html),
+            Some("https://www.wral.com/rain"),
+        );
+        assert_eq!(m.author.as_deref(), Some("WRAL"));
     }
 }
