@@ -9,13 +9,7 @@ use pipeline_core::{metrics::Outcome, CancelToken, Plan, Registry, Runner};
 use crate::progress::Progress;
 use crate::ConfigArgs;
 
-/// Every built-in stage, source and sink kind.
-pub fn registry() -> Registry {
-    let mut reg = Registry::new();
-    textpipe_io::register(&mut reg);
-    textpipe_stages::register(&mut reg);
-    reg
-}
+pub use textpipe::registry;
 
 fn absolute(p: &str) -> Result<String> {
     if p == "-" {

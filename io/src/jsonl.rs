@@ -356,18 +356,33 @@ pub(crate) fn parse_line(
     };
     let v: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| err(format!("invalid JSON: {e}")))?;
-    let serde_json::Value::Object(mut map) = v else {
+    let serde_json::Value::Object(map) = v else {
         return Err(err("line is not a JSON object".into()));
     };
+    record_to_document(o, map, fallback_id.clone()).map_err(err)
+}
+
+/// Builds a document from one JSON object, read with the JSONL source's field names: the
+/// content from `text_field`, or else from `html` (declared `text/html`); `fallback_id`
+/// when the id field is missing (it is also the document's `source`).
+pub fn record_to_document(
+    o: &JsonlOptions,
+    mut map: serde_json::Map<String, serde_json::Value>,
+    fallback_id: String,
+) -> Result<Document, String> {
     let id = match map.remove(&o.id_field) {
         Some(serde_json::Value::String(s)) => s,
         Some(serde_json::Value::Number(n)) => n.to_string(),
         _ => fallback_id.clone(),
     };
-    let text = match map.remove(&o.text_field) {
+    let (field, html) = match map.contains_key(&o.text_field) {
+        false if map.contains_key("html") => ("html", true),
+        _ => (o.text_field.as_str(), false),
+    };
+    let text = match map.remove(field) {
         Some(serde_json::Value::String(s)) => s,
-        Some(_) => return Err(err(format!("field `{}` is not a string", o.text_field))),
-        None => return Err(err(format!("no `{}` field", o.text_field))),
+        Some(_) => return Err(format!("field `{field}` is not a string")),
+        None => return Err(format!("no `{}` field", o.text_field)),
     };
     let mut d = Document::from_bytes(id, text.into_bytes());
     d.source = Some(fallback_id);
@@ -379,6 +394,9 @@ pub(crate) fn parse_line(
     d.declared.charset = take(&o.charset_field);
     d.declared.date = take(&o.date_field);
     d.declared.content_type = take(&o.content_type_field);
+    if html && d.declared.content_type.is_none() {
+        d.declared.content_type = Some("text/html".into());
+    }
     d.declared.lang = take(&o.lang_field);
     for f in &o.meta_fields {
         if let Some(v) = map.remove(f) {

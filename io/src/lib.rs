@@ -17,7 +17,7 @@ mod sinks;
 mod warc;
 
 pub use files::FilesOptions;
-pub use jsonl::JsonlOptions;
+pub use jsonl::{record_to_document, JsonlOptions};
 pub use sinks::{JsonlSinkOptions, TxtDirOptions};
 pub use warc::WarcOptions;
 

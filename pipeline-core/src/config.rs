@@ -21,7 +21,9 @@ use crate::stage::{BuildContext, OptionsError, PreparedStage};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnError {
-    /// Stop the run (after flushing what is done) and exit non-zero.
+    /// Stop the run (after flushing what is done) and exit non-zero (`raise` in Python's
+    /// terms: `pipe` raises).
+    #[serde(alias = "raise")]
     Fail,
     /// Leave the document out of the output; it is logged and counted.
     #[default]

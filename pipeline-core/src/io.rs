@@ -77,6 +77,13 @@ pub trait Sink: Send {
         let _ = (doc, stage, error);
         Ok(false)
     }
+    /// A document failed in `stage`, whatever the error policy: a sink that answers for
+    /// every input document (the Python API's `pipe`) reports it; by default nothing.
+    /// Called before the policy acts (so also before `dead_letter`).
+    fn failed(&mut self, doc: &Document, stage: &str, error: &str) -> Result<(), SinkError> {
+        let _ = (doc, stage, error);
+        Ok(())
+    }
     /// Called after each document is accounted for (written, dropped or failed), with the
     /// number accounted so far. With ordered output these are the first `n` input documents,
     /// so a sink can make its output durable here and record a resumable checkpoint.

@@ -340,6 +340,12 @@ impl Runner {
                                 error: error.clone(),
                             });
                         }
+                        if let Err(e) = sink.failed(&env.doc, &stage, &error) {
+                            if fatal.is_none() {
+                                *fatal = Some(format!("sink: {e}"));
+                            }
+                            cancel.cancel();
+                        }
                         match policy {
                             OnError::Skip => {}
                             OnError::DeadLetter => {

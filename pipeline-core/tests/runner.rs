@@ -50,6 +50,8 @@ struct Collect {
     peak_in_flight: Arc<AtomicU64>,
     cancel_after: Option<(usize, CancelToken)>,
     finished: Arc<AtomicU64>,
+    /// `(id, stage)` of each failed document, as `Sink::failed` heard of it.
+    failed: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Sink for Collect {
@@ -64,6 +66,11 @@ impl Sink for Collect {
                 c.cancel();
             }
         }
+        Ok(())
+    }
+    fn failed(&mut self, doc: &Document, stage: &str, _: &str) -> Result<(), SinkError> {
+        let mut f = self.failed.lock().unwrap();
+        f.push((doc.id.clone(), stage.to_string()));
         Ok(())
     }
     fn finish(&mut self) -> Result<(), SinkError> {
@@ -285,13 +292,19 @@ fn skip_policy_writes_no_dead_letter_file() {
     let mut p = plan(
         30,
         vec![stage("a", 1, OnError::Skip)],
-        sink,
+        sink.clone(),
         settings(4, true, OnError::Skip),
     );
     p.dead_letter = Some(dl.clone());
     let report = Runner::new(p).unwrap().run(&CancelToken::new());
     assert_eq!(report.docs_failed, 3);
     assert!(!dl.exists());
+    // The sink still hears of each failure, in input order (the Python API returns them).
+    let failed = sink.failed.lock().unwrap().clone();
+    let ids: Vec<&str> = failed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["line:5", "d13", "d17"]);
+    let stages: Vec<&str> = failed.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(stages, ["source", "a", "a"]);
 }
 
 #[test]
