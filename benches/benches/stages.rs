@@ -50,6 +50,40 @@ fn segmented_corpus() -> Vec<Document> {
         .collect()
 }
 
+/// The Klexikon validation articles (real German text, about 30 KB each), segmented, if
+/// `../shared` is there.
+fn klexikon_segmented() -> Vec<Document> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/eval/summ/klexikon-validation.jsonl"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("{path} not found: benches on Klexikon articles skipped");
+        return Vec::new();
+    };
+    let seg = Segmenter::new();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .enumerate()
+        .map(|(i, r)| {
+            let mut d = Document::from_text(i.to_string(), r["text"].as_str().unwrap_or(""));
+            let (p, s, t) = seg.segment(&d.text);
+            d.paragraphs = p;
+            d.sentences = s;
+            d.tokens = (t.iter())
+                .map(|t| pipeline_core::Token {
+                    span: t.span,
+                    kind: t.kind.as_str().into(),
+                    lower: None,
+                    stem: None,
+                })
+                .collect();
+            d.lang = Some("de".into());
+            d
+        })
+        .collect()
+}
+
 /// A group measured in bytes of `docs` (raw bytes, or text once decoded).
 fn group<'a>(c: &'a mut Criterion, name: &str, bytes: usize) -> BenchmarkGroup<'a, WallTime> {
     let mut g = c.benchmark_group(name);
@@ -229,6 +263,14 @@ fn bench_clean_html(c: &mut Criterion) {
 }
 
 fn bench_tag(c: &mut Criterion) {
+    let klexikon = klexikon_segmented();
+    if !klexikon.is_empty() {
+        let mut g = group(c, "tag", klexikon.iter().map(|d| d.text.len()).sum());
+        run(&mut g, "Klexikon articles, all parts", &klexikon, &|| {
+            Box::new(Tagger::new(TagOptions::default()))
+        });
+        g.finish();
+    }
     let docs = segmented_corpus();
     let mut g = group(c, "tag", docs.iter().map(|d| d.text.len()).sum());
     run(&mut g, "language, entities and keywords", &docs, &|| {
@@ -292,12 +334,22 @@ fn bench_language(c: &mut Criterion) {
 }
 
 fn bench_summarise(c: &mut Criterion) {
+    let summariser = || Box::new(Summariser::new(SummariseOptions::default())) as Box<dyn Stage>;
     let docs = segmented_corpus();
     let mut g = group(c, "summarise", docs.iter().map(|d| d.text.len()).sum());
-    run(&mut g, "3 sentences of 5 KB articles", &docs, &|| {
-        Box::new(Summariser::new(SummariseOptions::default()))
-    });
+    run(&mut g, "3 sentences of 5 KB articles", &docs, &summariser);
     g.finish();
+    let docs = klexikon_segmented();
+    if !docs.is_empty() {
+        let mut g = group(c, "summarise", docs.iter().map(|d| d.text.len()).sum());
+        run(
+            &mut g,
+            "3 sentences of Klexikon articles",
+            &docs,
+            &summariser,
+        );
+        g.finish();
+    }
 }
 
 criterion_group!(
