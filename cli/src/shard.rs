@@ -335,7 +335,12 @@ pub fn run_task(
             );
         }
     }
+    // The sink's output options as the plan has them: the file with `--set` applied (a
+    // `--set sink.fields=…` must reach the task's sink too).
     let config_text = std::fs::read_to_string(&args.config).unwrap_or_default();
+    let origin = args.config.display().to_string();
+    let config_text = pipeline_core::config::apply_overrides(&origin, &config_text, &args.sets)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let (fields, include_raw) = sink_format(&config_text);
     let dead_letter_path = task.path("dead-letter", ".jsonl");
     if base.dead_letter_bytes == 0 {

@@ -348,6 +348,27 @@ fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
 }
 
 #[test]
+fn set_sink_options_reach_a_sharded_task() {
+    let (dir, cfg) = setup(20);
+    let job = dir.path().join("job");
+    textpipe()
+        .args(["-q", "run"])
+        .arg(&cfg)
+        .args(["--set", r#"sink.fields=["id","lang"]"#, "--output-dir"])
+        .arg(&job)
+        .args(["--rank", "0", "--world-size", "1"])
+        .assert()
+        .success();
+    let out = std::fs::read_to_string(job.join("00000.jsonl")).unwrap();
+    assert_eq!(out.lines().count(), 20);
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["id", "lang"], "{line}");
+    }
+}
+
+#[test]
 fn slurm_script_splits_large_arrays_with_rank_offsets() {
     let (dir, cfg) = setup(3);
     let job = dir.path().join("job");
