@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod commands;
+mod dedup;
 mod progress;
 mod shard;
 
@@ -95,6 +96,30 @@ struct ConfigArgs {
     output: Option<String>,
 }
 
+/// The steps of `textpipe dedup`, run after every rank of a sharded job has completed.
+#[derive(Subcommand)]
+enum DedupStep {
+    /// Cluster the ranks' signatures (DIR/signatures/): exact duplicates and documents whose
+    /// MinHash signatures agree on at least --threshold of their values; keep the first of
+    /// each cluster by the job's input order; list the others in DIR/dedup/removed.jsonl.
+    Index {
+        /// The job's output directory.
+        dir: PathBuf,
+        /// Estimated Jaccard similarity (5-word shingles) from which documents are near-duplicates.
+        #[arg(long, default_value_t = 0.8)]
+        threshold: f32,
+    },
+    /// Drop the listed duplicates from each rank's output (atomically; a second run changes
+    /// nothing) and list them in DIR/dedup/{rank}.removed.txt.
+    Apply {
+        /// The job's output directory.
+        dir: PathBuf,
+        /// Only this rank (a task of its own); default: every rank.
+        #[arg(long)]
+        rank: Option<usize>,
+    },
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a pipeline.
@@ -124,6 +149,12 @@ enum Cmd {
         /// With --output-dir: compress the task's output with zstd ({rank:05}.jsonl.zst).
         #[arg(long)]
         zstd: bool,
+    },
+    /// Remove duplicates across a whole sharded job: `index` clusters the signatures every
+    /// task wrote, `apply` drops all but the first of each cluster from the ranks' outputs.
+    Dedup {
+        #[command(subcommand)]
+        step: DedupStep,
     },
     /// Show which ranks of a sharded job (its --output-dir) are done, started or missing.
     Status {
@@ -331,6 +362,12 @@ fn main() -> ExitCode {
             ..
         } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
         Cmd::Status { dir, json } => shard::status(&dir, json),
+        Cmd::Dedup {
+            step: DedupStep::Index { dir, threshold },
+        } => dedup::index(&dir, threshold),
+        Cmd::Dedup {
+            step: DedupStep::Apply { dir, rank },
+        } => dedup::apply(&dir, rank),
         Cmd::PluginHost {
             lib,
             options,

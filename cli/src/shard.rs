@@ -11,7 +11,8 @@
 //!   is killed and started again truncates the partial file to the checkpoint, skips the
 //!   accounted documents and goes on, so nothing is redone or written twice;
 //! - `completions/{rank:05}` after success (a completed rank is skipped when run again),
-//!   `stats/{rank:05}.json`, `logs/{rank:05}.log`, `dead-letter/{rank:05}.jsonl`;
+//!   `stats/{rank:05}.json`, `logs/{rank:05}.log`, `dead-letter/{rank:05}.jsonl`,
+//!   `signatures/{rank:05}.jsonl` (each written document's MinHash, for `textpipe dedup`);
 //! - `job.json`: the world size, written by the first task, checked by the others.
 //!
 //! Output is ordered, so with the same config a task's output does not depend on where it
@@ -125,6 +126,9 @@ struct Checkpoint {
     /// Bytes of the rank's dead-letter file that belong to them.
     #[serde(default)]
     dead_letter_bytes: u64,
+    /// Bytes of the rank's signature file (`signatures/`, for `dedup`) that belong to them.
+    #[serde(default)]
+    signature_bytes: u64,
 }
 
 /// `job.json`.
@@ -149,6 +153,10 @@ struct CheckpointSink {
     /// the first failure).
     dead_letter: Option<std::io::BufWriter<std::fs::File>>,
     dead_letter_path: PathBuf,
+    /// The rank's signature file (each written document's, for `dedup index`), kept with
+    /// the checkpoints like the output (opened at the first document).
+    signatures: Option<std::io::BufWriter<std::fs::File>>,
+    signatures_path: PathBuf,
     ckpt_path: PathBuf,
     fields: Vec<String>,
     include_raw: bool,
@@ -162,9 +170,12 @@ impl CheckpointSink {
     fn save(&mut self) -> Result<(), SinkError> {
         self.file.flush()?;
         self.file.get_ref().sync_data()?;
-        if let Some(dl) = &mut self.dead_letter {
-            dl.flush()?;
-            dl.get_ref().sync_data()?;
+        for f in [&mut self.dead_letter, &mut self.signatures]
+            .into_iter()
+            .flatten()
+        {
+            f.flush()?;
+            f.get_ref().sync_data()?;
         }
         let json = serde_json::to_vec(&self.now).map_err(|e| SinkError(e.to_string()))?;
         write_atomic(&self.ckpt_path, &json).map_err(|e| SinkError(format!("{e:#}")))
@@ -180,6 +191,17 @@ impl Sink for CheckpointSink {
         self.file.write_all(&self.line)?;
         self.now.written += 1;
         self.now.bytes += self.line.len() as u64;
+        let sigs = match &mut self.signatures {
+            Some(f) => f,
+            None => {
+                let f = open_at(&self.signatures_path, self.base.signature_bytes)?;
+                self.signatures.insert(std::io::BufWriter::new(f))
+            }
+        };
+        self.line.clear();
+        crate::dedup::signature_line(doc, &mut self.line).map_err(|e| SinkError(e.to_string()))?;
+        sigs.write_all(&self.line)?;
+        self.now.signature_bytes += self.line.len() as u64;
         Ok(())
     }
     fn dead_letter(&mut self, doc: &Document, stage: &str, error: &str) -> Result<bool, SinkError> {
@@ -347,10 +369,19 @@ pub fn run_task(
         // A fresh start, or a checkpoint before any failure: no earlier dead letters count.
         let _ = std::fs::remove_file(&dead_letter_path);
     }
+    let signatures_path = task.path("signatures", ".jsonl");
+    if base.signature_bytes == 0 {
+        let _ = std::fs::remove_file(&signatures_path);
+    }
+    if let Some(d) = signatures_path.parent() {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
     plan.sink = Box::new(CheckpointSink {
         file: std::io::BufWriter::with_capacity(1 << 16, file),
         dead_letter: None,
         dead_letter_path,
+        signatures: None,
+        signatures_path,
         ckpt_path: ckpt_path.clone(),
         fields,
         include_raw,

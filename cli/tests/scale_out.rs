@@ -368,6 +368,143 @@ fn set_sink_options_reach_a_sharded_task() {
     }
 }
 
+/// Klexikon articles (real, distinct texts) with planted duplicates after them: exact
+/// copies under new ids, and copies with every 120th word changed (each change alters five
+/// 5-word shingles: Jaccard similarity about (1 − 5/120) / (1 + 5/120) = 0.92). Returns the
+/// corpus and the planted ids.
+fn corpus_with_duplicates(dir: &Path) -> (PathBuf, Vec<String>) {
+    let gold = root().join("../shared/eval/summ/klexikon-validation.jsonl");
+    let text = std::fs::read_to_string(&gold).expect("../shared/eval/summ/ (CI has it)");
+    let articles: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(_, t)| t.split_whitespace().count() >= 800)
+        .take(60)
+        .collect();
+    let mut lines: Vec<serde_json::Value> = (articles.iter())
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}))
+        .collect();
+    let mut planted = Vec::new();
+    for (k, (id, t)) in articles.iter().enumerate().filter(|(k, _)| k % 6 == 0) {
+        let (copy, text) = if k % 12 == 0 {
+            (format!("{id}-copy"), t.clone())
+        } else {
+            let words: Vec<&str> = t.split(' ').collect();
+            let edited: Vec<&str> = (words.iter().enumerate())
+                .map(|(i, w)| if i % 120 == 7 { "verändert" } else { *w })
+                .collect();
+            (format!("{id}-edit"), edited.join(" "))
+        };
+        lines.push(serde_json::json!({"id": copy, "text": text}));
+        planted.push(copy);
+    }
+    let corpus = dir.join("corpus.jsonl");
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&corpus, body).unwrap();
+    (corpus, planted)
+}
+
+#[test]
+fn job_wide_dedup_keeps_the_same_documents_however_the_job_is_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, planted) = corpus_with_duplicates(dir.path());
+    let cfg = dir.path().join("job.toml");
+    std::fs::write(
+        &cfg,
+        r#"[source]
+kind = "jsonl"
+path = "corpus.jsonl"
+[[stage]]
+kind = "decode"
+[[stage]]
+kind = "clean"
+[stage.options]
+duplicates = "keep"
+[sink]
+kind = "jsonl"
+path = "-"
+fields = ["id", "text"]
+"#,
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for world in [1usize, 3, 7] {
+        let job = dir.path().join(format!("job{world}"));
+        for rank in 0..world {
+            textpipe()
+                .args(["-q", "run"])
+                .arg(&cfg)
+                .arg("--output-dir")
+                .arg(&job)
+                .args([
+                    "--rank",
+                    &rank.to_string(),
+                    "--world-size",
+                    &world.to_string(),
+                ])
+                .assert()
+                .success();
+        }
+        textpipe()
+            .args(["dedup", "index"])
+            .arg(&job)
+            .assert()
+            .success();
+        let removed = std::fs::read_to_string(job.join("dedup/removed.jsonl")).unwrap();
+        let found: Vec<String> = (removed.lines())
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        let hits = found.iter().filter(|id| planted.contains(id)).count();
+        let recall = hits as f64 / planted.len() as f64;
+        let precision = hits as f64 / found.len().max(1) as f64;
+        assert!(
+            recall >= 0.95 && precision >= 0.99,
+            "world {world}: recall {recall}, precision {precision}: {found:?}"
+        );
+        // Each copy's original (earlier in the input) is the one kept.
+        for l in removed.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let id = v["id"].as_str().unwrap();
+            let stem = id.trim_end_matches("-copy").trim_end_matches("-edit");
+            assert_eq!(v["duplicate_of"], stem, "{l}");
+        }
+        textpipe()
+            .args(["dedup", "apply"])
+            .arg(&job)
+            .assert()
+            .success();
+        // A second apply changes nothing.
+        let once = merged(&job, world);
+        textpipe()
+            .args(["dedup", "apply"])
+            .arg(&job)
+            .assert()
+            .success();
+        assert_eq!(once, merged(&job, world));
+        outputs.push(once);
+    }
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "the kept documents differ between 1, 3 and 7 ranks"
+    );
+    let kept = String::from_utf8(outputs.remove(0)).unwrap();
+    assert_eq!(kept.lines().count(), 60);
+    assert!(!planted
+        .iter()
+        .any(|id| kept.contains(&format!("\"id\":\"{id}\""))));
+}
+
 #[test]
 fn slurm_script_splits_large_arrays_with_rank_offsets() {
     let (dir, cfg) = setup(3);

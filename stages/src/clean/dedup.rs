@@ -11,9 +11,26 @@ use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::lexicon::push_lowercase;
 
-const HASHES: usize = 64;
-const BANDS: usize = 16;
+/// Values in a MinHash signature.
+pub const HASHES: usize = 64;
+/// LSH bands a signature is bucketed by (documents sharing a band's values are compared).
+pub const BANDS: usize = 16;
 const ROWS: usize = HASHES / BANDS;
+
+/// The bucket key of band `band` of a signature.
+pub fn band_key(sig: &[u64; HASHES], band: usize) -> u64 {
+    h64(&sig[band * ROWS..(band + 1) * ROWS], band as u64)
+}
+
+/// The key exact duplicates share, as the duplicate check computes it: of the text's
+/// words in order (white space between them does not count).
+pub fn exact_key(text: &str) -> u64 {
+    let mut words = WordHashes::with_capacity(text.len());
+    for w in super::words(text) {
+        words.add(w);
+    }
+    finish(words.exact.finish())
+}
 
 fn h64<T: Hash + ?Sized>(x: &T, seed: u64) -> u64 {
     let mut h = FxHasher::default();
@@ -224,7 +241,7 @@ impl Dedup {
         st.exact.insert(key, id.to_string());
         let mut best: Option<(f32, usize)> = None;
         for band in 0..BANDS {
-            let bh = h64(&sig[band * ROWS..(band + 1) * ROWS], band as u64);
+            let bh = band_key(&sig, band);
             if let Some(cands) = st.buckets.get(&(band, bh)) {
                 for &c in cands {
                     let s = similarity(&sig, &st.sigs[c].1);
@@ -240,7 +257,7 @@ impl Dedup {
         let idx = st.sigs.len();
         st.sigs.push((id.to_string(), sig));
         for band in 0..BANDS {
-            let bh = h64(&sig[band * ROWS..(band + 1) * ROWS], band as u64);
+            let bh = band_key(&sig, band);
             st.buckets.entry((band, bh)).or_default().push(idx);
         }
         None
