@@ -13,7 +13,7 @@
 //!    (atomically; applying twice changes nothing) and lists them in
 //!    `dedup/{rank:05}.removed.txt`.
 //!
-//! The index holds every signature in memory (about 600 bytes per document).
+//! The index holds every signature in memory (about 400 bytes per document).
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use pipeline_core::Document;
 use serde::{Deserialize, Serialize};
-use textpipe_stages::clean::dedup::{band_key, exact_key, signature, similarity, BANDS, HASHES};
+use textpipe_stages::clean::dedup::{exact_key, signature, BANDS, HASHES};
 
 /// One line of `signatures/{rank}.jsonl`.
 #[derive(Serialize, Deserialize)]
@@ -106,14 +106,39 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 /// copies costs this many comparisons per copy, not thousands).
 const MAX_COMPARED: usize = 32;
 
+/// A document in the index: its place in the job's input, and its signature cut to 32 bits
+/// a value (two different values agree by chance once in 4 billion: the estimate does not
+/// change, the memory halves).
+struct Entry {
+    key: (String, u64, String),
+    rank: u32,
+    exact: u64,
+    sig: [u32; HASHES],
+}
+
+/// Band `band` of a 32-bit signature as one bucket key.
+fn band_of(sig: &[u32; HASHES], band: usize) -> u64 {
+    const ROWS: usize = HASHES / BANDS;
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ band as u64;
+    for &v in &sig[band * ROWS..(band + 1) * ROWS] {
+        h = (h ^ u64::from(v))
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(29);
+    }
+    h
+}
+
+fn agree(a: &[u32; HASHES], b: &[u32; HASHES]) -> f32 {
+    a.iter().zip(b).filter(|(x, y)| x == y).count() as f32 / HASHES as f32
+}
+
 /// `textpipe dedup index DIR`.
 pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
     if !(0.0..=1.0).contains(&threshold) {
         bail!("--threshold must be between 0 and 1");
     }
     let world = world_size(dir)?;
-    let mut keys: Vec<(String, u64, String)> = Vec::new();
-    let mut docs: Vec<(usize, String, u64, [u64; HASHES])> = Vec::new();
+    let mut docs: Vec<Entry> = Vec::new();
     for rank in 0..world {
         let done = dir.join("completions").join(format!("{rank:05}"));
         if !done.exists() {
@@ -130,44 +155,59 @@ pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
             let line = line.with_context(|| format!("{}: cannot read", path.display()))?;
             let r: SigRecord = serde_json::from_str(&line)
                 .with_context(|| format!("{}:{}: not a signature record", path.display(), n + 1))?;
-            let sig: [u64; HASHES] = r.minhash.as_slice().try_into().with_context(|| {
-                format!(
+            if r.minhash.len() != HASHES {
+                bail!(
                     "{}:{}: a signature has {HASHES} values",
                     path.display(),
                     n + 1
-                )
-            })?;
-            keys.push(order_key(&r.source, &r.id));
-            docs.push((rank, r.id, r.exact, sig));
+                );
+            }
+            let mut sig = [0u32; HASHES];
+            for (s, v) in sig.iter_mut().zip(&r.minhash) {
+                *s = *v as u32;
+            }
+            docs.push(Entry {
+                key: order_key(&r.source, &r.id),
+                rank: rank as u32,
+                exact: r.exact,
+                sig,
+            });
         }
     }
     // The job's input order.
-    let mut order: Vec<usize> = (0..docs.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(docs[a].0.cmp(&docs[b].0)));
-    let docs: Vec<_> = order.into_iter().map(|i| docs[i].clone()).collect();
+    docs.sort_by(|a, b| a.key.cmp(&b.key).then(a.rank.cmp(&b.rank)));
     let n = docs.len();
     let mut parent: Vec<usize> = (0..n).collect();
-    let mut exact_first: HashMap<u64, usize> = HashMap::new();
+    let mut exact_first: HashMap<u64, usize> = HashMap::with_capacity(n);
     for (i, d) in docs.iter().enumerate() {
-        match exact_first.get(&d.2) {
+        match exact_first.get(&d.exact) {
             Some(&first) => union(&mut parent, first, i),
             None => {
-                exact_first.insert(d.2, i);
+                exact_first.insert(d.exact, i);
             }
         }
     }
+    drop(exact_first);
+    // Per band, (bucket, document) pairs sorted: a bucket's documents are a run, in input
+    // order.
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
     for band in 0..BANDS {
-        let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
-        for (i, d) in docs.iter().enumerate() {
-            buckets.entry(band_key(&d.3, band)).or_default().push(i);
-        }
-        for members in buckets.values().filter(|m| m.len() > 1) {
-            for (k, &i) in members.iter().enumerate().skip(1) {
-                for &j in members[..k].iter().rev().take(MAX_COMPARED) {
+        pairs.clear();
+        pairs.extend(
+            docs.iter()
+                .enumerate()
+                .map(|(i, d)| (band_of(&d.sig, band), i as u32)),
+        );
+        pairs.sort_unstable();
+        for run in pairs.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+            for (k, &(_, i)) in run.iter().enumerate().skip(1) {
+                let i = i as usize;
+                for &(_, j) in run[..k].iter().rev().take(MAX_COMPARED) {
+                    let j = j as usize;
                     if find(&mut parent, i) == find(&mut parent, j) {
                         break;
                     }
-                    if similarity(&docs[i].3, &docs[j].3) >= threshold {
+                    if agree(&docs[i].sig, &docs[j].sig) >= threshold {
                         union(&mut parent, i, j);
                         break;
                     }
@@ -185,7 +225,7 @@ pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
         if root == i {
             continue;
         }
-        let kind = if docs[i].2 == docs[root].2 {
+        let kind = if docs[i].exact == docs[root].exact {
             exact += 1;
             "exact"
         } else {
@@ -193,9 +233,9 @@ pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
             "near"
         };
         let r = Removed {
-            rank: docs[i].0,
-            id: docs[i].1.clone(),
-            duplicate_of: docs[root].1.clone(),
+            rank: docs[i].rank as usize,
+            id: docs[i].key.2.clone(),
+            duplicate_of: docs[root].key.2.clone(),
             kind: kind.into(),
         };
         serde_json::to_writer(&mut lines, &r)?;

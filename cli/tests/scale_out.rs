@@ -345,6 +345,15 @@ fn a_task_killed_at_any_point_resumes_to_the_same_bytes() {
         .collect();
     let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
     assert_eq!((ids.len(), unique.len()), (20, 20), "{dl}");
+    // The duplicate signatures are kept with the output: one per written document, in order.
+    let sigs = std::fs::read_to_string(job.join("signatures/00000.jsonl")).unwrap();
+    let sig_ids: Vec<String> = (sigs.lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    let out_ids: Vec<String> = (String::from_utf8_lossy(&resumed).lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    assert_eq!(sig_ids, out_ids);
 }
 
 #[test]
