@@ -206,6 +206,10 @@ enum Cmd {
         /// With --submit: wait until the arrays have finished (sbatch --wait).
         #[arg(long)]
         wait: bool,
+        /// Also write DIR/textpipe-dedup.sbatch (`dedup index`, then `dedup apply`) and, with
+        /// --submit, submit it to run after every array succeeded (--dependency=afterok).
+        #[arg(long)]
+        dedup: bool,
     },
     /// Validate a config and print the resolved pipeline, without reading any document.
     Check {
@@ -387,6 +391,7 @@ fn main() -> ExitCode {
             zstd,
             submit,
             wait,
+            dedup,
         } => shard::slurm(&shard::SlurmArgs {
             config: &config,
             tasks,
@@ -399,6 +404,7 @@ fn main() -> ExitCode {
             zstd,
             submit,
             wait,
+            dedup,
         }),
         Cmd::Check { config } => commands::check(&config),
         Cmd::Stages { kind } => commands::stages(kind.as_deref()),

@@ -662,6 +662,8 @@ pub struct SlurmArgs<'a> {
     pub submit: bool,
     /// With --submit: wait until every array job has finished.
     pub wait: bool,
+    /// Add the job-wide dedup step, after every array succeeded.
+    pub dedup: bool,
 }
 
 /// `textpipe slurm`: writes (and submits) the sbatch job-array script.
@@ -718,11 +720,39 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
     let path = dir.join("textpipe.sbatch");
     write_atomic(&path, script.as_bytes())?;
     outln!("wrote {}", path.display());
+    // The dedup step: one task, after every array.
+    let dedup_path = dir.join("textpipe-dedup.sbatch");
+    if a.dedup {
+        let mut d = String::from("#!/bin/bash\n#SBATCH --job-name=textpipe-dedup\n");
+        d.push_str(&format!(
+            "#SBATCH --output={}/logs/slurm-dedup-%j.out\n#SBATCH --ntasks=1\n",
+            dir.display()
+        ));
+        if let Some(p) = a.partition {
+            d.push_str(&format!("#SBATCH --partition={p}\n"));
+        }
+        if let Some(t) = a.time {
+            d.push_str(&format!("#SBATCH --time={t}\n"));
+        }
+        d.push_str("# Runs after every array task succeeded: duplicates across the whole job.\n");
+        let (exe, dir) = (q(&exe.display().to_string()), q(&dir.display().to_string()));
+        d.push_str(&format!(
+            "{exe} -q dedup index {dir} && exec {exe} -q dedup apply {dir}\n"
+        ));
+        write_atomic(&dedup_path, d.as_bytes())?;
+        outln!("wrote {}", dedup_path.display());
+    }
     if !a.submit {
         outln!(
             "submit with: sbatch --export=ALL,TEXTPIPE_RANK_OFFSET=0 {} (or run `textpipe slurm … --submit`)",
             path.display()
         );
+        if a.dedup {
+            outln!(
+                "then: sbatch --dependency=afterok:JOBID {} (JOBID: the arrays' job ids, joined by `:`)",
+                dedup_path.display()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut offset = 0;
@@ -733,7 +763,8 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
         c.arg("--parsable")
             .arg(format!("--array=0-{}", n - 1))
             .arg(format!("--export=ALL,TEXTPIPE_RANK_OFFSET={offset}"));
-        if a.wait {
+        // With a dedup step, that step is the one waited for (it runs after every array).
+        if a.wait && !a.dedup {
             c.arg("--wait");
         }
         c.arg(&path);
@@ -745,11 +776,14 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
         offset += n;
     }
     let mut ok = true;
+    let mut ids = Vec::new();
     for (offset, n, child) in children {
         let out = child.wait_with_output()?;
         let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() {
             outln!("submitted ranks {offset}-{}: job {id}", offset + n - 1);
+            // `--parsable` prints `ID` or `ID;CLUSTER`.
+            ids.push(id.split(';').next().unwrap_or("").to_string());
         } else {
             ok = false;
             eprintln!(
@@ -761,6 +795,32 @@ pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
                 } else {
                     format!(": {id}")
                 }
+            );
+        }
+    }
+    if ok && a.dedup {
+        let mut c = std::process::Command::new("sbatch");
+        c.arg("--parsable")
+            .arg(format!("--dependency=afterok:{}", ids.join(":")))
+            // A failed array task cancels the step instead of leaving it pending.
+            .arg("--kill-on-invalid-dep=yes");
+        if a.wait {
+            c.arg("--wait");
+        }
+        let out = c
+            .arg(&dedup_path)
+            .output()
+            .context("cannot run sbatch for the dedup step")?;
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() {
+            outln!("submitted dedup: job {id} (after {})", ids.join(", "));
+        } else {
+            ok = false;
+            eprintln!(
+                "the dedup step failed ({}): {}{}",
+                out.status,
+                id,
+                String::from_utf8_lossy(&out.stderr).trim()
             );
         }
     }

@@ -187,7 +187,7 @@ fn job_array_under_real_slurm_merges_to_the_single_run() {
         .arg(&cfg)
         .args(["--tasks", "4", "--max-array-size", "3", "--output-dir"])
         .arg(&job)
-        .args(["--submit", "--wait"])
+        .args(["--submit", "--wait", "--dedup"])
         .env("SLURM_CONF", &conf)
         .output()
         .unwrap();
@@ -213,9 +213,12 @@ fn job_array_under_real_slurm_merges_to_the_single_run() {
         out.status.success(),
         "textpipe slurm --submit --wait: {said}\n{slurm_logs}"
     );
-    // 4 tasks in arrays of at most 3: two submissions, the second with rank offset 3.
+    // 4 tasks in arrays of at most 3: two submissions, the second with rank offset 3; then
+    // the dedup step, which ran after both (--dependency=afterok).
     assert!(
-        said.contains("submitted ranks 0-2") && said.contains("submitted ranks 3-3"),
+        said.contains("submitted ranks 0-2")
+            && said.contains("submitted ranks 3-3")
+            && said.contains("submitted dedup"),
         "{said}"
     );
     let st = Command::new(&bin).arg("status").arg(&job).output().unwrap();
@@ -227,8 +230,26 @@ fn job_array_under_real_slurm_merges_to_the_single_run() {
     let merged: Vec<u8> = (0..4)
         .flat_map(|r| std::fs::read(job.join(format!("{r:05}.jsonl"))).unwrap())
         .collect();
+    // The single-process run without the documents the job-wide dedup removed (the
+    // seeds-derived corpus repeats its sentences, so some are near-duplicates).
+    let removed = std::fs::read_to_string(job.join("dedup/removed.jsonl"))
+        .unwrap_or_else(|e| panic!("the dedup step wrote no removed.jsonl ({e})\n{slurm_logs}"));
+    let gone: std::collections::HashSet<String> = removed
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].to_string())
+        .collect();
+    let expected: Vec<u8> = (single.stdout.split_inclusive(|&b| b == b'\n'))
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            !gone.contains(&v["id"].to_string())
+        })
+        .flatten()
+        .copied()
+        .collect();
     assert_eq!(
-        merged, single.stdout,
-        "merged Slurm output = single-process run"
+        merged,
+        expected,
+        "merged Slurm output = single-process run less the {} duplicates",
+        gone.len()
     );
 }
