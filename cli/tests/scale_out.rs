@@ -423,25 +423,9 @@ fn corpus_with_duplicates(dir: &Path) -> (PathBuf, Vec<String>) {
 fn job_wide_dedup_keeps_the_same_documents_however_the_job_is_split() {
     let dir = tempfile::tempdir().unwrap();
     let (_, planted) = corpus_with_duplicates(dir.path());
-    let cfg = dir.path().join("job.toml");
-    std::fs::write(
-        &cfg,
-        r#"[source]
-kind = "jsonl"
-path = "corpus.jsonl"
-[[stage]]
-kind = "decode"
-[[stage]]
-kind = "clean"
-[stage.options]
-duplicates = "keep"
-[sink]
-kind = "jsonl"
-path = "-"
-fields = ["id", "text"]
-"#,
-    )
-    .unwrap();
+    // The default pipeline, every stage, with clean's own per-task duplicate index off.
+    let cfg = root().join("configs/default.toml");
+    let corpus = dir.path().join("corpus.jsonl");
     let mut outputs = Vec::new();
     for world in [1usize, 3, 7] {
         let job = dir.path().join(format!("job{world}"));
@@ -449,6 +433,9 @@ fields = ["id", "text"]
             textpipe()
                 .args(["-q", "run"])
                 .arg(&cfg)
+                .arg("--input")
+                .arg(&corpus)
+                .args(["--set", r#"stage.clean.duplicates="keep""#])
                 .arg("--output-dir")
                 .arg(&job)
                 .args([
