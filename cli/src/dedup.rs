@@ -13,7 +13,11 @@
 //!    (atomically; applying twice changes nothing) and lists them in
 //!    `dedup/{rank:05}.removed.txt`.
 //!
-//! The index holds every signature in memory (about 400 bytes per document).
+//! The index never holds the signatures: about 40 bytes a document, plus 12 for the band
+//! being bucketed (one scan of the signature files writes every band's bucket keys to
+//! scratch files, 16 bytes a document each). Each band can run as a task of its own
+//! (`dedup index DIR --band B`, writing `dedup/bands/B.json`); the final `dedup index DIR`
+//! joins the bands' pairs, computing those no task wrote.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
@@ -49,13 +53,14 @@ pub fn signature_line(doc: &Document, out: &mut Vec<u8>) -> serde_json::Result<(
 }
 
 /// A document's place in the job's input: its source's file and the line or offset after
-/// its last `:` (`corpus.jsonl:17`), else the whole source and 0; the id breaks ties.
-fn order_key(source: &str, id: &str) -> (String, u64, String) {
+/// its last `:` (`corpus.jsonl:17`), else the whole source (or the id, without one) and 0.
+fn order_key(source: &str, id: &str) -> (String, u64) {
     match source.rsplit_once(':') {
         Some((file, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-            (file.to_string(), n.parse().unwrap_or(0), id.to_string())
+            (file.to_string(), n.parse().unwrap_or(0))
         }
-        _ => (source.to_string(), 0, id.to_string()),
+        _ if source.is_empty() => (id.to_string(), 0),
+        _ => (source.to_string(), 0),
     }
 }
 
@@ -106,14 +111,215 @@ fn union(parent: &mut [usize], a: usize, b: usize) {
 /// copies costs this many comparisons per copy, not thousands).
 const MAX_COMPARED: usize = 32;
 
-/// A document in the index: its place in the job's input, and its signature cut to 32 bits
-/// a value (two different values agree by chance once in 4 billion: the estimate does not
-/// change, the memory halves).
-struct Entry {
-    key: (String, u64, String),
+/// What every step keeps of a document (about 40 bytes; its signature stays on disk): its
+/// place in the job's input, where its signature line is, and its exact key.
+#[derive(Clone, Copy)]
+struct Doc {
+    /// Rank of its source file's name among the job's file names.
+    file: u32,
+    line: u64,
     rank: u32,
+    /// Byte offset of its line in the rank's signature file.
+    offset: u64,
     exact: u64,
-    sig: [u32; HASHES],
+}
+
+/// A signature line without the signature (serde skips it).
+#[derive(Deserialize)]
+struct Head {
+    id: String,
+    #[serde(default)]
+    source: String,
+    exact: u64,
+}
+
+/// Every document of the job in input order, and for each rank the input position of each
+/// of its signature lines.
+struct Table {
+    docs: Vec<Doc>,
+    positions: Vec<Vec<u32>>,
+    paths: Vec<PathBuf>,
+}
+
+fn sig_path(dir: &Path, rank: usize) -> PathBuf {
+    dir.join("signatures").join(format!("{rank:05}.jsonl"))
+}
+
+/// Reads every rank's signature file once, keeping [`Doc`]s only; for each of `bands`, the
+/// band's bucket key of every document goes to a scratch file (16 bytes a document:
+/// key, rank, line), so no band needs the signatures read again.
+fn load_table(dir: &Path, bands: &[usize]) -> Result<(Table, Vec<PathBuf>)> {
+    let world = world_size(dir)?;
+    let mut names: HashMap<String, u32> = HashMap::new();
+    let mut docs = Vec::new();
+    let mut paths = Vec::new();
+    let scratch_dir = dir.join("dedup").join("bands");
+    std::fs::create_dir_all(&scratch_dir)
+        .with_context(|| format!("cannot create {}", scratch_dir.display()))?;
+    let scratch: Vec<PathBuf> = (bands.iter())
+        .map(|b| scratch_dir.join(format!(".scan-{b:02}-{}", std::process::id())))
+        .collect();
+    let mut outs = (scratch.iter())
+        .map(|p| Ok(std::io::BufWriter::new(std::fs::File::create(p)?)))
+        .collect::<std::io::Result<Vec<_>>>()
+        .context("cannot write the bands' scratch files")?;
+    for rank in 0..world {
+        if !dir.join("completions").join(format!("{rank:05}")).exists() {
+            bail!("rank {rank} has not completed: run every rank before `dedup index` (see `textpipe status`)");
+        }
+        let path = sig_path(dir, rank);
+        let f = std::fs::File::open(&path).with_context(|| {
+            format!(
+                "cannot read {} (written by the tasks of a sharded run)",
+                path.display()
+            )
+        })?;
+        let mut r = std::io::BufReader::new(f);
+        let (mut offset, mut line, mut n) = (0u64, String::new(), 0usize);
+        loop {
+            line.clear();
+            let len = r
+                .read_line(&mut line)
+                .with_context(|| format!("{}: cannot read", path.display()))?;
+            if len == 0 {
+                break;
+            }
+            n += 1;
+            let h: Head = serde_json::from_str(&line)
+                .with_context(|| format!("{}:{n}: not a signature record", path.display()))?;
+            let (file, at) = order_key(&h.source, &h.id);
+            let next = names.len() as u32;
+            let file = *names.entry(file).or_insert(next);
+            if !bands.is_empty() {
+                let sig = minhash_of(&line)
+                    .with_context(|| format!("{}:{n}: not a signature record", path.display()))?;
+                for (b, out) in bands.iter().zip(&mut outs) {
+                    out.write_all(&band_of(&sig, *b).to_le_bytes())?;
+                    out.write_all(&(rank as u32).to_le_bytes())?;
+                    out.write_all(&((n - 1) as u32).to_le_bytes())?;
+                }
+            }
+            docs.push(Doc {
+                file,
+                line: at,
+                rank: rank as u32,
+                offset,
+                exact: h.exact,
+            });
+            offset += len as u64;
+        }
+        paths.push(path);
+    }
+    // File names in their sorted order, then lines: the job's input order.
+    let mut sorted: Vec<(&String, &u32)> = names.iter().collect();
+    sorted.sort();
+    let mut file_rank = vec![0u32; names.len()];
+    for (k, (_, &id)) in sorted.iter().enumerate() {
+        file_rank[id as usize] = k as u32;
+    }
+    for d in &mut docs {
+        d.file = file_rank[d.file as usize];
+    }
+    docs.sort_by_key(|d| (d.file, d.line, d.rank, d.offset));
+    let mut positions: Vec<Vec<(u64, u32)>> = vec![Vec::new(); world];
+    for (pos, d) in docs.iter().enumerate() {
+        positions[d.rank as usize].push((d.offset, pos as u32));
+    }
+    let positions = (positions.into_iter())
+        .map(|mut v| {
+            v.sort_unstable();
+            v.into_iter().map(|(_, p)| p).collect()
+        })
+        .collect();
+    for out in &mut outs {
+        out.flush()?;
+    }
+    Ok((
+        Table {
+            docs,
+            positions,
+            paths,
+        },
+        scratch,
+    ))
+}
+
+/// Reads signature lines at given places (one open file per rank).
+struct Reader {
+    files: HashMap<u32, std::io::BufReader<std::fs::File>>,
+}
+
+impl Reader {
+    fn line(&mut self, t: &Table, d: &Doc) -> Result<String> {
+        use std::io::Seek;
+        let r = match self.files.entry(d.rank) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let p = &t.paths[d.rank as usize];
+                let f = std::fs::File::open(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
+                e.insert(std::io::BufReader::new(f))
+            }
+        };
+        r.seek(std::io::SeekFrom::Start(d.offset))?;
+        let mut line = String::new();
+        r.read_line(&mut line)?;
+        Ok(line)
+    }
+    fn sig(&mut self, t: &Table, d: &Doc) -> Result<[u32; HASHES]> {
+        let r: SigRecord = serde_json::from_str(&self.line(t, d)?)?;
+        sig32(&r.minhash)
+    }
+    fn id(&mut self, t: &Table, d: &Doc) -> Result<String> {
+        let h: Head = serde_json::from_str(&self.line(t, d)?)?;
+        Ok(h.id)
+    }
+}
+
+/// The signature of a signature line, read straight from its `"minhash":[…]` (every band
+/// reads every line), else through serde.
+fn minhash_of(line: &str) -> Result<[u32; HASHES]> {
+    const KEY: &str = "\"minhash\"";
+    let after = line.find(KEY).map(|i| &line[i + KEY.len()..]);
+    let list = after.and_then(|a| {
+        a.trim_start()
+            .strip_prefix(':')?
+            .trim_start()
+            .strip_prefix('[')
+    });
+    if let Some(rest) = list {
+        let start = line.len() - rest.len();
+        if let Some(end) = line[start..].find(']') {
+            let mut sig = [0u32; HASHES];
+            let mut n = 0;
+            for v in line[start..start + end].split(',') {
+                let x: u64 = v
+                    .trim()
+                    .parse()
+                    .context("a signature value is not a number")?;
+                *sig.get_mut(n).context("a signature has too many values")? = x as u32;
+                n += 1;
+            }
+            if n == HASHES {
+                return Ok(sig);
+            }
+        }
+    }
+    let r: SigRecord = serde_json::from_str(line)?;
+    sig32(&r.minhash)
+}
+
+/// A signature cut to 32 bits a value (two different values agree by chance once in 4
+/// billion: the estimate does not change).
+fn sig32(v: &[u64]) -> Result<[u32; HASHES]> {
+    if v.len() != HASHES {
+        bail!("a signature has {HASHES} values, not {}", v.len());
+    }
+    let mut sig = [0u32; HASHES];
+    for (s, x) in sig.iter_mut().zip(v) {
+        *s = *x as u32;
+    }
+    Ok(sig)
 }
 
 /// Band `band` of a 32-bit signature as one bucket key.
@@ -132,92 +338,146 @@ fn agree(a: &[u32; HASHES], b: &[u32; HASHES]) -> f32 {
     a.iter().zip(b).filter(|(x, y)| x == y).count() as f32 / HASHES as f32
 }
 
-/// `textpipe dedup index DIR`.
-pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
-    if !(0.0..=1.0).contains(&threshold) {
-        bail!("--threshold must be between 0 and 1");
+/// The near-duplicate edges one band finds, from its scratch file of bucket keys (read,
+/// then removed): documents in one bucket, each compared with the ones before it (at most
+/// [`MAX_COMPARED`]) until one agrees on `threshold` of the signature (read from its line).
+/// Memory: 12 bytes a document and the signatures of one bucket.
+fn band_edges(t: &Table, scratch: &Path, threshold: f32) -> Result<Edges> {
+    let bytes =
+        std::fs::read(scratch).with_context(|| format!("cannot read {}", scratch.display()))?;
+    let _ = std::fs::remove_file(scratch);
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(t.docs.len());
+    for rec in bytes.chunks_exact(16) {
+        let word = |a: usize, b: usize| rec[a..b].try_into().unwrap_or_default();
+        let key = u64::from_le_bytes(word(0, 8));
+        let rank = u32::from_le_bytes(rec[8..12].try_into().unwrap_or_default()) as usize;
+        let k = u32::from_le_bytes(rec[12..16].try_into().unwrap_or_default()) as usize;
+        let pos = (t.positions.get(rank).and_then(|p| p.get(k)))
+            .context("a band's scratch file does not match the signatures")?;
+        pairs.push((key, *pos));
     }
-    let world = world_size(dir)?;
-    let mut docs: Vec<Entry> = Vec::new();
-    for rank in 0..world {
-        let done = dir.join("completions").join(format!("{rank:05}"));
-        if !done.exists() {
-            bail!("rank {rank} has not completed: run every rank before `dedup index` (see `textpipe status`)");
-        }
-        let path = dir.join("signatures").join(format!("{rank:05}.jsonl"));
-        let f = std::fs::File::open(&path).with_context(|| {
-            format!(
-                "cannot read {} (written by the tasks of a sharded run)",
-                path.display()
-            )
-        })?;
-        for (n, line) in std::io::BufReader::new(f).lines().enumerate() {
-            let line = line.with_context(|| format!("{}: cannot read", path.display()))?;
-            let r: SigRecord = serde_json::from_str(&line)
-                .with_context(|| format!("{}:{}: not a signature record", path.display(), n + 1))?;
-            if r.minhash.len() != HASHES {
-                bail!(
-                    "{}:{}: a signature has {HASHES} values",
-                    path.display(),
-                    n + 1
-                );
-            }
-            let mut sig = [0u32; HASHES];
-            for (s, v) in sig.iter_mut().zip(&r.minhash) {
-                *s = *v as u32;
-            }
-            docs.push(Entry {
-                key: order_key(&r.source, &r.id),
-                rank: rank as u32,
-                exact: r.exact,
-                sig,
-            });
-        }
-    }
-    // The job's input order.
-    docs.sort_by(|a, b| a.key.cmp(&b.key).then(a.rank.cmp(&b.rank)));
-    let n = docs.len();
-    let mut parent: Vec<usize> = (0..n).collect();
-    let mut exact_first: HashMap<u64, usize> = HashMap::with_capacity(n);
-    for (i, d) in docs.iter().enumerate() {
-        match exact_first.get(&d.exact) {
-            Some(&first) => union(&mut parent, first, i),
-            None => {
-                exact_first.insert(d.exact, i);
-            }
-        }
-    }
-    drop(exact_first);
-    // Per band, (bucket, document) pairs sorted: a bucket's documents are a run, in input
-    // order.
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
-    for band in 0..BANDS {
-        pairs.clear();
-        pairs.extend(
-            docs.iter()
-                .enumerate()
-                .map(|(i, d)| (band_of(&d.sig, band), i as u32)),
-        );
-        pairs.sort_unstable();
-        for run in pairs.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
-            for (k, &(_, i)) in run.iter().enumerate().skip(1) {
-                let i = i as usize;
-                for &(_, j) in run[..k].iter().rev().take(MAX_COMPARED) {
-                    let j = j as usize;
-                    if find(&mut parent, i) == find(&mut parent, j) {
-                        break;
-                    }
-                    if agree(&docs[i].sig, &docs[j].sig) >= threshold {
-                        union(&mut parent, i, j);
-                        break;
-                    }
+    drop(bytes);
+    pairs.sort_unstable();
+    let mut reader = Reader {
+        files: HashMap::new(),
+    };
+    let mut edges = Vec::new();
+    for run in pairs.chunk_by(|a, b| a.0 == b.0).filter(|r| r.len() > 1) {
+        let sigs = (run.iter())
+            .map(|&(_, p)| reader.sig(t, &t.docs[p as usize]))
+            .collect::<Result<Vec<_>>>()?;
+        for k in 1..run.len() {
+            let i = run[k].1;
+            for m in (0..k).rev().take(MAX_COMPARED) {
+                let j = run[m].1;
+                // Exact duplicates are joined by their keys.
+                if t.docs[i as usize].exact == t.docs[j as usize].exact
+                    || agree(&sigs[k], &sigs[m]) >= threshold
+                {
+                    edges.push((j, i));
+                    break;
                 }
             }
         }
     }
+    Ok(edges)
+}
+
+/// Near-duplicate pairs, as input positions (earlier, later).
+type Edges = Vec<(u32, u32)>;
+
+/// Where band `band`'s edges are kept by `dedup index --band`.
+fn edges_path(dir: &Path, band: usize) -> PathBuf {
+    dir.join("dedup")
+        .join("bands")
+        .join(format!("{band:02}.json"))
+}
+
+/// `textpipe dedup index DIR [--band B]`: with a band, that band's edges only (a task of
+/// its own, 16 in all); without, the clusters, from the bands' edges (computed here for
+/// each band no task has written).
+pub fn index(dir: &Path, threshold: f32, band: Option<usize>) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&threshold) {
+        bail!("--threshold must be between 0 and 1");
+    }
+    if band.is_some_and(|b| b >= BANDS) {
+        bail!("--band must be below {BANDS}");
+    }
+    // The threshold as written (0.8, not 0.800000011920929).
+    let threshold_shown: f64 = threshold
+        .to_string()
+        .parse()
+        .unwrap_or(f64::from(threshold));
+    // A band's file names the signatures (their total size) and threshold it was made for.
+    let world = world_size(dir)?;
+    let sig_bytes: u64 = (0..world)
+        .map(|r| std::fs::metadata(sig_path(dir, r)).map_or(0, |m| m.len()))
+        .sum();
+    let saved = |b: usize| -> Option<Edges> {
+        let bytes = std::fs::read(edges_path(dir, b)).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let fits =
+            v["signature_bytes"] == sig_bytes && v["threshold"].as_f64() == Some(threshold_shown);
+        fits.then(|| serde_json::from_value(v["edges"].clone()).ok())
+            .flatten()
+    };
+    let mut bands: Vec<(usize, Option<Edges>)> = match band {
+        Some(b) => vec![(b, None)],
+        None => (0..BANDS).map(|b| (b, saved(b))).collect(),
+    };
+    let to_scan: Vec<usize> = (bands.iter())
+        .filter(|(_, e)| e.is_none())
+        .map(|(b, _)| *b)
+        .collect();
+    let (t, scratch) = load_table(dir, &to_scan)?;
+    let n = t.docs.len();
+    let mut scratch = to_scan
+        .iter()
+        .copied()
+        .zip(scratch)
+        .collect::<HashMap<_, _>>();
+    if let Some(b) = band {
+        let path = scratch.remove(&b).context("the band was not scanned")?;
+        let edges = band_edges(&t, &path, threshold)?;
+        let v = serde_json::json!({
+            "signature_bytes": sig_bytes, "threshold": threshold_shown, "edges": edges,
+        });
+        write_atomic(&edges_path(dir, b), v.to_string().as_bytes())?;
+        println!(
+            "band {b}: {} near-duplicate pairs among {n} documents",
+            edges.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut parent: Vec<usize> = (0..n).collect();
+    // Exact duplicates: equal keys, joined to the first.
+    let mut keys: Vec<(u64, u32)> = (t.docs.iter().enumerate())
+        .map(|(p, d)| (d.exact, p as u32))
+        .collect();
+    keys.sort_unstable();
+    for run in keys.chunk_by(|a, b| a.0 == b.0) {
+        for &(_, p) in &run[1..] {
+            union(&mut parent, run[0].1 as usize, p as usize);
+        }
+    }
+    drop(keys);
+    let computed = to_scan.len();
+    for (b, edges) in bands.drain(..) {
+        let edges = match edges {
+            Some(e) => e,
+            None => {
+                let path = scratch.remove(&b).context("the band was not scanned")?;
+                band_edges(&t, &path, threshold)?
+            }
+        };
+        for (a, c) in edges {
+            union(&mut parent, a as usize, c as usize);
+        }
+    }
     let out_dir = dir.join("dedup");
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let mut reader = Reader {
+        files: HashMap::new(),
+    };
     let mut lines = Vec::new();
     let (mut exact, mut near) = (0u64, 0u64);
     for i in 0..n {
@@ -225,26 +485,27 @@ pub fn index(dir: &Path, threshold: f32) -> Result<ExitCode> {
         if root == i {
             continue;
         }
-        let kind = if docs[i].exact == docs[root].exact {
+        let (d, r) = (&t.docs[i], &t.docs[root]);
+        let kind = if d.exact == r.exact {
             exact += 1;
             "exact"
         } else {
             near += 1;
             "near"
         };
-        let r = Removed {
-            rank: docs[i].rank as usize,
-            id: docs[i].key.2.clone(),
-            duplicate_of: docs[root].key.2.clone(),
+        let rec = Removed {
+            rank: d.rank as usize,
+            id: reader.id(&t, d)?,
+            duplicate_of: reader.id(&t, r)?,
             kind: kind.into(),
         };
-        serde_json::to_writer(&mut lines, &r)?;
+        serde_json::to_writer(&mut lines, &rec)?;
         lines.push(b'\n');
     }
     write_atomic(&out_dir.join("removed.jsonl"), &lines)?;
     let summary = serde_json::json!({
         "documents": n, "removed": exact + near, "exact": exact, "near": near,
-        "threshold": threshold, "ranks": world,
+        "threshold": threshold_shown, "ranks": world, "bands_computed_here": computed,
     });
     write_atomic(
         &out_dir.join("index.json"),

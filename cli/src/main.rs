@@ -108,6 +108,10 @@ enum DedupStep {
         /// Estimated Jaccard similarity (5-word shingles) from which documents are near-duplicates.
         #[arg(long, default_value_t = 0.8)]
         threshold: f32,
+        /// Only this LSH band (0–15), as a task of its own: its near-duplicate pairs go to
+        /// DIR/dedup/bands/; the run without --band then joins them (and computes any missing).
+        #[arg(long)]
+        band: Option<usize>,
     },
     /// Drop the listed duplicates from each rank's output (atomically; a second run changes
     /// nothing) and list them in DIR/dedup/{rank}.removed.txt.
@@ -367,8 +371,13 @@ fn main() -> ExitCode {
         } => commands::run(&config, metrics_json.as_deref(), cli.quiet),
         Cmd::Status { dir, json } => shard::status(&dir, json),
         Cmd::Dedup {
-            step: DedupStep::Index { dir, threshold },
-        } => dedup::index(&dir, threshold),
+            step:
+                DedupStep::Index {
+                    dir,
+                    threshold,
+                    band,
+                },
+        } => dedup::index(&dir, threshold, band),
         Cmd::Dedup {
             step: DedupStep::Apply { dir, rank },
         } => dedup::apply(&dir, rank),

@@ -447,11 +447,25 @@ fn job_wide_dedup_keeps_the_same_documents_however_the_job_is_split() {
                 .assert()
                 .success();
         }
+        if world == 3 {
+            // Each band as a task of its own; the index then only joins their pairs.
+            for band in 0..16 {
+                textpipe()
+                    .args(["dedup", "index", "--band", &band.to_string()])
+                    .arg(&job)
+                    .assert()
+                    .success();
+            }
+        }
         textpipe()
             .args(["dedup", "index"])
             .arg(&job)
             .assert()
             .success();
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(job.join("dedup/index.json")).unwrap()).unwrap();
+        let computed = if world == 3 { 0 } else { 16 };
+        assert_eq!(summary["bands_computed_here"], computed, "{summary}");
         let removed = std::fs::read_to_string(job.join("dedup/removed.jsonl")).unwrap();
         let found: Vec<String> = (removed.lines())
             .map(|l| {
