@@ -9,9 +9,10 @@
 //!    of each by the job's input order (its `source`: file, then line or offset), so the
 //!    choice does not depend on how the job was split; the others go to
 //!    `dedup/removed.jsonl`;
-//! 3. `textpipe dedup apply DIR [--rank R]` ([`apply`]) drops them from each rank's output
-//!    (atomically; applying twice changes nothing) and lists them in
-//!    `dedup/{rank:05}.removed.txt`.
+//! 3. `textpipe dedup apply DIR [--rank R] [--flag]` ([`apply`]) drops them from each
+//!    rank's output, or with `--flag` sets their `meta.duplicate_of` (atomically; applying
+//!    twice changes nothing), lists them in `dedup/{rank:05}.removed.txt` and counts them
+//!    in the rank's stats.
 //!
 //! The index never holds the signatures: about 40 bytes a document, plus 12 for the band
 //! being bucketed (one scan of the signature files writes every band's bucket keys to
@@ -19,7 +20,7 @@
 //! (`dedup index DIR --band B`, writing `dedup/bands/B.json`); the final `dedup index DIR`
 //! joins the bands' pairs, computing those no task wrote.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -544,8 +545,88 @@ fn output_of(dir: &Path, rank: usize) -> Result<(PathBuf, bool)> {
     }
 }
 
+/// Where a JSON object line's top-level `meta` object opens (the byte after its `{`), if
+/// it has one: a scan that follows strings and nesting, so a `"meta"` inside a text or a
+/// nested object is not taken for it.
+fn top_level_meta(line: &[u8]) -> Option<usize> {
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < line.len() {
+        match line[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < line.len() && line[i] != b'"' {
+                    i += if line[i] == b'\\' { 2 } else { 1 };
+                }
+                if depth == 1 && line.get(start..i) == Some(b"meta") {
+                    let rest = &line[i + 1..];
+                    let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
+                    if rest[colon] == b':' {
+                        let after = &rest[colon + 1..];
+                        let brace = after.iter().position(|b| !b.is_ascii_whitespace())?;
+                        if after[brace] == b'{' {
+                            return Some(i + 1 + colon + 1 + brace + 1);
+                        }
+                    }
+                }
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The line with `meta.duplicate_of` set to `of` (the line as written, the key added into
+/// its `meta`, or a `meta` added at its end); the result is checked to read back.
+fn flag_line(line: &[u8], of: &str) -> Result<Vec<u8>> {
+    let key = format!("\"duplicate_of\":{}", serde_json::to_string(of)?);
+    let mut out = Vec::with_capacity(line.len() + key.len() + 12);
+    match top_level_meta(line) {
+        Some(at) => {
+            let empty = line[at..].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'}');
+            out.extend_from_slice(&line[..at]);
+            out.extend_from_slice(key.as_bytes());
+            if !empty {
+                out.push(b',');
+            }
+            out.extend_from_slice(&line[at..]);
+        }
+        None => {
+            let end = line
+                .iter()
+                .rposition(|&b| b == b'}')
+                .context("not a JSON object")?;
+            out.extend_from_slice(&line[..end]);
+            out.extend_from_slice(format!(",\"meta\":{{{key}}}").as_bytes());
+            out.extend_from_slice(&line[end..]);
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out).context("flagging broke the line")?;
+    if v["meta"]["duplicate_of"] != of {
+        bail!("flagging did not reach the line's meta");
+    }
+    Ok(out)
+}
+
+/// Records what `apply` removed or flagged in the rank's stats (`merge-stats` sums it).
+fn note_in_stats(dir: &Path, rank: usize, key: &str, n: usize) -> Result<()> {
+    let path = dir.join("stats").join(format!("{rank:05}.json"));
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let mut v: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("cannot parse {}", path.display()))?;
+    if let Some(m) = v.as_object_mut() {
+        m.insert(key.into(), n.into());
+    }
+    write_atomic(&path, serde_json::to_string_pretty(&v)?.as_bytes())
+}
+
 /// `textpipe dedup apply DIR [--rank R]`.
-pub fn apply(dir: &Path, only: Option<usize>) -> Result<ExitCode> {
+pub fn apply(dir: &Path, only: Option<usize>, flag: bool) -> Result<ExitCode> {
     let world = world_size(dir)?;
     let removed_path = dir.join("dedup").join("removed.jsonl");
     let text = std::fs::read_to_string(&removed_path).with_context(|| {
@@ -554,12 +635,15 @@ pub fn apply(dir: &Path, only: Option<usize>) -> Result<ExitCode> {
             removed_path.display()
         )
     })?;
-    let mut by_rank: HashMap<usize, HashSet<String>> = HashMap::new();
+    let mut by_rank: HashMap<usize, HashMap<String, String>> = HashMap::new();
     for (n, line) in text.lines().enumerate() {
         let r: Removed = serde_json::from_str(line).with_context(|| {
             format!("{}:{}: not a removal record", removed_path.display(), n + 1)
         })?;
-        by_rank.entry(r.rank).or_default().insert(r.id);
+        by_rank
+            .entry(r.rank)
+            .or_default()
+            .insert(r.id, r.duplicate_of);
     }
     let ranks: Vec<usize> = match only {
         Some(r) if r >= world => bail!("--rank {r} is outside the job's {world} ranks"),
@@ -592,10 +676,25 @@ pub fn apply(dir: &Path, only: Option<usize>) -> Result<ExitCode> {
                     n + 1
                 )
             })?;
-            if gone.contains(&id.id) {
-                dropped.push(id.id);
-            } else {
-                kept.extend_from_slice(line);
+            match gone.get(&id.id) {
+                Some(of) if flag => {
+                    if top_level_meta(body).is_some() && {
+                        let v: serde_json::Value = serde_json::from_slice(body)?;
+                        v["meta"]["duplicate_of"] == of.as_str()
+                    } {
+                        // Flagged by an earlier apply.
+                        kept.extend_from_slice(line);
+                        continue;
+                    }
+                    kept.extend(
+                        flag_line(body, of)
+                            .with_context(|| format!("{}:{}", path.display(), n + 1))?,
+                    );
+                    kept.push(b'\n');
+                    dropped.push(id.id);
+                }
+                Some(_) => dropped.push(id.id),
+                None => kept.extend_from_slice(line),
             }
         }
         if !dropped.is_empty() {
@@ -615,9 +714,54 @@ pub fn apply(dir: &Path, only: Option<usize>) -> Result<ExitCode> {
         if !dropped.is_empty() || !listed.exists() {
             write_atomic(&listed, list.as_bytes())?;
         }
+        let (key, done) = if flag {
+            ("docs_flagged_duplicates", "flagged")
+        } else {
+            ("docs_removed_duplicates", "dropped")
+        };
+        if !dropped.is_empty() {
+            note_in_stats(dir, rank, key, dropped.len())?;
+        }
         total += dropped.len();
-        eprintln!("rank {rank}: {} duplicates dropped", dropped.len());
+        eprintln!("rank {rank}: {} duplicates {done}", dropped.len());
     }
-    println!("{total} duplicates dropped");
+    println!(
+        "{total} duplicates {}",
+        if flag { "flagged" } else { "dropped" }
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_go_into_the_top_level_meta_only() {
+        // A `"meta":{` inside the text and inside a nested object are not the document's.
+        let line = br#"{"id":"a","text":"x \"meta\":{ y","entities":[{"meta":{}}],"meta":{"k":1}}"#;
+        let out = flag_line(line, "b").unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["meta"], serde_json::json!({"duplicate_of": "b", "k": 1}));
+        assert_eq!(v["entities"][0]["meta"], serde_json::json!({}));
+        assert_eq!(v["text"], "x \"meta\":{ y");
+        // No meta, and an empty one.
+        let v: serde_json::Value =
+            serde_json::from_slice(&flag_line(br#"{"id":"a"}"#, "b").unwrap()).unwrap();
+        assert_eq!(v["meta"]["duplicate_of"], "b");
+        let v: serde_json::Value =
+            serde_json::from_slice(&flag_line(br#"{"id":"a","meta":{}}"#, "b").unwrap()).unwrap();
+        assert_eq!(v["meta"], serde_json::json!({"duplicate_of": "b"}));
+    }
+
+    #[test]
+    fn input_order_reads_file_then_line() {
+        assert_eq!(order_key("c.jsonl:17", "x"), ("c.jsonl".to_string(), 17));
+        assert_eq!(
+            order_key("dir/page.html", "x"),
+            ("dir/page.html".to_string(), 0)
+        );
+        assert_eq!(order_key("", "x"), ("x".to_string(), 0));
+        assert!(order_key("c.jsonl:9", "x") < order_key("c.jsonl:10", "x"));
+    }
 }

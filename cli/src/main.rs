@@ -113,14 +113,19 @@ enum DedupStep {
         #[arg(long)]
         band: Option<usize>,
     },
-    /// Drop the listed duplicates from each rank's output (atomically; a second run changes
-    /// nothing) and list them in DIR/dedup/{rank}.removed.txt.
+    /// Drop the listed duplicates from each rank's output, or with --flag set their
+    /// meta.duplicate_of (atomically; a second run changes nothing); list them in
+    /// DIR/dedup/{rank}.removed.txt and count them in the rank's stats.
     Apply {
         /// The job's output directory.
         dir: PathBuf,
         /// Only this rank (a task of its own); default: every rank.
         #[arg(long)]
         rank: Option<usize>,
+        /// Keep the duplicates, with `meta.duplicate_of` naming the kept document, instead
+        /// of dropping them.
+        #[arg(long)]
+        flag: bool,
     },
 }
 
@@ -379,8 +384,8 @@ fn main() -> ExitCode {
                 },
         } => dedup::index(&dir, threshold, band),
         Cmd::Dedup {
-            step: DedupStep::Apply { dir, rank },
-        } => dedup::apply(&dir, rank),
+            step: DedupStep::Apply { dir, rank, flag },
+        } => dedup::apply(&dir, rank, flag),
         Cmd::PluginHost {
             lib,
             options,

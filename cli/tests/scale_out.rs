@@ -489,11 +489,50 @@ fn job_wide_dedup_keeps_the_same_documents_however_the_job_is_split() {
             let stem = id.trim_end_matches("-copy").trim_end_matches("-edit");
             assert_eq!(v["duplicate_of"], stem, "{l}");
         }
+        if world == 1 {
+            // Flagging keeps every document; the copies name their originals.
+            textpipe()
+                .args(["dedup", "apply", "--flag"])
+                .arg(&job)
+                .assert()
+                .success();
+            let flagged = merged(&job, world);
+            let text = String::from_utf8_lossy(&flagged);
+            assert_eq!(text.lines().count(), 60 + planted.len());
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let id = v["id"].as_str().unwrap();
+                let of = &v["meta"]["duplicate_of"];
+                if planted.iter().any(|p| p == id) {
+                    let stem = id.trim_end_matches("-copy").trim_end_matches("-edit");
+                    assert_eq!(of, stem, "{id}");
+                } else {
+                    assert!(of.is_null(), "{id} flagged as a duplicate of {of}");
+                }
+            }
+            textpipe()
+                .args(["dedup", "apply", "--flag"])
+                .arg(&job)
+                .assert()
+                .success();
+            assert_eq!(
+                flagged,
+                merged(&job, world),
+                "a second --flag changed the output"
+            );
+        }
         textpipe()
             .args(["dedup", "apply"])
             .arg(&job)
             .assert()
             .success();
+        if world == 1 {
+            let stats: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(job.join("stats/00000.json")).unwrap())
+                    .unwrap();
+            assert_eq!(stats["docs_removed_duplicates"], planted.len(), "{stats}");
+            assert_eq!(stats["docs_flagged_duplicates"], planted.len(), "{stats}");
+        }
         // A second apply changes nothing.
         let once = merged(&job, world);
         textpipe()
