@@ -59,6 +59,8 @@ Examples:
                      --train ../shared/eval/ner/conll2003-train.jsonl --out stages/models/idf.bin
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
   textpipe bench configs/default.toml --input out/corpus.jsonl --repeat 3
+  textpipe run configs/default.toml --input corpus/ --output-dir out/job --rank 0 --world-size 4
+  textpipe dedup index out/job && textpipe dedup apply out/job   after every rank: duplicates across ranks
 
 Relative paths inside a config file resolve against the config file's directory;
 paths given on the command line resolve against the current directory.
