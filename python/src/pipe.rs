@@ -332,15 +332,8 @@ impl PipeIter {
             }
             Back::Doc(doc, fields) => {
                 // The document's serde form, as the JSONL sink writes it, built directly.
-                let v = crate::to_py::to_py(py, &crate::to_py::Names::default(), &*doc)?;
-                if !fields.is_empty() {
-                    let d = v.cast::<PyDict>()?;
-                    for k in d.keys() {
-                        if !fields.iter().any(|f| k.eq(f.as_str()).unwrap_or(false)) {
-                            d.del_item(k)?;
-                        }
-                    }
-                }
+                let names = crate::to_py::Names::default();
+                let v = crate::to_py::to_py(py, &names, &fields, &*doc)?;
                 Ok(Some(v.unbind()))
             }
             Back::Failed { id, stage, error } => {

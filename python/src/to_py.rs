@@ -51,14 +51,17 @@ impl From<PyErr> for Error {
     }
 }
 
-/// `value` as a Python object shaped like its JSON.
+/// `value` as a Python object shaped like its JSON; with `fields`, a map or struct keeps
+/// only those top-level keys (the others are never built, like the JSONL sink's selection).
 pub fn to_py<'py, T: Serialize + ?Sized>(
     py: Python<'py>,
     names: &Names,
+    fields: &[String],
     value: &T,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let fields = (!fields.is_empty()).then_some(fields);
     value
-        .serialize(ToPy { py, names })
+        .serialize(ToPy { py, names, fields })
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))
 }
 
@@ -66,6 +69,8 @@ pub fn to_py<'py, T: Serialize + ?Sized>(
 struct ToPy<'a, 'py> {
     py: Python<'py>,
     names: &'a Names,
+    /// The top-level keys to keep (the root only; `None` below it).
+    fields: Option<&'a [String]>,
 }
 
 type R<'py> = Result<Bound<'py, PyAny>, Error>;
@@ -88,12 +93,15 @@ struct Seq<'a, 'py> {
 /// Collects a list for `{variant: [...]}`.
 struct Variant<'a, 'py>(Seq<'a, 'py>, &'static str);
 
-/// Collects a dict; `variant` wraps it as `{variant: dict}`.
+/// Collects a dict; `variant` wraps it as `{variant: dict}`; `keep` selects its keys.
 struct Map<'a, 'py> {
     to: ToPy<'a, 'py>,
     dict: Bound<'py, PyDict>,
     key: Option<Bound<'py, PyAny>>,
     variant: Option<&'static str>,
+    keep: Option<&'a [String]>,
+    /// The key just read is not kept: its value is skipped.
+    skip: bool,
 }
 
 impl<'a, 'py> Seq<'a, 'py> {
@@ -108,6 +116,9 @@ impl<'a, 'py> Seq<'a, 'py> {
 
 impl<'a, 'py> Map<'a, 'py> {
     fn field<T: Serialize + ?Sized>(&mut self, k: &'static str, v: &T) -> Result<(), Error> {
+        if self.keep.is_some_and(|f| !f.iter().any(|x| x == k)) {
+            return Ok(());
+        }
         let v = v.serialize(self.to)?;
         self.dict.set_item(self.to.names.get(self.to.py, k), v)?;
         Ok(())
@@ -232,10 +243,15 @@ impl<'a, 'py> ser::Serializer for ToPy<'a, 'py> {
     }
     fn serialize_map(self, _: Option<usize>) -> Result<Map<'a, 'py>, Error> {
         Ok(Map {
-            to: self,
+            to: ToPy {
+                fields: None,
+                ..self
+            },
             dict: PyDict::new(self.py),
             key: None,
             variant: None,
+            keep: self.fields,
+            skip: false,
         })
     }
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Map<'a, 'py>, Error> {
@@ -292,10 +308,22 @@ impl<'py> ser::SerializeMap for Map<'_, 'py> {
     type Ok = Bound<'py, PyAny>;
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), Error> {
-        self.key = Some(k.serialize(self.to)?);
+        let key = k.serialize(self.to)?;
+        self.skip = match self.keep {
+            Some(f) => {
+                let name = key.cast::<PyString>().ok().and_then(|s| s.to_cow().ok());
+                !name.is_some_and(|n| f.iter().any(|x| *x == n))
+            }
+            None => false,
+        };
+        self.key = Some(key);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        if std::mem::take(&mut self.skip) {
+            self.key = None;
+            return Ok(());
+        }
         let k = self
             .key
             .take()
