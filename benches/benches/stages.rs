@@ -27,24 +27,28 @@ fn text_corpus() -> Vec<Document> {
         .collect()
 }
 
+/// Fills a document's paragraphs, sentences and tokens, as the segment stage does.
+fn segment_into(seg: &Segmenter, d: &mut Document) {
+    let (p, s, t) = seg.segment(&d.text);
+    d.paragraphs = p;
+    d.sentences = s;
+    d.tokens = (t.iter())
+        .map(|t| pipeline_core::Token {
+            span: t.span,
+            kind: t.kind.as_str().into(),
+            lower: None,
+            stem: None,
+        })
+        .collect();
+}
+
 /// The corpus with paragraphs, sentences and tokens segmented (input for tag and summarise).
 fn segmented_corpus() -> Vec<Document> {
     let seg = Segmenter::new();
     text_corpus()
         .into_iter()
         .map(|mut d| {
-            let (p, s, t) = seg.segment(&d.text);
-            d.paragraphs = p;
-            d.sentences = s;
-            d.tokens = t
-                .iter()
-                .map(|t| pipeline_core::Token {
-                    span: t.span,
-                    kind: t.kind.as_str().into(),
-                    lower: None,
-                    stem: None,
-                })
-                .collect();
+            segment_into(&seg, &mut d);
             d
         })
         .collect()
@@ -67,17 +71,7 @@ fn klexikon_segmented() -> Vec<Document> {
         .enumerate()
         .map(|(i, r)| {
             let mut d = Document::from_text(i.to_string(), r["text"].as_str().unwrap_or(""));
-            let (p, s, t) = seg.segment(&d.text);
-            d.paragraphs = p;
-            d.sentences = s;
-            d.tokens = (t.iter())
-                .map(|t| pipeline_core::Token {
-                    span: t.span,
-                    kind: t.kind.as_str().into(),
-                    lower: None,
-                    stem: None,
-                })
-                .collect();
+            segment_into(&seg, &mut d);
             d.lang = Some("de".into());
             d
         })

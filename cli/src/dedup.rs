@@ -25,6 +25,7 @@ use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::shard::{world_of, write_atomic};
 use anyhow::{bail, Context, Result};
 use pipeline_core::Document;
 use serde::{Deserialize, Serialize};
@@ -73,22 +74,6 @@ struct Removed {
     duplicate_of: String,
     /// `exact` or `near`.
     kind: String,
-}
-
-fn world_size(dir: &Path) -> Result<usize> {
-    let job = dir.join("job.json");
-    let text = std::fs::read_to_string(&job).with_context(|| {
-        format!(
-            "{} is not a sharded job's directory (no job.json)",
-            dir.display()
-        )
-    })?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", job.display()))?;
-    v["world_size"]
-        .as_u64()
-        .map(|w| w as usize)
-        .with_context(|| format!("{}: no world_size", job.display()))
 }
 
 fn find(parent: &mut [usize], mut i: usize) -> usize {
@@ -149,8 +134,7 @@ fn sig_path(dir: &Path, rank: usize) -> PathBuf {
 /// Reads every rank's signature file once, keeping [`Doc`]s only; for each of `bands`, the
 /// band's bucket key of every document goes to a scratch file (16 bytes a document:
 /// key, rank, line), so no band needs the signatures read again.
-fn load_table(dir: &Path, bands: &[usize]) -> Result<(Table, Vec<PathBuf>)> {
-    let world = world_size(dir)?;
+fn load_table(dir: &Path, world: usize, bands: &[usize]) -> Result<(Table, Vec<PathBuf>)> {
     let mut names: HashMap<String, u32> = HashMap::new();
     let mut docs = Vec::new();
     let mut paths = Vec::new();
@@ -410,7 +394,7 @@ pub fn index(dir: &Path, threshold: f32, band: Option<usize>) -> Result<ExitCode
         .parse()
         .unwrap_or(f64::from(threshold));
     // A band's file names the signatures (their total size) and threshold it was made for.
-    let world = world_size(dir)?;
+    let world = world_of(dir)?;
     let sig_bytes: u64 = (0..world)
         .map(|r| std::fs::metadata(sig_path(dir, r)).map_or(0, |m| m.len()))
         .sum();
@@ -430,7 +414,7 @@ pub fn index(dir: &Path, threshold: f32, band: Option<usize>) -> Result<ExitCode
         .filter(|(_, e)| e.is_none())
         .map(|(b, _)| *b)
         .collect();
-    let (t, scratch) = load_table(dir, &to_scan)?;
+    let (t, scratch) = load_table(dir, world, &to_scan)?;
     let n = t.docs.len();
     let mut scratch = to_scan
         .iter()
@@ -518,14 +502,6 @@ pub fn index(dir: &Path, threshold: f32, band: Option<usize>) -> Result<ExitCode
         out_dir.join("removed.jsonl").display()
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = pipeline_core::atomic::AtomicFile::create(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.commit()
-        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// The id of an output line.
@@ -627,7 +603,7 @@ fn note_in_stats(dir: &Path, rank: usize, key: &str, n: usize) -> Result<()> {
 
 /// `textpipe dedup apply DIR [--rank R]`.
 pub fn apply(dir: &Path, only: Option<usize>, flag: bool) -> Result<ExitCode> {
-    let world = world_size(dir)?;
+    let world = world_of(dir)?;
     let removed_path = dir.join("dedup").join("removed.jsonl");
     let text = std::fs::read_to_string(&removed_path).with_context(|| {
         format!(

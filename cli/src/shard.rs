@@ -138,7 +138,8 @@ struct Job {
     config: String,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `path` atomically (a temporary file renamed into place).
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = pipeline_core::atomic::AtomicFile::create(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     f.write_all(bytes)?;
@@ -191,13 +192,11 @@ impl Sink for CheckpointSink {
         self.file.write_all(&self.line)?;
         self.now.written += 1;
         self.now.bytes += self.line.len() as u64;
-        let sigs = match &mut self.signatures {
-            Some(f) => f,
-            None => {
-                let f = open_at(&self.signatures_path, self.base.signature_bytes)?;
-                self.signatures.insert(std::io::BufWriter::new(f))
-            }
-        };
+        let sigs = kept_file(
+            &mut self.signatures,
+            &self.signatures_path,
+            self.base.signature_bytes,
+        )?;
         self.line.clear();
         crate::dedup::signature_line(doc, &mut self.line).map_err(|e| SinkError(e.to_string()))?;
         sigs.write_all(&self.line)?;
@@ -205,14 +204,11 @@ impl Sink for CheckpointSink {
         Ok(())
     }
     fn dead_letter(&mut self, doc: &Document, stage: &str, error: &str) -> Result<bool, SinkError> {
-        let dl = match &mut self.dead_letter {
-            Some(f) => f,
-            None => {
-                // Resumed: what the checkpoint covers stays, what came after it goes.
-                let f = open_at(&self.dead_letter_path, self.base.dead_letter_bytes)?;
-                self.dead_letter.insert(std::io::BufWriter::new(f))
-            }
-        };
+        let dl = kept_file(
+            &mut self.dead_letter,
+            &self.dead_letter_path,
+            self.base.dead_letter_bytes,
+        )?;
         self.line.clear();
         serde_json::to_writer(
             &mut self.line,
@@ -236,6 +232,20 @@ impl Sink for CheckpointSink {
     }
     fn describe(&self) -> String {
         format!("jsonl with checkpoints every {} documents", self.every)
+    }
+}
+
+/// A file kept with the checkpoints (dead letters, signatures), opened at its first use
+/// after its first `len` bytes: on a resume, what the checkpoint covers stays and what came
+/// after it goes.
+fn kept_file<'a>(
+    slot: &'a mut Option<std::io::BufWriter<std::fs::File>>,
+    path: &Path,
+    len: u64,
+) -> std::io::Result<&'a mut std::io::BufWriter<std::fs::File>> {
+    match slot {
+        Some(f) => Ok(f),
+        None => Ok(slot.insert(std::io::BufWriter::new(open_at(path, len)?))),
     }
 }
 
@@ -468,7 +478,8 @@ pub fn run_task(
     Ok(ExitCode::SUCCESS)
 }
 
-fn world_of(dir: &Path) -> Result<usize> {
+/// The world size of the sharded job in `dir` (its `job.json`).
+pub(crate) fn world_of(dir: &Path) -> Result<usize> {
     let p = dir.join("job.json");
     let b = std::fs::read(&p).with_context(|| {
         format!(

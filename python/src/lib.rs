@@ -93,10 +93,9 @@ fn unused_io() -> PipeIo {
     )
 }
 
+/// The report as the dict `json.loads` makes of its JSON (built directly, as documents are).
 fn report_dict(py: Python<'_>, r: &RunReport) -> PyResult<Py<PyAny>> {
-    let json = serde_json::to_string(r)
-        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
-    Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())
+    Ok(to_py::to_py(py, &to_py::Names::default(), &[], r)?.unbind())
 }
 
 #[pymethods]
