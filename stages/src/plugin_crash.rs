@@ -6,7 +6,7 @@
 //! Each plugin instance keeps the start of its line ("textpipe: native plugin `x` (path)
 //! crashed on document `"); the worker points a thread-local at it and at the document's id
 //! before each call into the plugin and clears it after. The handler only reads that
-//! thread-local and calls `write(2)`, both async-signal-safe in practice (a
+//! thread-local and calls `writev(2)`, both async-signal-safe in practice (a
 //! const-initialised thread-local without destructor is a plain TLS read). [`install`] runs
 //! once, when a plugin is loaded, not per document.
 
@@ -85,14 +85,24 @@ extern "C" fn handler(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut 
         .iter()
         .find(|s| s.0 == sig)
         .map_or("a signal", |s| s.1);
-    // SAFETY: write(2) of buffers that live as long as the guard (prefix, id) or forever.
+    // SAFETY: writev(2) of buffers that live as long as the guard (prefix, id) or forever.
     unsafe {
         if !prefix.is_null() {
-            libc::write(2, prefix.cast(), prefix_len);
-            libc::write(2, id.cast(), id_len);
-            libc::write(2, b"` (".as_ptr().cast(), 3);
-            libc::write(2, name.as_ptr().cast(), name.len());
-            libc::write(2, b")\n".as_ptr().cast(), 2);
+            // One writev, not five writes: when two workers crash at once, each line goes
+            // out whole (a pipe takes writes up to PIPE_BUF in one piece) instead of
+            // interleaved with the other's.
+            let part = |p: *const u8, n: usize| libc::iovec {
+                iov_base: p as *mut libc::c_void,
+                iov_len: n,
+            };
+            let parts = [
+                part(prefix, prefix_len),
+                part(id, id_len),
+                part(b"` (".as_ptr(), 3),
+                part(name.as_ptr(), name.len()),
+                part(b")\n".as_ptr(), 2),
+            ];
+            libc::writev(2, parts.as_ptr(), parts.len() as libc::c_int);
         }
         // Put back what was there and return: the fault happens again (or abort raises
         // again) and takes its usual course.
