@@ -466,7 +466,8 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
             for (kind, about, defaults, docs) in items {
                 out.push_str(&format!("\n  {kind}: {about}\n"));
                 for (k, v) in &defaults {
-                    let help = docs.iter().find(|d| d.name == k).map_or("", |d| d.help);
+                    let help =
+                        (docs.iter().find(|d| d.name == k)).map_or(String::new(), |d| d.text());
                     out.push_str(&format!("      {k} = {v}\n"));
                     if !help.is_empty() {
                         out.push_str(&format!("          {help}\n"));
@@ -474,7 +475,7 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
                 }
                 // Documented options without a default (required ones, or free-form keys).
                 for d in docs.iter().filter(|d| !defaults.contains_key(d.name)) {
-                    out.push_str(&format!("      {}\n          {}\n", d.name, d.help));
+                    out.push_str(&format!("      {}\n          {}\n", d.name, d.text()));
                 }
             }
             out.push('\n');

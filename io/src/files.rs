@@ -10,43 +10,21 @@ use pipeline_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `files` source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FilesOptions {
-    /// A file, a directory, a glob (`data/**/*.html`), or `-` for stdin as one document.
-    pub path: String,
-    /// Descend into sub-directories.
-    pub recursive: bool,
-    /// Only files with these extensions (empty: all).
-    pub extensions: Vec<String>,
-    /// This task's shard (0-based) when the input is split over `world_size` tasks.
-    pub rank: usize,
-    /// Number of tasks the input is split over: task `rank` reads the sorted file list [rank::world_size].
-    pub world_size: usize,
-}
-
-impl Default for FilesOptions {
-    fn default() -> Self {
-        FilesOptions {
-            path: String::new(),
-            recursive: true,
-            extensions: Vec::new(),
-            rank: 0,
-            world_size: 1,
-        }
-    }
-}
-
-impl StageOptions for FilesOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "path", help: "file, directory, glob pattern, or \"-\" for stdin (relative to the config file)" },
-            OptionDoc { name: "recursive", help: "descend into sub-directories" },
-            OptionDoc { name: "extensions", help: "only files with these extensions, e.g. [\"txt\", \"html\"] (empty: all)" },
-            OptionDoc { name: "rank", help: "this task's shard, 0-based (set by `textpipe run --rank`)" },
-            OptionDoc { name: "world_size", help: "number of shards: task `rank` reads the sorted file list [rank::world_size]" },
-        ]
+pipeline_core::options! {
+    /// Options of the `files` source.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct FilesOptions {
+        /// File, directory, glob pattern, or "-" for stdin (relative to the config file).
+        pub path: String = String::new(),
+        /// Descend into sub-directories.
+        pub recursive: bool = true,
+        /// Only files with these extensions, e.g. ["txt", "html"] (empty: all).
+        pub extensions: Vec<String> = Vec::new(),
+        /// This task's shard, 0-based (set by `textpipe run --rank`).
+        pub rank: usize = 0,
+        /// Number of shards: task `rank` reads the sorted file list [rank::world_size].
+        pub world_size: usize = 1,
     }
 }
 

@@ -10,103 +10,33 @@ use pipeline_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `jsonl` source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JsonlOptions {
-    /// A file, directory, glob, or `-` for stdin.
-    pub path: String,
-    /// Field holding the document id (missing: `FILE:LINE`).
-    pub id_field: String,
-    /// Field holding the document content (text or HTML).
-    pub text_field: String,
-    /// Field holding the URL.
-    pub url_field: String,
-    /// Field holding a declared charset.
-    pub charset_field: String,
-    /// Field holding a date.
-    pub date_field: String,
-    /// Field holding a MIME type.
-    pub content_type_field: String,
-    /// Field holding the declared language (`de`, `en-GB`): a prior for the tag stage.
-    pub lang_field: String,
-    /// Other fields copied into the document's `meta`.
-    pub meta_fields: Vec<String>,
-    /// This task's shard (0-based) when the input is split over `world_size` tasks.
-    pub rank: usize,
-    /// Number of tasks: the files, taken in sorted order as one byte stream, are cut into
-    /// `world_size` byte ranges aligned to line starts; task `rank` reads the lines that
-    /// start in its range (so one big file spreads over many tasks).
-    pub world_size: usize,
-}
-
-impl Default for JsonlOptions {
-    fn default() -> Self {
-        JsonlOptions {
-            path: String::new(),
-            id_field: "id".into(),
-            text_field: "text".into(),
-            url_field: "url".into(),
-            charset_field: "charset".into(),
-            date_field: "date".into(),
-            content_type_field: "content_type".into(),
-            lang_field: "lang".into(),
-            meta_fields: Vec::new(),
-            rank: 0,
-            world_size: 1,
-        }
-    }
-}
-
-impl StageOptions for JsonlOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "path",
-                help:
-                    "JSONL file, directory, glob, or \"-\" for stdin (relative to the config file)",
-            },
-            OptionDoc {
-                name: "rank",
-                help: "this task's shard, 0-based (set by `textpipe run --rank`)",
-            },
-            OptionDoc {
-                name: "world_size",
-                help: "number of shards: the files are cut into byte ranges aligned to line starts",
-            },
-            OptionDoc {
-                name: "id_field",
-                help: "field holding the id (missing: FILE:LINE)",
-            },
-            OptionDoc {
-                name: "text_field",
-                help: "field holding the content (plain text or HTML)",
-            },
-            OptionDoc {
-                name: "url_field",
-                help: "field holding the URL (declared metadata)",
-            },
-            OptionDoc {
-                name: "charset_field",
-                help: "field holding a declared charset",
-            },
-            OptionDoc {
-                name: "date_field",
-                help: "field holding a date",
-            },
-            OptionDoc {
-                name: "content_type_field",
-                help: "field holding a MIME type",
-            },
-            OptionDoc {
-                name: "lang_field",
-                help: "field holding the declared language (a prior for tag's detection)",
-            },
-            OptionDoc {
-                name: "meta_fields",
-                help: "other fields copied into meta",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `jsonl` source.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct JsonlOptions {
+        /// JSONL file, directory, glob, or "-" for stdin (relative to the config file).
+        pub path: String = String::new(),
+        /// Field holding the id (missing: FILE:LINE).
+        pub id_field: String = "id".into(),
+        /// Field holding the content (plain text or HTML).
+        pub text_field: String = "text".into(),
+        /// Field holding the URL (declared metadata).
+        pub url_field: String = "url".into(),
+        /// Field holding a declared charset.
+        pub charset_field: String = "charset".into(),
+        /// Field holding a date.
+        pub date_field: String = "date".into(),
+        /// Field holding a MIME type.
+        pub content_type_field: String = "content_type".into(),
+        /// Field holding the declared language (a prior for tag's detection).
+        pub lang_field: String = "lang".into(),
+        /// Other fields copied into meta.
+        pub meta_fields: Vec<String> = Vec::new(),
+        /// This task's shard, 0-based (set by `textpipe run --rank`).
+        pub rank: usize = 0,
+        /// Number of shards: the files are cut into byte ranges aligned to line starts.
+        pub world_size: usize = 1,
     }
 }
 

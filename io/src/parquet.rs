@@ -22,44 +22,17 @@ use pipeline_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `parquet` sink.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ParquetSinkOptions {
-    /// Output file.
-    pub path: String,
-    /// A row group is written when the documents buffered hold this many MB of text.
-    pub row_group_mb: usize,
-    /// zstd level (1–22).
-    pub zstd_level: i32,
-}
-
-impl Default for ParquetSinkOptions {
-    fn default() -> Self {
-        ParquetSinkOptions {
-            path: String::new(),
-            row_group_mb: 64,
-            zstd_level: 3,
-        }
-    }
-}
-
-impl StageOptions for ParquetSinkOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "path",
-                help: "output .parquet file (written atomically; relative to the config file)",
-            },
-            OptionDoc {
-                name: "row_group_mb",
-                help: "write a row group when the buffered documents hold this many MB of text",
-            },
-            OptionDoc {
-                name: "zstd_level",
-                help: "zstd compression level, 1–22",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `parquet` sink.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct ParquetSinkOptions {
+        /// Output .parquet file (written atomically; relative to the config file).
+        pub path: String = String::new(),
+        /// Write a row group when the buffered documents hold this many MB of text.
+        pub row_group_mb: usize = 64,
+        /// Zstd compression level, 1–22.
+        pub zstd_level: i32 = 3,
     }
 }
 
@@ -282,79 +255,27 @@ impl Sink for ParquetSink {
     }
 }
 
-/// Options of the `parquet` source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ParquetSourceOptions {
-    /// A Parquet file, a directory of them, or a glob.
-    pub path: String,
-    /// String column holding the document content (text or HTML).
-    pub text_field: String,
-    /// String column holding the id (missing: `FILE:ROW`).
-    pub id_field: String,
-    /// String column holding the URL.
-    pub url_field: String,
-    /// String column holding the declared language.
-    pub lang_field: String,
-    /// String column holding a date.
-    pub date_field: String,
-    /// This task's shard (0-based): task `rank` reads the sorted files [rank::world_size].
-    pub rank: usize,
-    /// Number of tasks.
-    pub world_size: usize,
-}
-
-impl Default for ParquetSourceOptions {
-    fn default() -> Self {
-        ParquetSourceOptions {
-            path: String::new(),
-            text_field: "text".into(),
-            id_field: "id".into(),
-            url_field: "url".into(),
-            lang_field: "lang".into(),
-            date_field: "date".into(),
-            rank: 0,
-            world_size: 1,
-        }
-    }
-}
-
-impl StageOptions for ParquetSourceOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "path",
-                help: "Parquet file, directory or glob (relative to the config file)",
-            },
-            OptionDoc {
-                name: "text_field",
-                help: "string column holding the content (plain text or HTML)",
-            },
-            OptionDoc {
-                name: "id_field",
-                help: "string column holding the id (missing: FILE:ROW)",
-            },
-            OptionDoc {
-                name: "url_field",
-                help: "string column holding the URL",
-            },
-            OptionDoc {
-                name: "lang_field",
-                help: "string column holding the declared language",
-            },
-            OptionDoc {
-                name: "date_field",
-                help: "string column holding a date",
-            },
-            OptionDoc {
-                name: "rank",
-                help: "this task's shard, 0-based (set by `textpipe run --rank`)",
-            },
-            OptionDoc {
-                name: "world_size",
-                help: "number of shards: task `rank` reads the sorted files [rank::world_size]",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `parquet` source.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct ParquetSourceOptions {
+        /// Parquet file, directory or glob (relative to the config file).
+        pub path: String = String::new(),
+        /// String column holding the content (plain text or HTML).
+        pub text_field: String = "text".into(),
+        /// String column holding the id (missing: FILE:ROW).
+        pub id_field: String = "id".into(),
+        /// String column holding the URL.
+        pub url_field: String = "url".into(),
+        /// String column holding the declared language.
+        pub lang_field: String = "lang".into(),
+        /// String column holding a date.
+        pub date_field: String = "date".into(),
+        /// This task's shard, 0-based (set by `textpipe run --rank`).
+        pub rank: usize = 0,
+        /// Number of shards: task `rank` reads the sorted files [rank::world_size].
+        pub world_size: usize = 1,
     }
 }
 

@@ -11,29 +11,20 @@ use pipeline_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `jsonl` sink.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct JsonlSinkOptions {
-    /// Output file, or `-` for stdout.
-    pub path: String,
-    /// Top-level fields to keep, e.g. `["id", "text", "summary"]` (empty: all).
-    pub fields: Vec<String>,
-    /// Include the raw input bytes (`raw` / `raw_base64`).
-    pub include_raw: bool,
-    /// `full` (the document as it is, `fields` selecting) or `lean`: `id`, `url`, `lang`,
-    /// `title`, `author`, `date`, `text` at the top level, empty ones left out.
-    pub format: String,
-}
-
-impl Default for JsonlSinkOptions {
-    fn default() -> Self {
-        JsonlSinkOptions {
-            path: "-".into(),
-            fields: Vec::new(),
-            include_raw: false,
-            format: "full".into(),
-        }
+pipeline_core::options! {
+    /// Options of the `jsonl` sink.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct JsonlSinkOptions {
+        /// Output file (written atomically), or "-" for stdout.
+        pub path: String = "-".into(),
+        /// Top-level fields to keep, e.g. ["id", "text", "summary"] (empty: all).
+        pub fields: Vec<String> = Vec::new(),
+        /// Also write the raw input bytes.
+        pub include_raw: bool = false,
+        /// "full" (the document, `fields` selecting) or "lean" (id, url, lang, title, author, date,
+        /// text; empty ones left out).
+        pub format: String = "full".into(),
     }
 }
 
@@ -71,29 +62,6 @@ impl<'a> Lean<'a> {
             date: meta("date").or(d.declared.date.as_deref()),
             text: &d.text,
         }
-    }
-}
-
-impl StageOptions for JsonlSinkOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "path",
-                help: "output file (written atomically), or \"-\" for stdout",
-            },
-            OptionDoc {
-                name: "fields",
-                help: "top-level fields to keep, e.g. [\"id\", \"text\", \"summary\"] (empty: all)",
-            },
-            OptionDoc {
-                name: "include_raw",
-                help: "also write the raw input bytes",
-            },
-            OptionDoc {
-                name: "format",
-                help: "\"full\" (the document, `fields` selecting) or \"lean\" (id, url, lang, title, author, date, text; empty ones left out)",
-            },
-        ]
     }
 }
 
@@ -210,45 +178,18 @@ impl Sink for JsonlSink {
     }
 }
 
-/// Options of the `txt-dir` sink.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TxtDirOptions {
-    /// Output directory (created if missing).
-    pub dir: String,
-    /// What to write: `text`, `summary` or `markdown` (headings, lists and paragraphs of
-    /// the kept blocks; use `extension = "md"`).
-    pub field: String,
-    /// File extension.
-    pub extension: String,
-}
-
-impl Default for TxtDirOptions {
-    fn default() -> Self {
-        TxtDirOptions {
-            dir: String::new(),
-            field: "text".into(),
-            extension: "txt".into(),
-        }
-    }
-}
-
-impl StageOptions for TxtDirOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "dir",
-                help: "output directory (relative to the config file; created if missing)",
-            },
-            OptionDoc {
-                name: "field",
-                help: "what to write: \"text\", \"summary\" or \"markdown\" (headings, lists, paragraphs of the kept blocks; set extension = \"md\")",
-            },
-            OptionDoc {
-                name: "extension",
-                help: "file extension",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `txt-dir` sink.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct TxtDirOptions {
+        /// Output directory (relative to the config file; created if missing).
+        pub dir: String = String::new(),
+        /// What to write: "text", "summary" or "markdown" (headings, lists, paragraphs of the kept
+        /// blocks; set extension = "md").
+        pub field: String = "text".into(),
+        /// File extension.
+        pub extension: String = "txt".into(),
     }
 }
 

@@ -21,40 +21,21 @@ use pipeline_core::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `warc` source.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct WarcOptions {
-    /// A WARC file, a directory of them, a glob, or `-` for stdin.
-    pub path: String,
-    /// This task's shard (0-based) when the input is split over `world_size` tasks.
-    pub rank: usize,
-    /// Number of tasks.
-    pub world_size: usize,
-    /// How the input is split: `file` (task `rank` reads the sorted files [rank::world_size])
-    /// or `record` (every task reads every file and keeps every `world_size`-th page).
-    pub shard_by: String,
-}
-
-impl Default for WarcOptions {
-    fn default() -> Self {
-        WarcOptions {
-            path: String::new(),
-            rank: 0,
-            world_size: 1,
-            shard_by: "file".into(),
-        }
-    }
-}
-
-impl StageOptions for WarcOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "path", help: "WARC file (.warc, .warc.gz), directory, glob, or \"-\" for stdin (relative to the config file)" },
-            OptionDoc { name: "rank", help: "this task's shard, 0-based (set by `textpipe run --rank`)" },
-            OptionDoc { name: "world_size", help: "number of shards" },
-            OptionDoc { name: "shard_by", help: "\"file\" (each task reads its files) or \"record\" (each task reads every file and keeps every world_size-th page)" },
-        ]
+pipeline_core::options! {
+    /// Options of the `warc` source.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct WarcOptions {
+        /// WARC file (.warc, .warc.gz), directory, glob, or "-" for stdin (relative to the config
+        /// file).
+        pub path: String = String::new(),
+        /// This task's shard, 0-based (set by `textpipe run --rank`).
+        pub rank: usize = 0,
+        /// Number of shards.
+        pub world_size: usize = 1,
+        /// "file" (each task reads its files) or "record" (each task reads every file and keeps
+        /// every world_size-th page).
+        pub shard_by: String = "file".into(),
     }
 }
 

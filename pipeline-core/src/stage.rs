@@ -150,8 +150,71 @@ fn normalize(p: &std::path::Path) -> std::path::PathBuf {
 pub struct OptionDoc {
     /// Field name.
     pub name: &'static str,
-    /// What it does.
+    /// What it does: the field's doc comment (lines joined by [`OptionDoc::text`]).
     pub help: &'static str,
+}
+
+impl OptionDoc {
+    /// The help as one line: the doc comment's lines joined, white space collapsed.
+    pub fn text(&self) -> String {
+        self.help.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Declares an options struct once: each field's doc comment is both its Rust
+/// documentation and its help in `textpipe stages`, and `= value` its default. Expands to
+/// the struct, its `Default` and its [`StageOptions`] impl.
+///
+/// ```
+/// pipeline_core::options! {
+///     /// Options of a `shout` stage.
+///     #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+///     #[serde(deny_unknown_fields, default)]
+///     pub struct ShoutOptions {
+///         /// Exclamation marks to append.
+///         pub marks: usize = 1,
+///     }
+/// }
+/// assert_eq!(ShoutOptions::default().marks, 1);
+/// use pipeline_core::StageOptions;
+/// assert_eq!(ShoutOptions::docs()[0].text(), "Exclamation marks to append.");
+/// ```
+#[macro_export]
+macro_rules! options {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[doc = $doc:literal])*
+                $(#[serde $serde:tt])*
+                $fvis:vis $field:ident : $ty:ty = $default:expr
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $(
+                $(#[doc = $doc])*
+                $(#[serde $serde])*
+                $fvis $field: $ty,
+            )*
+        }
+
+        impl ::std::default::Default for $name {
+            fn default() -> Self {
+                $name { $($field: $default,)* }
+            }
+        }
+
+        impl $crate::StageOptions for $name {
+            fn docs() -> &'static [$crate::OptionDoc] {
+                &[$($crate::OptionDoc {
+                    name: stringify!($field),
+                    help: concat!($($doc, "\n",)* ""),
+                },)*]
+            }
+        }
+    };
 }
 
 /// Typed options of a built-in stage: deserialised with `deny_unknown_fields`, documented defaults.

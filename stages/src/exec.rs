@@ -26,49 +26,21 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use pipeline_core::{
-    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Stage, StageError,
-    StageOptions, TypedFactory,
+    BuildContext, Document, OptionsError, Outcome, PreparedStage, Stage, StageError, TypedFactory,
 };
 use serde::{Deserialize, Serialize};
 
-/// Options of the `exec` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ExecOptions {
-    /// Program and arguments, e.g. `["python3", "../plugins/exec/wordfreq.py"]`.
-    pub command: Vec<String>,
-    /// Seconds to wait for each reply before the child is restarted.
-    pub timeout_secs: f64,
-    /// Send the raw input bytes too (`raw` / `raw_base64`).
-    pub include_raw: bool,
-}
-
-impl Default for ExecOptions {
-    fn default() -> Self {
-        ExecOptions {
-            command: Vec::new(),
-            timeout_secs: 30.0,
-            include_raw: false,
-        }
-    }
-}
-
-impl StageOptions for ExecOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "command",
-                help: "program and arguments; runs in the config file's directory, one process per worker",
-            },
-            OptionDoc {
-                name: "timeout_secs",
-                help: "seconds to wait for each reply; then the document fails and the child is restarted",
-            },
-            OptionDoc {
-                name: "include_raw",
-                help: "also send the raw input bytes",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `exec` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    pub struct ExecOptions {
+        /// Program and arguments; runs in the config file's directory, one process per worker.
+        pub command: Vec<String> = Vec::new(),
+        /// Seconds to wait for each reply; then the document fails and the child is restarted.
+        pub timeout_secs: f64 = 30.0,
+        /// Also send the raw input bytes.
+        pub include_raw: bool = false,
     }
 }
 

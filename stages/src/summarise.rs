@@ -7,102 +7,40 @@
 use std::sync::Arc;
 
 use pipeline_core::{
-    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
-    StageError, StageOptions, Summary, TypedFactory,
+    BuildContext, Document, OptionsError, Outcome, PreparedStage, Span, Stage, StageError, Summary,
+    TypedFactory,
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::segment::Segmenter;
 
-/// Options of the `summarise` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SummariseOptions {
-    /// Number of sentences (used when `ratio` and `max_chars` are 0).
-    pub sentences: usize,
-    /// Share of the document's sentences to keep (0: off).
-    pub ratio: f32,
-    /// Longest summary in characters (0: off); sentences are added while they fit.
-    pub max_chars: usize,
-    /// Weight of the lead-position prior (0: pure centrality, 1: lead-N).
-    pub position_weight: f32,
-    /// Weight of overlap with the title and keywords.
-    pub title_weight: f32,
-    /// MMR trade-off between relevance (1) and novelty (0).
-    pub mmr_lambda: f32,
-    /// Weight of a preference for informative (longer) sentences, saturating at 25 words.
-    pub length_weight: f32,
-    /// Sentences with fewer words are not chosen.
-    pub min_words: usize,
-    /// Stem words (Snowball, de/en by the document's language).
-    pub stem: bool,
-    /// Most sentences ranked: a longer document's candidates are this many sentences spread
-    /// evenly over it, so time and memory stay bounded (the graph is quadratic in them).
-    pub max_candidates: usize,
-}
-
-impl Default for SummariseOptions {
-    fn default() -> Self {
-        SummariseOptions {
-            sentences: 3,
-            ratio: 0.0,
-            max_chars: 0,
-            position_weight: 0.4,
-            title_weight: 0.2,
-            mmr_lambda: 0.7,
-            length_weight: 0.7,
-            min_words: 8,
-            stem: true,
-            max_candidates: 2000,
-        }
-    }
-}
-
-impl StageOptions for SummariseOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc {
-                name: "sentences",
-                help: "number of sentences (when ratio and max_chars are 0)",
-            },
-            OptionDoc {
-                name: "ratio",
-                help: "share of the document's sentences, e.g. 0.2 (0: off)",
-            },
-            OptionDoc {
-                name: "max_chars",
-                help: "longest summary in characters, e.g. 600 (0: off)",
-            },
-            OptionDoc {
-                name: "position_weight",
-                help: "weight of the lead-position prior (0: centrality only, 1: lead-N)",
-            },
-            OptionDoc {
-                name: "title_weight",
-                help: "weight of overlap with the title (meta.title) and keywords",
-            },
-            OptionDoc {
-                name: "mmr_lambda",
-                help: "MMR: relevance (1) versus novelty (0)",
-            },
-            OptionDoc {
-                name: "length_weight",
-                help: "preference for informative (longer) sentences, saturating at 25 words",
-            },
-            OptionDoc {
-                name: "min_words",
-                help: "sentences with fewer words are not chosen",
-            },
-            OptionDoc {
-                name: "stem",
-                help: "stem words (Snowball, de/en by the document's language)",
-            },
-            OptionDoc {
-                name: "max_candidates",
-                help: "most sentences ranked; a longer document's are this many spread evenly over it (time and memory grow with its square)",
-            },
-        ]
+pipeline_core::options! {
+    /// Options of the `summarise` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct SummariseOptions {
+        /// Number of sentences (when ratio and max_chars are 0).
+        pub sentences: usize = 3,
+        /// Share of the document's sentences, e.g. 0.2 (0: off).
+        pub ratio: f32 = 0.0,
+        /// Longest summary in characters, e.g. 600 (0: off).
+        pub max_chars: usize = 0,
+        /// Weight of the lead-position prior (0: centrality only, 1: lead-N).
+        pub position_weight: f32 = 0.4,
+        /// Weight of overlap with the title (meta.title) and keywords.
+        pub title_weight: f32 = 0.2,
+        /// MMR: relevance (1) versus novelty (0).
+        pub mmr_lambda: f32 = 0.7,
+        /// Preference for informative (longer) sentences, saturating at 25 words.
+        pub length_weight: f32 = 0.7,
+        /// Sentences with fewer words are not chosen.
+        pub min_words: usize = 8,
+        /// Stem words (Snowball, de/en by the document's language).
+        pub stem: bool = true,
+        /// Most sentences ranked; a longer document's are this many spread evenly over it (time and
+        /// memory grow with its square).
+        pub max_candidates: usize = 2000,
     }
 }
 

@@ -2,23 +2,16 @@
 
 use std::sync::Arc;
 
-use pipeline_core::{
-    Document, OptionDoc, Outcome, Stage, StageError, StageFactory, StageOptions, TypedFactory,
-};
+use pipeline_core::{Document, Outcome, Stage, StageError, StageFactory, TypedFactory};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ShoutOptions {
-    pub exclamations: usize,
-}
-
-impl StageOptions for ShoutOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[OptionDoc {
-            name: "exclamations",
-            help: "how many ! to append",
-        }]
+pipeline_core::options! {
+    /// Options of the `shout` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct ShoutOptions {
+        /// How many `!` to append.
+        pub exclamations: usize = 0,
     }
 }
 
@@ -53,4 +46,5 @@ fn readme_stage_runs_and_rejects_unknown_options() {
     let err = f.prepare(bad, &Default::default()).err().unwrap();
     assert_eq!(err.path, vec!["exclamation"]);
     assert_eq!(f.default_options()["exclamations"].as_integer(), Some(0));
+    assert_eq!(f.option_docs()[0].text(), "How many `!` to append.");
 }

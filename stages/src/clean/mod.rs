@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pipeline_core::{
-    Block, BuildContext, Document, Dropped, OptionDoc, OptionsError, Outcome, PreparedStage,
-    Severity, Stage, StageError, StageOptions, TypedFactory,
+    Block, BuildContext, Document, Dropped, OptionsError, Outcome, PreparedStage, Severity, Stage,
+    StageError, TypedFactory,
 };
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
@@ -38,102 +38,52 @@ pub enum Policy {
     Drop,
 }
 
-/// Options of the `clean` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CleanOptions {
-    /// Keep every dropped block, with its reason, in `dropped`.
-    pub keep_dropped: bool,
-    /// Collapse runs of white space and trim each paragraph.
-    pub collapse_whitespace: bool,
-    /// Rejoin words hyphenated across line breaks (`Zusam-\nmenarbeit`).
-    pub rejoin_hyphenated: bool,
-    /// Blocks shorter than this (characters) are "short": kept only by context.
-    pub short_chars: usize,
-    /// A block this long with enough stop words is good on its own.
-    pub long_chars: usize,
-    /// Stop-word density at or above which a long block is good.
-    pub good_density: f32,
-    /// Stop-word density at or above which a block is near-good.
-    pub near_good_density: f32,
-    /// HTML blocks with a higher share of link text are boilerplate.
-    pub max_link_ratio: f32,
-    /// Documents with fewer characters after cleaning are too short.
-    pub min_chars: usize,
-    /// Documents with fewer words after cleaning are too short.
-    pub min_words: usize,
-    /// `keep`, `flag` or `drop` documents that are too short.
-    pub too_short: Policy,
-    /// `keep`, `flag` (`meta.empty` and a warning) or `drop` documents of which nothing is
-    /// kept.
-    pub empty: Policy,
-    /// `keep`, `flag` or `drop` exact and near-duplicate documents.
-    pub duplicates: Policy,
-    /// MinHash Jaccard similarity at or above which two documents are near-duplicates.
-    pub near_duplicate_threshold: f32,
-    /// Drop lines already seen in this many earlier documents of the same source (0: off).
-    pub repeated_line_min_docs: usize,
-    /// More stop words (any language).
-    pub stopwords: Vec<String>,
-    /// More boilerplate cues, as `category:phrase` (e.g. `"subscribe:jetzt gratis testen"`).
-    pub cues: Vec<String>,
-    /// Tenths of the kept text that must precede a comment form, share buttons, related
-    /// links or a footer for the article to end there (10: never cut).
-    pub article_end_share: usize,
-    /// HTML blocks are decided by this content model: `shipped` (the model trained on the
-    /// shared benchmarks), `none` (the rules alone) or the path of a `textpipe train clean` model.
-    pub content_model: String,
-}
-
-impl Default for CleanOptions {
-    fn default() -> Self {
-        CleanOptions {
-            keep_dropped: false,
-            collapse_whitespace: true,
-            rejoin_hyphenated: true,
-            short_chars: 70,
-            long_chars: 150,
-            good_density: 0.28,
-            near_good_density: 0.20,
-            max_link_ratio: 0.35,
-            min_chars: 0,
-            min_words: 0,
-            too_short: Policy::Flag,
-            empty: Policy::Flag,
-            duplicates: Policy::Flag,
-            near_duplicate_threshold: 0.8,
-            repeated_line_min_docs: 0,
-            stopwords: Vec::new(),
-            cues: Vec::new(),
-            article_end_share: 6,
-            content_model: "shipped".into(),
-        }
-    }
-}
-
-impl StageOptions for CleanOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "keep_dropped", help: "keep every dropped block and its reason in `dropped` (audit)" },
-            OptionDoc { name: "collapse_whitespace", help: "collapse runs of white space and trim paragraphs" },
-            OptionDoc { name: "rejoin_hyphenated", help: "rejoin words hyphenated across line breaks" },
-            OptionDoc { name: "short_chars", help: "blocks shorter than this are kept only by context (headlines, between good text)" },
-            OptionDoc { name: "long_chars", help: "blocks this long with enough stop words are good on their own" },
-            OptionDoc { name: "good_density", help: "stop-word density for a long block to be good" },
-            OptionDoc { name: "near_good_density", help: "stop-word density for a block to be near-good (kept next to good text)" },
-            OptionDoc { name: "max_link_ratio", help: "HTML blocks with more link text than this are boilerplate" },
-            OptionDoc { name: "min_chars", help: "documents with fewer characters after cleaning are too short" },
-            OptionDoc { name: "min_words", help: "documents with fewer words after cleaning are too short" },
-            OptionDoc { name: "too_short", help: "\"keep\", \"flag\" (meta.too_short) or \"drop\" too-short documents" },
-            OptionDoc { name: "empty", help: "\"keep\", \"flag\" (meta.empty and a warning, counted in the run's report) or \"drop\" documents of which cleaning kept nothing" },
-            OptionDoc { name: "duplicates", help: "\"keep\", \"flag\" (meta.duplicate_of) or \"drop\" exact and near-duplicate documents" },
-            OptionDoc { name: "near_duplicate_threshold", help: "MinHash Jaccard similarity (5-word shingles) for near-duplicates" },
-            OptionDoc { name: "repeated_line_min_docs", help: "drop lines seen in this many earlier documents of the same source (0: off)" },
-            OptionDoc { name: "stopwords", help: "more stop words (any language)" },
-            OptionDoc { name: "cues", help: "more boilerplate cues as \"category:phrase\"" },
-            OptionDoc { name: "content_model", help: "decide HTML blocks with this content model: \"shipped\", \"none\" (rules alone) or the path of a `textpipe train clean` model" },
-            OptionDoc { name: "article_end_share", help: "tenths of the kept text that must come before a comment form, share buttons, related links or a footer for everything after it to be dropped (10 = never)" },
-        ]
+pipeline_core::options! {
+    /// Options of the `clean` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct CleanOptions {
+        /// Keep every dropped block and its reason in `dropped` (audit).
+        pub keep_dropped: bool = false,
+        /// Collapse runs of white space and trim paragraphs.
+        pub collapse_whitespace: bool = true,
+        /// Rejoin words hyphenated across line breaks.
+        pub rejoin_hyphenated: bool = true,
+        /// Blocks shorter than this are kept only by context (headlines, between good text).
+        pub short_chars: usize = 70,
+        /// Blocks this long with enough stop words are good on their own.
+        pub long_chars: usize = 150,
+        /// Stop-word density for a long block to be good.
+        pub good_density: f32 = 0.28,
+        /// Stop-word density for a block to be near-good (kept next to good text).
+        pub near_good_density: f32 = 0.20,
+        /// HTML blocks with more link text than this are boilerplate.
+        pub max_link_ratio: f32 = 0.35,
+        /// Documents with fewer characters after cleaning are too short.
+        pub min_chars: usize = 0,
+        /// Documents with fewer words after cleaning are too short.
+        pub min_words: usize = 0,
+        /// "keep", "flag" (meta.too_short) or "drop" too-short documents.
+        pub too_short: Policy = Policy::Flag,
+        /// "keep", "flag" (meta.empty and a warning, counted in the run's report) or "drop"
+        /// documents of which cleaning kept nothing.
+        pub empty: Policy = Policy::Flag,
+        /// "keep", "flag" (meta.duplicate_of) or "drop" exact and near-duplicate documents.
+        pub duplicates: Policy = Policy::Flag,
+        /// MinHash Jaccard similarity (5-word shingles) for near-duplicates.
+        pub near_duplicate_threshold: f32 = 0.8,
+        /// Drop lines seen in this many earlier documents of the same source (0: off).
+        pub repeated_line_min_docs: usize = 0,
+        /// More stop words (any language).
+        pub stopwords: Vec<String> = Vec::new(),
+        /// More boilerplate cues as "category:phrase".
+        pub cues: Vec<String> = Vec::new(),
+        /// Tenths of the kept text that must come before a comment form, share buttons, related
+        /// links or a footer for everything after it to be dropped (10 = never).
+        pub article_end_share: usize = 6,
+        /// Decide HTML blocks with this content model: "shipped", "none" (rules alone) or the path
+        /// of a `textpipe train clean` model.
+        pub content_model: String = "shipped".into(),
     }
 }
 

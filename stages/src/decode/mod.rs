@@ -11,8 +11,8 @@ pub mod normalize;
 use std::sync::{Arc, OnceLock};
 
 use pipeline_core::{
-    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Severity, Stage,
-    StageError, StageOptions, TypedFactory,
+    BuildContext, Document, OptionsError, Outcome, PreparedStage, Severity, Stage, StageError,
+    TypedFactory,
 };
 use serde::{Deserialize, Serialize};
 
@@ -29,49 +29,33 @@ pub enum HtmlMode {
     Never,
 }
 
-/// Options of the `decode` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DecodeOptions {
-    /// `auto`, `always` or `never`.
-    pub html: HtmlMode,
-    /// Guess the charset with chardetng when bytes are not UTF-8 and none is declared.
-    pub detect: bool,
-    /// Encoding label used when detection is off and nothing is declared.
-    pub fallback_encoding: String,
-    /// Unescape HTML entities that leaked into plain text (`&amp;`, `&#8222;`).
-    pub unescape_entities: bool,
-    /// Repair mojibake (UTF-8 decoded with a legacy code page, also twice).
-    pub fix_mojibake: bool,
-    /// Normalise to NFC.
-    pub nfc: bool,
-    /// `\r\n`, `\r`, U+2028/2029 → `\n`.
-    pub line_endings: bool,
-    /// Remove control and zero-width characters (except `\n`, `\t`).
-    pub remove_controls: bool,
-    /// Remove soft hyphens.
-    pub remove_soft_hyphens: bool,
-    /// U+00A0 and other space characters → plain space.
-    pub normalize_spaces: bool,
-    /// Keep HTML blocks on the document for `clean`.
-    pub keep_blocks: bool,
-}
-
-impl Default for DecodeOptions {
-    fn default() -> Self {
-        DecodeOptions {
-            html: HtmlMode::Auto,
-            detect: true,
-            fallback_encoding: "windows-1252".into(),
-            unescape_entities: true,
-            fix_mojibake: true,
-            nfc: true,
-            line_endings: true,
-            remove_controls: true,
-            remove_soft_hyphens: true,
-            normalize_spaces: true,
-            keep_blocks: true,
-        }
+pipeline_core::options! {
+    /// Options of the `decode` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct DecodeOptions {
+        /// "auto" (detect), "always" or "never" parse the input as HTML.
+        pub html: HtmlMode = HtmlMode::Auto,
+        /// Guess the charset (chardetng, URL's TLD as hint) when not UTF-8 and none is declared.
+        pub detect: bool = true,
+        /// Encoding used when detection is off and nothing is declared.
+        pub fallback_encoding: String = "windows-1252".into(),
+        /// Unescape HTML entities that leaked into plain text.
+        pub unescape_entities: bool = true,
+        /// Repair UTF-8 decoded with a legacy code page ("GrÃ¼ÃŸe" → "Grüße"), also twice.
+        pub fix_mojibake: bool = true,
+        /// Normalise to Unicode NFC.
+        pub nfc: bool = true,
+        /// \r\n, \r, U+2028/2029 → \n.
+        pub line_endings: bool = true,
+        /// Remove control and zero-width characters except \n and \t.
+        pub remove_controls: bool = true,
+        /// Remove soft hyphens (U+00AD).
+        pub remove_soft_hyphens: bool = true,
+        /// U+00A0 and other space characters → plain space.
+        pub normalize_spaces: bool = true,
+        /// Keep HTML blocks on the document (the clean stage uses them).
+        pub keep_blocks: bool = true,
     }
 }
 
@@ -89,24 +73,6 @@ impl DecodeOptions {
             normalize_spaces: false,
             ..Default::default()
         }
-    }
-}
-
-impl StageOptions for DecodeOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "html", help: "\"auto\" (detect), \"always\" or \"never\" parse the input as HTML" },
-            OptionDoc { name: "detect", help: "guess the charset (chardetng, URL's TLD as hint) when not UTF-8 and none is declared" },
-            OptionDoc { name: "fallback_encoding", help: "encoding used when detection is off and nothing is declared" },
-            OptionDoc { name: "unescape_entities", help: "unescape HTML entities that leaked into plain text" },
-            OptionDoc { name: "fix_mojibake", help: "repair UTF-8 decoded with a legacy code page (\"GrÃ¼ÃŸe\" → \"Grüße\"), also twice" },
-            OptionDoc { name: "nfc", help: "normalise to Unicode NFC" },
-            OptionDoc { name: "line_endings", help: "\\r\\n, \\r, U+2028/2029 → \\n" },
-            OptionDoc { name: "remove_controls", help: "remove control and zero-width characters except \\n and \\t" },
-            OptionDoc { name: "remove_soft_hyphens", help: "remove soft hyphens (U+00AD)" },
-            OptionDoc { name: "normalize_spaces", help: "U+00A0 and other space characters → plain space" },
-            OptionDoc { name: "keep_blocks", help: "keep HTML blocks on the document (the clean stage uses them)" },
-        ]
     }
 }
 

@@ -13,8 +13,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use pipeline_core::{
-    BuildContext, Document, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
-    StageError, StageOptions, Token, TypedFactory,
+    BuildContext, Document, OptionsError, Outcome, PreparedStage, Span, Stage, StageError, Token,
+    TypedFactory,
 };
 use serde::{Deserialize, Serialize};
 use tokenize::{Kind, Tok};
@@ -64,49 +64,25 @@ impl Abbreviations {
     }
 }
 
-/// Options of the `segment` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SegmentOptions {
-    /// Produce tokens (sentences and paragraphs are always produced).
-    pub tokens: bool,
-    /// Add the lower-cased form to each word token.
-    pub lowercase: bool,
-    /// Add a Snowball stem (German or English, by the document's language) to each word token.
-    pub stem: bool,
-    /// More abbreviations (without the final dot); append `*` if one may end a sentence.
-    pub abbreviations: Vec<String>,
-    /// Files with more abbreviations, one per line (relative to the config file).
-    pub abbreviation_files: Vec<String>,
-    /// A quotation in double quotes up to this many bytes long is one utterance: its inner
-    /// sentence ends do not split it ("I hope so. Dinah, my dear!" said Alice). Longer
-    /// quotations (quoted statements, letters) are split as running text. 0 splits all.
-    pub quote_max_bytes: usize,
-}
-
-impl Default for SegmentOptions {
-    fn default() -> Self {
-        SegmentOptions {
-            tokens: true,
-            lowercase: false,
-            stem: false,
-            abbreviations: Vec::new(),
-            abbreviation_files: Vec::new(),
-            quote_max_bytes: 150,
-        }
-    }
-}
-
-impl StageOptions for SegmentOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "tokens", help: "produce tokens (paragraphs and sentences are always produced)" },
-            OptionDoc { name: "lowercase", help: "add the lower-cased form to word tokens" },
-            OptionDoc { name: "stem", help: "add a Snowball stem (de/en by the document's language, default de) to word tokens" },
-            OptionDoc { name: "abbreviations", help: "extra abbreviations without the final dot, e.g. [\"Bsp\", \"Ztg*\"] (* = may end a sentence)" },
-            OptionDoc { name: "abbreviation_files", help: "files of extra abbreviations, one per line (same format as stages/data/abbrev-de.txt)" },
-            OptionDoc { name: "quote_max_bytes", help: "a double-quoted passage up to this many bytes stays inside one sentence (dialogue); longer ones are split; 0 = always split (default 150)" },
-        ]
+pipeline_core::options! {
+    /// Options of the `segment` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct SegmentOptions {
+        /// Produce tokens (paragraphs and sentences are always produced).
+        pub tokens: bool = true,
+        /// Add the lower-cased form to word tokens.
+        pub lowercase: bool = false,
+        /// Add a Snowball stem (de/en by the document's language, default de) to word tokens.
+        pub stem: bool = false,
+        /// Extra abbreviations without the final dot, e.g. ["Bsp", "Ztg*"] (* = may end a
+        /// sentence).
+        pub abbreviations: Vec<String> = Vec::new(),
+        /// Files of extra abbreviations, one per line (same format as stages/data/abbrev-de.txt).
+        pub abbreviation_files: Vec<String> = Vec::new(),
+        /// A double-quoted passage up to this many bytes stays inside one sentence (dialogue);
+        /// longer ones are split; 0 = always split (default 150).
+        pub quote_max_bytes: usize = 150,
     }
 }
 

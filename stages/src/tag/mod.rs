@@ -25,87 +25,48 @@ use std::sync::{Arc, Mutex};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use pipeline_core::{
-    BuildContext, Document, Entity, OptionDoc, OptionsError, Outcome, PreparedStage, Span, Stage,
-    StageError, StageOptions, TypedFactory,
+    BuildContext, Document, Entity, OptionsError, Outcome, PreparedStage, Span, Stage, StageError,
+    TypedFactory,
 };
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-/// Options of the `tag` stage.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TagOptions {
-    /// Languages to answer (ISO 639-1 or 639-3 codes); empty: every language known. Text in
-    /// another language is `und`, with the candidate in `meta.lang_outside`.
-    pub languages: Vec<String>,
-    /// Below this confidence (0–1) the language is `und`.
-    pub min_confidence: f64,
-    /// Detect the language of each paragraph too (`meta.paragraph_langs`).
-    pub paragraph_languages: bool,
-    /// Paragraphs shorter than this (characters) are not detected on their own.
-    pub min_paragraph_chars: usize,
-    /// Number of keywords (0: none).
-    pub keywords: usize,
-    /// Longest keyword phrase, in words (at most 6).
-    pub max_keyword_words: usize,
-    /// Gazetteer file (`LABEL<TAB>name` per line), relative to the config file.
-    pub gazetteer: Option<String>,
-    /// Group entity variants (`meta.entity_groups`).
-    pub group_entities: bool,
-    /// Keep a language the document already has (set by the source, e.g. a JSONL `lang`
-    /// field mapped by an earlier stage) instead of detecting it.
-    pub trust_given_language: bool,
-    /// Tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language.
-    pub entities: bool,
-    /// Entity models to use instead of the shipped ones, by language (`{ de = "my-ner.bin" }`),
-    /// as written by `textpipe train ner`; relative to the config file.
-    pub ner_models: std::collections::BTreeMap<String, String>,
-    /// Language model to use instead of the shipped one, as written by `textpipe train
-    /// lang`; relative to the config file.
-    pub lang_model: Option<String>,
-    /// Where keyword weights come from: `shipped` document frequencies per language (a
-    /// document's keywords do not depend on the rest of the run) or `run` (the documents of
-    /// this run so far: adapts to a domain, but depends on order, shards and workers).
-    pub idf: String,
-}
-
-impl Default for TagOptions {
-    fn default() -> Self {
-        TagOptions {
-            languages: Vec::new(),
-            min_confidence: 0.2,
-            paragraph_languages: true,
-            min_paragraph_chars: 100,
-            keywords: 10,
-            max_keyword_words: 3,
-            gazetteer: None,
-            group_entities: true,
-            trust_given_language: false,
-            entities: true,
-            ner_models: Default::default(),
-            lang_model: None,
-            idf: "shipped".into(),
-        }
-    }
-}
-
-impl StageOptions for TagOptions {
-    fn docs() -> &'static [OptionDoc] {
-        &[
-            OptionDoc { name: "languages", help: "languages to answer (ISO 639-1 or 639-3), e.g. [\"de\", \"en\"]; empty: every language known; others are \"und\" (candidate in meta.lang_outside)" },
-            OptionDoc { name: "min_confidence", help: "below this confidence (0–1) the language is \"und\"" },
-            OptionDoc { name: "paragraph_languages", help: "detect each paragraph's language too (meta.paragraph_langs)" },
-            OptionDoc { name: "min_paragraph_chars", help: "shorter paragraphs are not detected on their own" },
-            OptionDoc { name: "keywords", help: "number of keywords (0: none)" },
-            OptionDoc { name: "max_keyword_words", help: "longest keyword phrase, in words (at most 6)" },
-            OptionDoc { name: "gazetteer", help: "file of names to tag, \"LABEL<TAB>name\" per line (relative to the config file)" },
-            OptionDoc { name: "group_entities", help: "group variants of one entity (meta.entity_groups)" },
-            OptionDoc { name: "trust_given_language", help: "keep a language the document already has (or declares: source `lang` field, <html lang>) instead of detecting it" },
-            OptionDoc { name: "entities", help: "tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's language (shipped: de, en)" },
-            OptionDoc { name: "lang_model", help: "language model instead of the shipped one (from `textpipe train lang`)" },
-            OptionDoc { name: "ner_models", help: "entity models by language instead of the shipped ones, e.g. { de = \"my-ner.bin\" } (from `textpipe train ner`)" },
-            OptionDoc { name: "idf", help: "keyword weights: \"shipped\" document frequencies per language (same keywords whatever the order or shard) or \"run\" (this run's documents so far; depends on order)" },
-        ]
+pipeline_core::options! {
+    /// Options of the `tag` stage.
+    #[derive(Debug, Clone, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    pub struct TagOptions {
+        /// Languages to answer (ISO 639-1 or 639-3), e.g. ["de", "en"]; empty: every language
+        /// known; others are "und" (candidate in meta.lang_outside).
+        pub languages: Vec<String> = Vec::new(),
+        /// Below this confidence (0–1) the language is "und".
+        pub min_confidence: f64 = 0.2,
+        /// Detect each paragraph's language too (meta.paragraph_langs).
+        pub paragraph_languages: bool = true,
+        /// Shorter paragraphs are not detected on their own.
+        pub min_paragraph_chars: usize = 100,
+        /// Number of keywords (0: none).
+        pub keywords: usize = 10,
+        /// Longest keyword phrase, in words (at most 6).
+        pub max_keyword_words: usize = 3,
+        /// File of names to tag, "LABEL<TAB>name" per line (relative to the config file).
+        pub gazetteer: Option<String> = None,
+        /// Group variants of one entity (meta.entity_groups).
+        pub group_entities: bool = true,
+        /// Keep a language the document already has (or declares: source `lang` field, <html lang>)
+        /// instead of detecting it.
+        pub trust_given_language: bool = false,
+        /// Tag named entities (PER, LOC, ORG, MISC) with the learnt model of the document's
+        /// language (shipped: de, en).
+        pub entities: bool = true,
+        /// Entity models by language instead of the shipped ones, e.g. { de = "my-ner.bin" } (from
+        /// `textpipe train ner`).
+        pub ner_models: std::collections::BTreeMap<String, String> = Default::default(),
+        /// Language model instead of the shipped one (from `textpipe train lang`).
+        pub lang_model: Option<String> = None,
+        /// Keyword weights: "shipped" document frequencies per language (same keywords whatever the
+        /// order or shard) or "run" (this run's documents so far; depends on order).
+        pub idf: String = "shipped".into(),
     }
 }
 
