@@ -610,7 +610,9 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
         seed,
         ..Default::default()
     };
-    let model = ner::train_ensemble(&train_ex, &dev_ex, clusters, &opts, runs, |run, r| {
+    let score = |m: &ner::NerModel| textpipe_eval::ner_f1(m, &dev_ex);
+    let dev_score: Option<ner::DevScore<'_>> = (!dev_ex.is_empty()).then_some(&score);
+    let model = ner::train_ensemble(&train_ex, dev_score, clusters, &opts, runs, |run, r| {
         eprintln!(
             "run {}/{runs} epoch {:>2}: train tag accuracy {:.4}, dev entity F1 {:.4}  ({:.0}s)",
             run + 1,
@@ -626,7 +628,7 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     let dev_f1 = if dev_ex.is_empty() {
         String::from("-")
     } else {
-        format!("{:.4}", ner::f1(&reloaded, &dev_ex))
+        format!("{:.4}", textpipe_eval::ner_f1(&reloaded, &dev_ex))
     };
     outln!(
         "wrote {} ({:.1} MB, {} feature rows) in {:.0}s; dev entity F1 of the written model (gold tokens of our tokenizer): {dev_f1}",

@@ -353,6 +353,28 @@ fn byte_to_char(text: &str) -> impl Fn(usize) -> usize + '_ {
     move |b: usize| text[..b.min(text.len())].chars().count()
 }
 
+/// Entity F1 of `model` on gold-tokenised sentences, exact spans and types (conlleval, the
+/// scorer of `eval ner`): what `textpipe train ner` picks its best epoch by.
+pub fn ner_f1(
+    model: &textpipe_stages::tag::ner::NerModel,
+    examples: &[textpipe_stages::tag::ner::Example],
+) -> f64 {
+    use textpipe_stages::tag::ner::{spans_of, TYPES};
+    let typed = |s: Vec<(usize, usize, usize)>| -> Vec<(usize, usize, String)> {
+        s.into_iter()
+            .map(|(a, b, t)| (a, b, TYPES[t].to_string()))
+            .collect()
+    };
+    let mut all = score::Prf::default();
+    for ex in examples {
+        let toks: Vec<&str> = ex.tokens.iter().map(String::as_str).collect();
+        let gold = typed(spans_of(&ex.tags));
+        let pred = typed(model.entities(&toks));
+        all.add(score::entity_prf(&gold, &pred).0);
+    }
+    all.f1()
+}
+
 /// `ner`: conlleval exact-match P/R/F1 overall and per type, on the project's own tokens.
 fn ner(gold: &Path, stages: &mut Stages) -> Result<Report, EvalError> {
     // The gold files say which language each sentence is in (scored apart by `eval lang`);
