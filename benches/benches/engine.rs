@@ -35,6 +35,7 @@ fn plan(docs: Vec<Document>, stages: usize) -> Plan {
             })
             .collect(),
         sink: Box::new(NullSink(0)),
+        sink_options: Default::default(),
     }
 }
 

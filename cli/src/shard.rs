@@ -262,23 +262,17 @@ fn open_at(path: &Path, len: u64) -> std::io::Result<std::fs::File> {
     Ok(f)
 }
 
-/// Output options of the config's `[sink]` (fields, include_raw), if it is a JSONL sink.
-fn sink_format(config_text: &str) -> (Vec<String>, bool) {
-    let t: toml::Table = config_text.parse().unwrap_or_default();
-    let sink = t.get("sink").and_then(|s| s.as_table());
-    let fields = sink
-        .and_then(|s| s.get("fields"))
-        .and_then(|f| f.as_array())
+/// Output options of the plan's sink (fields, include_raw), which the task's own sink
+/// writes as the configured one would have.
+fn sink_format(sink: &toml::Table) -> (Vec<String>, bool) {
+    let fields = (sink.get("fields").and_then(|f| f.as_array()))
         .map(|a| {
             a.iter()
                 .filter_map(|v| v.as_str().map(String::from))
                 .collect()
         })
         .unwrap_or_default();
-    let raw = sink
-        .and_then(|s| s.get("include_raw"))
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
+    let raw = (sink.get("include_raw").and_then(|v| v.as_bool())).unwrap_or(false);
     (fields, raw)
 }
 
@@ -367,13 +361,8 @@ pub fn run_task(
             );
         }
     }
-    // The sink's output options as the plan has them: the file with `--set` applied (a
-    // `--set sink.fields=…` must reach the task's sink too).
-    let config_text = std::fs::read_to_string(&args.config).unwrap_or_default();
-    let origin = args.config.display().to_string();
-    let config_text = pipeline_core::config::apply_overrides(&origin, &config_text, &args.sets)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (fields, include_raw) = sink_format(&config_text);
+    // The sink's output options as the plan resolved them (`--set sink.fields=…` included).
+    let (fields, include_raw) = sink_format(&plan.sink_options);
     let dead_letter_path = task.path("dead-letter", ".jsonl");
     if base.dead_letter_bytes == 0 {
         // A fresh start, or a checkpoint before any failure: no earlier dead letters count.

@@ -209,6 +209,9 @@ pub struct Plan {
     pub stages: Vec<StageSpec>,
     /// Opened sink.
     pub sink: Box<dyn Sink>,
+    /// The options the sink was built from (`--set` applied, `kind` removed): for a caller
+    /// that puts its own sink in place of this one and must write what it would have.
+    pub sink_options: toml::Table,
 }
 
 impl Plan {
@@ -480,7 +483,7 @@ pub fn parse(
                     registry.sink_kinds().join(", ")
                 ))
             })?;
-            f.build(sink_opts, &ctx)
+            f.build(sink_opts.clone(), &ctx)
                 .map_err(|e| options_err(&["sink"], sink_span.clone(), e))?
         }
     };
@@ -491,6 +494,7 @@ pub fn parse(
         source,
         stages,
         sink,
+        sink_options: sink_opts,
     })
 }
 

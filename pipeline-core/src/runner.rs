@@ -154,6 +154,7 @@ impl Runner {
             mut source,
             stages,
             mut sink,
+            ..
         } = plan;
         let cap = settings.channel_capacity;
         let total_workers: usize = stages.iter().map(|s| s.workers).sum();

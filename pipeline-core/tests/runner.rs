@@ -128,6 +128,7 @@ fn plan(n: u64, stages: Vec<StageSpec>, sink: Collect, settings: PipelineSection
         }),
         stages,
         sink: Box::new(sink),
+        sink_options: Default::default(),
     }
 }
 

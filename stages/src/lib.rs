@@ -7,12 +7,12 @@ mod bytes;
 pub mod clean;
 pub mod decode;
 pub mod exec;
-pub mod lexicon;
 pub mod plugin;
 mod plugin_crash;
 pub mod segment;
 pub mod summarise;
 pub mod tag;
+pub mod text;
 
 use pipeline_core::Registry;
 

@@ -140,7 +140,7 @@ impl Summariser {
         words: &mut FxHashMap<String, Option<u32>>,
         stemmer: Option<&rust_stemmers::Stemmer>,
     ) -> Vec<u32> {
-        let stop = crate::lexicon::stopwords();
+        let stop = crate::text::stopwords::stopwords();
         let mut out = Vec::new();
         for w in text.split(|c: char| !c.is_alphanumeric()) {
             if w.len() < 2 || !w.chars().any(char::is_alphabetic) {

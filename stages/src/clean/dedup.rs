@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use pipeline_core::Document;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::lexicon::push_lowercase;
+use crate::text::lower::push_lowercase;
 
 /// Values in a MinHash signature.
 pub const HASHES: usize = 64;

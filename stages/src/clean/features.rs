@@ -207,7 +207,7 @@ struct TextStats {
 fn text_stats(text: &str, lex: &Lexicon, lower: &mut String) -> TextStats {
     let text = text.trim();
     lower.clear();
-    crate::lexicon::push_lowercase(lower, text);
+    crate::text::lower::push_lowercase(lower, text);
     let sample = match lower.as_bytes().get(..super::DENSITY_SAMPLE) {
         Some(head) => head
             .iter()

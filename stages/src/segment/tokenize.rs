@@ -58,7 +58,7 @@ fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
     }
-    if crate::lexicon::is_latin1_letter(c) {
+    if crate::text::lower::is_latin1_letter(c) {
         return true;
     }
     c.is_alphanumeric() || matches!(c, '\u{300}'..='\u{36F}')

@@ -30,7 +30,7 @@ fn key(e: &Entity, out: &mut String) {
     out.push_str(&e.label);
     out.push('\u{1f}');
     let label_len = out.len();
-    crate::lexicon::push_lowercase(out, base.trim_matches(|c: char| !c.is_alphanumeric()));
+    crate::text::lower::push_lowercase(out, base.trim_matches(|c: char| !c.is_alphanumeric()));
     let stem = &out[label_len..];
     if let Some(s) = stem.strip_suffix('s') {
         if s.chars().count() >= 4 && !s.ends_with('s') {

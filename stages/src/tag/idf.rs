@@ -60,7 +60,7 @@ fn words(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut s = String::new();
-            crate::lexicon::push_lowercase(&mut s, w);
+            crate::text::lower::push_lowercase(&mut s, w);
             s
         })
         .collect();

@@ -94,11 +94,11 @@ impl Scratch {
         }
         let id = self.surfaces.len() as u32;
         self.buf.clear();
-        crate::lexicon::push_lowercase(&mut self.buf, w);
+        crate::text::lower::push_lowercase(&mut self.buf, w);
         let lower_key = super::word_key(&self.buf);
         let content = w.chars().nth(2).is_some()
             && w.chars().any(char::is_alphabetic)
-            && !crate::lexicon::stopwords().contains(self.buf.as_str());
+            && !crate::text::stopwords::stopwords().contains(self.buf.as_str());
         let lower = match self.lower_ids.get(&lower_key) {
             Some(&l) => l,
             None => {
@@ -220,7 +220,7 @@ pub fn keywords(
                     let sf = s.surfaces[surface as usize];
                     s.buf.clear();
                     let w = &text[sf.start as usize..sf.end as usize];
-                    crate::lexicon::push_lowercase(&mut s.buf, w);
+                    crate::text::lower::push_lowercase(&mut s.buf, w);
                     s.idf[id] = t.idf(super::idf::key(&s.buf));
                 }
             }

@@ -196,7 +196,7 @@ impl Stage for Tagger {
         let has_stopwords = doc
             .lang
             .as_deref()
-            .is_some_and(crate::lexicon::has_stopwords);
+            .is_some_and(crate::text::stopwords::has_stopwords);
         if self.o.keywords > 0 && has_stopwords {
             let shipped = (self.o.idf == "shipped")
                 .then(|| idf::shipped()?.lang(doc.lang.as_deref()?))
@@ -241,7 +241,8 @@ impl Stage for Tagger {
     fn remembers(&self) -> bool {
         let unshipped = |l: &&str| idf::shipped().and_then(|t| t.lang(l)).is_none();
         self.o.keywords > 0
-            && (self.o.idf != "shipped" || crate::lexicon::STOPWORD_LANGS.iter().any(unshipped))
+            && (self.o.idf != "shipped"
+                || crate::text::stopwords::STOPWORD_LANGS.iter().any(unshipped))
     }
 }
 
