@@ -31,6 +31,7 @@ fn plan(docs: Vec<Document>, stages: usize) -> Plan {
                 workers: 1,
                 on_error: OnError::Skip,
                 resolved_options: toml_table(),
+                added_for: None,
                 prepared: Arc::new(|| Ok(Box::new(Noop) as Box<dyn Stage>)),
             })
             .collect(),

@@ -532,3 +532,43 @@ fn a_document_over_max_document_bytes_fails_alone_before_decode() {
         "{err}"
     );
 }
+
+#[test]
+fn a_tag_stage_without_segment_gets_one_and_check_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/../seeds");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[source]\nkind = \"files\"\npath = \"{seeds}\"\n[[stage]]\nkind = \"decode\"\n\
+             [[stage]]\nkind = \"tag\"\n[[stage]]\nkind = \"summarise\"\n[sink]\nkind = \"jsonl\"\npath = \"-\"\n"
+        ),
+    )
+    .unwrap();
+    let out = textpipe().arg("check").arg(&cfg).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("stage 2: segment (kind segment")
+            && text.contains("added: `tag` needs tokens"),
+        "{text}"
+    );
+    // Only one is added: summarise finds the sentences segment wrote.
+    assert!(!text.contains("needs sentences"), "{text}");
+    let out = textpipe()
+        .arg("run")
+        .arg(&cfg)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert!(
+        first["tokens"].as_array().is_some_and(|t| t.len() > 100),
+        "{first}"
+    );
+    assert!(first["entities"].as_array().is_some_and(|e| !e.is_empty()));
+}

@@ -195,6 +195,9 @@ pub struct StageSpec {
     pub resolved_options: StageSpecOptions,
     /// Builds one instance per worker.
     pub prepared: Arc<dyn PreparedStage>,
+    /// Set when the plan added this stage: the stage and what it needs that no earlier
+    /// stage provides (`tag needs tokens`).
+    pub added_for: Option<String>,
 }
 
 /// A validated pipeline: everything needed to run, built before any document is read.
@@ -236,12 +239,16 @@ impl Plan {
         for (i, st) in self.stages.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "stage {}: {} (kind {}, workers {}, on_error {})",
+                "stage {}: {} (kind {}, workers {}, on_error {}){}",
                 i + 1,
                 st.name,
                 st.kind,
                 st.workers,
-                st.on_error
+                st.on_error,
+                st.added_for
+                    .as_ref()
+                    .map(|w| format!(", added: {w}"))
+                    .unwrap_or_default()
             );
             for (k, v) in &st.resolved_options {
                 let _ = writeln!(out, "    {k} = {v}");
@@ -366,8 +373,10 @@ pub fn parse(
         }
     };
 
-    // Stages.
+    // Stages. What the stages so far write on documents: a stage that needs what none
+    // provides gets a provider just before it (a `tag` without a `segment` gets one).
     let mut stages: Vec<StageSpec> = Vec::new();
+    let mut provided: Vec<&'static str> = Vec::new();
     let mut any_dead_letter = settings.on_error == OnError::DeadLetter;
     for (i, st) in raw.stage.iter().enumerate() {
         let idx = i.to_string();
@@ -436,6 +445,40 @@ pub fn parse(
         for (k, v) in &st.options {
             resolved_options.insert(k.clone(), v.clone());
         }
+        if !provided.contains(&crate::stage::ANY) {
+            for need in factory.needs() {
+                if provided.contains(need) {
+                    continue;
+                }
+                let Some(provider) = registry.stages().find(|f| f.provides().contains(need)) else {
+                    continue;
+                };
+                let kind = provider.kind();
+                let pname = if stages.iter().any(|s| s.name == kind) {
+                    format!("{kind}-for-{name}")
+                } else {
+                    kind.to_string()
+                };
+                let pctx = BuildContext {
+                    base_dir: base_dir.to_path_buf(),
+                    stage_name: pname.clone(),
+                };
+                let prepared = provider
+                    .prepare(toml::Table::new(), &pctx)
+                    .map_err(|e| options_err(&["stage", &idx], st_span.clone(), e))?;
+                provided.extend(provider.provides().iter().copied());
+                stages.push(StageSpec {
+                    name: pname,
+                    kind: kind.to_string(),
+                    workers: 1,
+                    on_error: settings.on_error,
+                    resolved_options: provider.default_options(),
+                    prepared,
+                    added_for: Some(format!("`{name}` needs {need}")),
+                });
+            }
+        }
+        provided.extend(factory.provides().iter().copied());
         stages.push(StageSpec {
             name,
             kind,
@@ -443,6 +486,7 @@ pub fn parse(
             on_error,
             resolved_options,
             prepared,
+            added_for: None,
         });
     }
     if any_dead_letter && dead_letter.is_none() {

@@ -239,6 +239,17 @@ pub trait StageFactory: Send + Sync {
     fn option_docs(&self) -> &[OptionDoc] {
         &[]
     }
+    /// What the stage reads that another stage writes (`tokens`, `sentences`, …): a plan
+    /// whose earlier stages provide none of it gets a stage of a kind that does, with
+    /// default options, just before this one.
+    fn needs(&self) -> &[&'static str] {
+        &[]
+    }
+    /// What the stage writes on documents for later stages; [`ANY`] for a stage whose
+    /// output cannot be known before it runs (plugins, child processes).
+    fn provides(&self) -> &[&'static str] {
+        &[]
+    }
     /// Validates the options and returns something that builds worker instances.
     fn prepare(
         &self,
@@ -303,12 +314,17 @@ pub fn options_to_table<T: Serialize>(opts: &T) -> toml::Table {
     }
 }
 
+/// In [`StageFactory::provides`]: the stage may write anything.
+pub const ANY: &str = "*";
+
 /// A [`StageFactory`] for a built-in stage with typed options `O`.
 ///
 /// `build` turns validated options into a prepared stage; it runs once per pipeline.
 pub struct TypedFactory<O, B> {
     kind: &'static str,
     about: &'static str,
+    needs: &'static [&'static str],
+    provides: &'static [&'static str],
     build: B,
     _o: std::marker::PhantomData<fn() -> O>,
 }
@@ -323,9 +339,23 @@ where
         TypedFactory {
             kind,
             about,
+            needs: &[],
+            provides: &[],
             build,
             _o: std::marker::PhantomData,
         }
+    }
+
+    /// What the stage reads that other stages write ([`StageFactory::needs`]).
+    pub fn with_needs(mut self, needs: &'static [&'static str]) -> Self {
+        self.needs = needs;
+        self
+    }
+
+    /// What the stage writes for later stages ([`StageFactory::provides`]).
+    pub fn with_provides(mut self, provides: &'static [&'static str]) -> Self {
+        self.provides = provides;
+        self
     }
 }
 
@@ -345,6 +375,12 @@ where
     }
     fn option_docs(&self) -> &[OptionDoc] {
         O::docs()
+    }
+    fn needs(&self) -> &[&'static str] {
+        self.needs
+    }
+    fn provides(&self) -> &[&'static str] {
+        self.provides
     }
     fn prepare(
         &self,

@@ -112,6 +112,7 @@ fn stage(name: &str, workers: usize, on_error: OnError) -> StageSpec {
         workers,
         on_error,
         resolved_options: toml::Table::new(),
+        added_for: None,
         prepared: Arc::new(|| Ok(Box::new(Behave) as Box<dyn Stage>)),
     }
 }
@@ -376,6 +377,7 @@ fn counter(name: &str, seen: &Arc<AtomicU64>, remembers: bool) -> StageSpec {
         workers: 1,
         on_error: OnError::Skip,
         resolved_options: toml::Table::new(),
+        added_for: None,
         prepared: Arc::new(move || {
             Ok(Box::new(Counter {
                 seen: seen.clone(),

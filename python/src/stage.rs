@@ -31,6 +31,10 @@ impl StageFactory for PyStageFactory {
             help: "Key of the function in Pipeline(stages=…) (default: the stage's name)",
         }]
     }
+    fn provides(&self) -> &[&'static str] {
+        // What a user's code writes is known only when it runs.
+        &[pipeline_core::stage::ANY]
+    }
 
     fn prepare(
         &self,

@@ -84,6 +84,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             }))
         },
     )
+    .with_provides(&[pipeline_core::stage::ANY])
 }
 
 fn shown_dir(d: &std::path::Path) -> String {

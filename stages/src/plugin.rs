@@ -62,6 +62,10 @@ impl StageFactory for PluginFactory {
     fn option_docs(&self) -> &[OptionDoc] {
         DOCS
     }
+    fn provides(&self) -> &[&'static str] {
+        // What a user's code writes is known only when it runs.
+        &[pipeline_core::stage::ANY]
+    }
     fn prepare(
         &self,
         mut options: toml::Table,

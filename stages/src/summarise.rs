@@ -66,6 +66,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             Ok(Arc::new(move || Ok(Box::new(s.clone()) as Box<dyn Stage>)))
         },
     )
+    .with_needs(&["sentences"])
 }
 
 /// The summariser, usable outside a pipeline.

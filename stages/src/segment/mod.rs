@@ -113,6 +113,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             ))
         },
     )
+    .with_provides(&["paragraphs", "sentences", "tokens"])
 }
 
 /// The segmentation logic, usable outside a pipeline.

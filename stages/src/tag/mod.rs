@@ -270,8 +270,10 @@ fn shipped_models() -> FxHashMap<String, Arc<ner::NerModel>> {
 }
 
 impl Tagger {
-    /// Runs the entity model over each sentence (segmenting first if no `segment` stage
-    /// ran) and puts its entities before the gazetteer's, which take precedence.
+    /// Runs the entity model over each sentence and puts its entities before the
+    /// gazetteer's, which take precedence. The plan puts a `segment` stage before tag; the
+    /// text is segmented here only when a stage in between changed it (which clears the
+    /// tokens) or tag runs outside a pipeline.
     fn entities(&self, model: &ner::NerModel, cache: &mut ner::NerCache, doc: &mut Document) {
         // Tag each paragraph as one sequence, with its sentence starts marked.
         let (paragraphs, sentences, tokens): (Vec<Span>, Vec<Span>, Vec<Span>) =
@@ -473,6 +475,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             Ok(Arc::new(move || Ok(Box::new(t.clone()) as Box<dyn Stage>)))
         },
     )
+    .with_needs(&["tokens"])
 }
 
 #[cfg(test)]
