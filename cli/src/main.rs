@@ -17,6 +17,7 @@ mod commands;
 mod dedup;
 mod progress;
 mod shard;
+mod slurm;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -408,7 +409,7 @@ fn main() -> ExitCode {
             submit,
             wait,
             dedup,
-        } => shard::slurm(&shard::SlurmArgs {
+        } => slurm::slurm(&slurm::SlurmArgs {
             config: &config,
             tasks,
             output_dir: &output_dir,
