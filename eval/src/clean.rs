@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use pipeline_core::{Document, Stage};
 use rustc_hash::FxHashSet;
 use serde_json::{json, Value};
-use textpipe_stages::clean::model::{choose_words, ContentModel, TrainPage};
+use textpipe_stages::clean::model::ContentModel;
+use textpipe_stages::clean::train::{choose_words, TrainPage};
 use textpipe_stages::clean::{CleanOptions, Cleaner};
 
 use crate::score::{self, Prf};

@@ -15,6 +15,8 @@ mod features;
 mod gbdt;
 pub mod model;
 mod rules;
+#[cfg(feature = "train")]
+pub mod train;
 
 pub use classify::View;
 pub use cues::Lexicon;

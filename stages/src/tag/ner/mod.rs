@@ -12,7 +12,7 @@
 //! Model files (`stages/models/ner-*.bin`) are written by `textpipe train ner`.
 //!
 //! Rooms: this module tags (the model, the inference cache, Viterbi); [`features`] turns
-//! tokens into feature hashes; `model_file` reads and writes the model; [`train`] (the
+//! tokens into feature hashes; `model_file` reads and writes the model; `train` (the
 //! `train` cargo feature, which the CLI and the eval crate enable) learns it.
 
 use rustc_hash::FxHashMap;
