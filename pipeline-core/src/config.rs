@@ -277,15 +277,13 @@ pub fn parse(
     base_dir: &Path,
     registry: &Registry,
 ) -> Result<Plan, ConfigError> {
-    let shared: Arc<str> = Arc::from(text);
-    let err = |span: Option<Range<usize>>, message: String, label: &str| ConfigError {
-        origin: origin.to_string(),
-        text: Some(shared.clone()),
-        span,
-        message,
-        label: label.to_string(),
-        help: None,
+    let errs = Errs {
+        origin,
+        text: Arc::from(text),
+        spans: SpanIndex::new(text),
     };
+    let err = |span, message, label: &str| errs.err(span, message, label);
+    let spans = &errs.spans;
     let raw: RawConfig = toml::from_str(text).map_err(|e| {
         let message = e.message().trim().to_string();
         let mut ce = err(e.span(), message.clone(), "here");
@@ -298,20 +296,7 @@ pub fn parse(
         }
         ce
     })?;
-    let spans = SpanIndex::new(text);
-    let options_err = |base: &[&str], fallback: Range<usize>, e: OptionsError| {
-        let mut path: Vec<String> = base.iter().map(|s| s.to_string()).collect();
-        path.extend(e.path.iter().cloned());
-        let span = spans.find(&path).unwrap_or(fallback);
-        let field = if e.path.is_empty() {
-            base.join(".")
-        } else {
-            path.join(".")
-        };
-        let mut ce = err(Some(span), e.message.clone(), &format!("in `{field}`"));
-        ce.help = e.help;
-        ce
-    };
+    let options_err = |base: &[&str], fallback, e| errs.options_err(base, fallback, e);
 
     let settings = raw
         .pipeline
@@ -375,10 +360,112 @@ pub fn parse(
 
     // Stages. What the stages so far write on documents: a stage that needs what none
     // provides gets a provider just before it (a `tag` without a `segment` gets one).
+    let (stages, any_dead_letter) = build_stages(&raw.stage, &settings, base_dir, registry, &errs)?;
+    if any_dead_letter && dead_letter.is_none() {
+        return Err(err(
+            pipeline_span,
+            "on_error = \"dead-letter\" needs a dead-letter file".into(),
+            "no dead_letter path",
+        )
+        .with_help("set [pipeline] dead_letter = \"out/dead-letter.jsonl\""));
+    }
+
+    // Sink (default: JSONL to stdout, if that kind is registered).
+    let (sink_kind, sink_opts, sink_span) = match &raw.sink {
+        Some(s) => {
+            let (k, o) = split_kind(s.get_ref().clone());
+            (k, o, s.span())
+        }
+        None => (Some("jsonl".to_string()), toml::Table::new(), 0..0),
+    };
+    let sink = match sink_kind {
+        None => {
+            return Err(
+                err(Some(sink_span), "[sink] needs a `kind`".into(), "no kind").with_help(format!(
+                    "known sink kinds: {}",
+                    registry.sink_kinds().join(", ")
+                )),
+            )
+        }
+        Some(kind) => {
+            let f = registry.sink(&kind).ok_or_else(|| {
+                err(
+                    spans.find(&["sink".into(), "kind".into()]),
+                    format!("unknown sink kind `{kind}`"),
+                    "unknown kind",
+                )
+                .with_help(format!(
+                    "known sink kinds: {}",
+                    registry.sink_kinds().join(", ")
+                ))
+            })?;
+            f.build(sink_opts.clone(), &ctx)
+                .map_err(|e| options_err(&["sink"], sink_span.clone(), e))?
+        }
+    };
+
+    Ok(Plan {
+        settings,
+        dead_letter,
+        source,
+        stages,
+        sink,
+        sink_options: sink_opts,
+    })
+}
+
+/// What errors of one config text point into: its origin, its text and where its keys are.
+struct Errs<'a> {
+    origin: &'a str,
+    text: Arc<str>,
+    spans: SpanIndex,
+}
+
+impl Errs<'_> {
+    /// An error at `span` of the text.
+    fn err(&self, span: Option<Range<usize>>, message: String, label: &str) -> ConfigError {
+        ConfigError {
+            origin: self.origin.to_string(),
+            text: Some(self.text.clone()),
+            span,
+            message,
+            label: label.to_string(),
+            help: None,
+        }
+    }
+
+    /// An options error of the table at `base`, pointing at the offending key where the text
+    /// has it, else at `fallback`.
+    fn options_err(&self, base: &[&str], fallback: Range<usize>, e: OptionsError) -> ConfigError {
+        let mut path: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        path.extend(e.path.iter().cloned());
+        let span = self.spans.find(&path).unwrap_or(fallback);
+        let field = if e.path.is_empty() {
+            base.join(".")
+        } else {
+            path.join(".")
+        };
+        let mut ce = self.err(Some(span), e.message.clone(), &format!("in `{field}`"));
+        ce.help = e.help;
+        ce
+    }
+}
+
+/// The `[[stage]]` tables as stage specs, in order, with a provider added before a stage
+/// that needs what no earlier stage provides; and whether any stage dead-letters.
+fn build_stages(
+    raw_stages: &[Spanned<RawStage>],
+    settings: &PipelineSection,
+    base_dir: &Path,
+    registry: &Registry,
+    errs: &Errs<'_>,
+) -> Result<(Vec<StageSpec>, bool), ConfigError> {
+    let err = |span, message, label: &str| errs.err(span, message, label);
+    let options_err = |base: &[&str], fallback, e| errs.options_err(base, fallback, e);
     let mut stages: Vec<StageSpec> = Vec::new();
     let mut provided: Vec<&'static str> = Vec::new();
     let mut any_dead_letter = settings.on_error == OnError::DeadLetter;
-    for (i, st) in raw.stage.iter().enumerate() {
+    for (i, st) in raw_stages.iter().enumerate() {
         let idx = i.to_string();
         let st_span = st.span();
         let st = st.get_ref();
@@ -489,57 +576,7 @@ pub fn parse(
             added_for: None,
         });
     }
-    if any_dead_letter && dead_letter.is_none() {
-        return Err(err(
-            pipeline_span,
-            "on_error = \"dead-letter\" needs a dead-letter file".into(),
-            "no dead_letter path",
-        )
-        .with_help("set [pipeline] dead_letter = \"out/dead-letter.jsonl\""));
-    }
-
-    // Sink (default: JSONL to stdout, if that kind is registered).
-    let (sink_kind, sink_opts, sink_span) = match &raw.sink {
-        Some(s) => {
-            let (k, o) = split_kind(s.get_ref().clone());
-            (k, o, s.span())
-        }
-        None => (Some("jsonl".to_string()), toml::Table::new(), 0..0),
-    };
-    let sink = match sink_kind {
-        None => {
-            return Err(
-                err(Some(sink_span), "[sink] needs a `kind`".into(), "no kind").with_help(format!(
-                    "known sink kinds: {}",
-                    registry.sink_kinds().join(", ")
-                )),
-            )
-        }
-        Some(kind) => {
-            let f = registry.sink(&kind).ok_or_else(|| {
-                err(
-                    spans.find(&["sink".into(), "kind".into()]),
-                    format!("unknown sink kind `{kind}`"),
-                    "unknown kind",
-                )
-                .with_help(format!(
-                    "known sink kinds: {}",
-                    registry.sink_kinds().join(", ")
-                ))
-            })?;
-            f.build(sink_opts.clone(), &ctx)
-                .map_err(|e| options_err(&["sink"], sink_span.clone(), e))?
-        }
-    };
-
-    Ok(Plan {
-        settings,
-        dead_letter,
-        source,
-        stages,
-        sink,
-        sink_options: sink_opts,
-    })
+    Ok((stages, any_dead_letter))
 }
 
 impl ConfigError {
