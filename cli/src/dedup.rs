@@ -381,6 +381,8 @@ fn edges_path(dir: &Path, band: usize) -> PathBuf {
 /// `textpipe dedup index DIR [--band B]`: with a band, that band's edges only (a task of
 /// its own, 16 in all); without, the clusters, from the bands' edges (computed here for
 /// each band no task has written).
+///
+/// Long because the band and cluster steps share the signatures, read once.
 pub fn index(dir: &Path, threshold: f32, band: Option<usize>) -> Result<ExitCode> {
     if !(0.0..=1.0).contains(&threshold) {
         bail!("--threshold must be between 0 and 1");

@@ -341,6 +341,8 @@ enum Cmd {
     },
 }
 
+/// The command line: one `match` arm per subcommand, each a call (long only because there are
+/// many).
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A task of a sharded job logs to its own file; everything else to stderr.

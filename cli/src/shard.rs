@@ -277,6 +277,9 @@ fn sink_format(sink: &toml::Table) -> (Vec<String>, bool) {
 }
 
 /// Runs one task of a sharded job.
+///
+/// Long because it is the task's life in order (job check, resume, sink, run, checkpoint,
+/// completion), each step a few lines.
 pub fn run_task(
     args: &ConfigArgs,
     task: &Task,

@@ -39,6 +39,8 @@ pub struct SlurmArgs<'a> {
 }
 
 /// `textpipe slurm`: writes (and submits) the sbatch job-array script.
+///
+/// Long because it writes one script from top to bottom.
 pub fn slurm(a: &SlurmArgs) -> Result<ExitCode> {
     if a.tasks == 0 {
         bail!("--tasks must be at least 1");

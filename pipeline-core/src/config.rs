@@ -271,6 +271,9 @@ pub fn load(path: &Path, sets: &[String], registry: &Registry) -> Result<Plan, C
 }
 
 /// Parses config text (already overridden) into a plan. `base_dir` resolves relative paths.
+///
+/// The sections in file order, so errors come in the order a reader meets them; the stages are
+/// built by `build_stages`.
 pub fn parse(
     origin: &str,
     text: &str,
@@ -453,6 +456,8 @@ impl Errs<'_> {
 
 /// The `[[stage]]` tables as stage specs, in order, with a provider added before a stage
 /// that needs what no earlier stage provides; and whether any stage dead-letters.
+///
+/// One loop over the tables with the names seen and what is provided so far.
 fn build_stages(
     raw_stages: &[Spanned<RawStage>],
     settings: &PipelineSection,

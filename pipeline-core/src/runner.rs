@@ -135,6 +135,10 @@ impl Runner {
     }
 
     /// Runs to the end of input, a cancel request, or a fatal error; always flushes the sink.
+    ///
+    /// Long on purpose: the threads it spawns borrow its channels, counters and cancel token in
+    /// one `thread::scope`, and the shutdown order (source, stages, sink) reads best in one
+    /// place.
     pub fn run(self, cancel: &CancelToken) -> RunReport {
         let last_remembering = self.last_remembering();
         let Runner {

@@ -199,6 +199,9 @@ impl Summariser {
 
     /// [`Summariser::choose`] over candidate `sentences` whose places in the document are
     /// `places`: indices into `sentences`.
+    ///
+    /// Long because its steps (vectors, similarities, PageRank, scores, MMR) share the same
+    /// vectors; each step is commented.
     #[allow(clippy::too_many_arguments)]
     fn rank(
         &self,

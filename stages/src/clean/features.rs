@@ -259,6 +259,9 @@ fn b(x: bool) -> f32 {
 
 /// Features of every block of a page, row-major (`BASE + words.len()` per block).
 /// `classes` and `keep` are the rules' verdict, `words` the model's class/id words.
+///
+/// Long because it writes each row in the order of [`NAMES`], the model's feature list: split,
+/// that list would be split too.
 pub(super) fn page_features(
     blocks: &[View<'_>],
     classes: &[Class<'_>],

@@ -335,6 +335,8 @@ impl Cleaner {
 }
 
 impl Stage for Cleaner {
+    /// The stage's pass over a document in order (blocks, decision, text, audit, policies),
+    /// which is why it is long.
     fn process(&mut self, doc: &mut Document) -> Result<Outcome, StageError> {
         let html = !doc.blocks.is_empty();
         let blocks = std::mem::take(&mut doc.blocks);

@@ -42,6 +42,9 @@ impl Cleaner {
     }
 
     /// The rules' verdict: each block's class, whether it is kept, and the reason if not.
+    ///
+    /// One function because its passes share the class and keep vectors, each reading what the
+    /// one before decided.
     pub(super) fn rules(
         &self,
         blocks: &[View<'_>],

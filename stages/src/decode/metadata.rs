@@ -549,6 +549,9 @@ fn url_date(url: &str) -> Option<String> {
 
 /// The metadata of a parsed page; `url` is the page's address when known (its host tells
 /// the site's name in titles and its path may hold the date).
+///
+/// One function because each field's sources are tried in priority order and later sources read
+/// what earlier ones found.
 pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
     let s = selectors();
     let mut meta = PageMeta::default();

@@ -202,6 +202,8 @@ pub(super) const OPENERS: &[&str] = &[
 ];
 
 impl Segmenter {
+    /// Where sentences end in `text` (its tokens `toks`), appended to `out`. One scan with the
+    /// state every rule reads (quotes, line starts, list markers), so it stays one function.
     pub(super) fn sentences(&self, text: &str, toks: &[Tok], out: &mut Vec<Span>) {
         let s = |t: &Tok| &text[t.span.start..t.span.end];
         let (Some(first), Some(last)) = (toks.first(), toks.last()) else {
@@ -405,6 +407,9 @@ impl Segmenter {
     }
 
     /// Decides whether the sentence ends after tokens `i..j` (terminal plus closers).
+    ///
+    /// One decision with many cases, each a few commented lines; split, each would take the
+    /// same eight arguments.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn boundary_after(
         &self,

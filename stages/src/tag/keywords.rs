@@ -169,6 +169,8 @@ fn key_cmp(text: &str, s: &Scratch, a: &Key, b: &Key) -> Ordering {
 
 /// The top `k` keywords of `doc` (German phrases begin and end with a capitalised word);
 /// with [`Weights::Run`], adds the document's words to the run's document frequencies.
+///
+/// One pass over the sentences with the candidate phrases' state, which is why it is long.
 pub fn keywords(
     doc: &Document,
     german: bool,

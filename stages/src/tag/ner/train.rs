@@ -179,6 +179,8 @@ pub fn train_ensemble(
 
 /// Trains a model; `report` is called after each epoch. The epoch `dev` scores best is
 /// returned (the last one without `dev`).
+///
+/// One epoch loop with the averaging state it updates; its helpers are split out.
 pub fn train(
     train: &[Example],
     dev: Option<DevScore<'_>>,
