@@ -571,4 +571,36 @@ fn a_tag_stage_without_segment_gets_one_and_check_says_so() {
         "{first}"
     );
     assert!(first["entities"].as_array().is_some_and(|e| !e.is_empty()));
+    // Without decode as well: segment needs the text decode makes of the input's bytes.
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(
+        &bare,
+        format!(
+            "[source]\nkind = \"files\"\npath = \"{seeds}\"\n[[stage]]\nkind = \"tag\"\n\
+             [sink]\nkind = \"jsonl\"\npath = \"-\"\n"
+        ),
+    )
+    .unwrap();
+    let out = textpipe().arg("check").arg(&bare).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("stage 1: decode (kind decode")
+            && text.contains("added: `segment` needs text")
+            && text.contains("stage 2: segment (kind segment")
+            && text.contains("stage 3: tag"),
+        "{text}"
+    );
+    let out = textpipe()
+        .arg("run")
+        .arg(&bare)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert!(
+        first["text"].as_str().is_some_and(|t| t.len() > 1000),
+        "{first}"
+    );
 }

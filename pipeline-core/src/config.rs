@@ -538,37 +538,13 @@ fn build_stages(
             resolved_options.insert(k.clone(), v.clone());
         }
         if !provided.contains(&crate::stage::ANY) {
-            for need in factory.needs() {
-                if provided.contains(need) {
-                    continue;
-                }
-                let Some(provider) = registry.stages().find(|f| f.provides().contains(need)) else {
-                    continue;
-                };
-                let kind = provider.kind();
-                let pname = if stages.iter().any(|s| s.name == kind) {
-                    format!("{kind}-for-{name}")
-                } else {
-                    kind.to_string()
-                };
-                let pctx = BuildContext {
-                    base_dir: base_dir.to_path_buf(),
-                    stage_name: pname.clone(),
-                };
-                let prepared = provider
-                    .prepare(toml::Table::new(), &pctx)
-                    .map_err(|e| options_err(&["stage", &idx], st_span.clone(), e))?;
-                provided.extend(provider.provides().iter().copied());
-                stages.push(StageSpec {
-                    name: pname,
-                    kind: kind.to_string(),
-                    workers: 1,
-                    on_error: settings.on_error,
-                    resolved_options: provider.default_options(),
-                    prepared,
-                    added_for: Some(format!("`{name}` needs {need}")),
-                });
-            }
+            let at = Added {
+                settings,
+                base_dir,
+                registry,
+            };
+            at.providers(&name, factory.needs(), &mut stages, &mut provided, 0)
+                .map_err(|e| options_err(&["stage", &idx], st_span.clone(), e))?;
         }
         provided.extend(factory.provides().iter().copied());
         stages.push(StageSpec {
@@ -582,6 +558,59 @@ fn build_stages(
         });
     }
     Ok((stages, any_dead_letter))
+}
+
+/// What adding a provider stage needs to know.
+struct Added<'a> {
+    settings: &'a PipelineSection,
+    base_dir: &'a Path,
+    registry: &'a Registry,
+}
+
+impl Added<'_> {
+    /// Adds, for what `needer` needs and `provided` lacks, a stage of the first kind that
+    /// provides it (with default options), after the providers of what that one needs.
+    fn providers(
+        &self,
+        needer: &str,
+        needs: &[&'static str],
+        stages: &mut Vec<StageSpec>,
+        provided: &mut Vec<&'static str>,
+        depth: usize,
+    ) -> Result<(), OptionsError> {
+        for need in needs {
+            if provided.contains(need) || depth > 8 {
+                continue;
+            }
+            let Some(provider) = (self.registry.stages()).find(|f| f.provides().contains(need))
+            else {
+                continue;
+            };
+            let kind = provider.kind();
+            self.providers(kind, provider.needs(), stages, provided, depth + 1)?;
+            let name = if stages.iter().any(|s| s.name == kind) {
+                format!("{kind}-for-{needer}")
+            } else {
+                kind.to_string()
+            };
+            let ctx = BuildContext {
+                base_dir: self.base_dir.to_path_buf(),
+                stage_name: name.clone(),
+            };
+            let prepared = provider.prepare(toml::Table::new(), &ctx)?;
+            provided.extend(provider.provides().iter().copied());
+            stages.push(StageSpec {
+                name,
+                kind: kind.to_string(),
+                workers: 1,
+                on_error: self.settings.on_error,
+                resolved_options: provider.default_options(),
+                prepared,
+                added_for: Some(format!("`{needer}` needs {need}")),
+            });
+        }
+        Ok(())
+    }
 }
 
 impl ConfigError {

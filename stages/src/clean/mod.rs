@@ -509,6 +509,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             Ok(Arc::new(move || Ok(Box::new(c.clone()) as Box<dyn Stage>)))
         },
     )
+    .with_needs(&["text"])
 }
 
 #[cfg(test)]

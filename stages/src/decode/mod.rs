@@ -90,6 +90,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
             Ok(Arc::new(move || Ok(Box::new(d.clone()) as Box<dyn Stage>)))
         },
     )
+    .with_provides(&["text"])
 }
 
 /// The decode logic, usable outside a pipeline (eval, benches).

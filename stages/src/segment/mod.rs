@@ -116,6 +116,7 @@ pub fn factory() -> impl pipeline_core::StageFactory {
         },
     )
     .with_provides(&["paragraphs", "sentences", "tokens"])
+    .with_needs(&["text"])
 }
 
 /// The segmentation logic, usable outside a pipeline.
