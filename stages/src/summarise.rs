@@ -303,9 +303,7 @@ impl Summariser {
             to_vec(&self.terms(&anchor_terms, &mut v, &mut w, stemmer.as_ref()))
         });
         let words = |i: usize| {
-            text[sentences[i].start..sentences[i].end]
-                .split_whitespace()
-                .count()
+            crate::text::words::words(&text[sentences[i].start..sentences[i].end]).count()
         };
         let score: Vec<f32> = (0..n)
             .map(|i| {

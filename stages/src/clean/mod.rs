@@ -447,7 +447,7 @@ impl Stage for Cleaner {
         }
         // Too little text (counted only when a minimum is set).
         let words = if self.o.min_chars > 0 || self.o.min_words > 0 {
-            doc.text.split_whitespace().count()
+            words(&doc.text).count()
         } else {
             usize::MAX
         };

@@ -167,7 +167,7 @@ impl Cleaner {
             }
             let b = &blocks[i];
             let text = b.text.trim();
-            let words = text.split_whitespace().count();
+            let words = super::words(text).count();
             // The article may start a few blocks later, after a dateline, a language switcher
             // or a photo caption; nothing kept may stand in between.
             let next_kept = (i + 1..(i + 7).min(n)).find(|&j| keep[j]);

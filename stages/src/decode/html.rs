@@ -139,7 +139,7 @@ impl Builder {
             // Text nodes that touch join without a space, as a browser renders them:
             // `<abbr>KI</abbr>-Systeme`, `<strong>Name</strong>,`, a drop cap `<span>s</span>elbst`.
             let mut space = t.starts_with(char::is_whitespace);
-            for word in t.split_whitespace() {
+            for word in crate::text::words::words(t) {
                 if space && !self.buf.is_empty() && !self.buf.ends_with([' ', '\n']) {
                     self.buf.push(' ');
                 }

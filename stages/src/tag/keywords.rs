@@ -192,7 +192,7 @@ pub fn keywords(
         let Some(sent) = text.get(sp.start..sp.end) else {
             continue;
         };
-        for raw in sent.split_whitespace() {
+        for raw in crate::text::words::words(sent) {
             let w = word_of(raw);
             let opens = raw.starts_with(['(', '„', '"', '“']);
             let breaks = opens || raw.ends_with([',', '.', ';', ':', '!', '?', ')', '“', '"', '”']);

@@ -124,7 +124,7 @@ fn is_address(w: &str) -> bool {
 /// `max_bytes` long (cut after a word).
 fn detectable(text: &str, max_bytes: usize) -> String {
     let mut out = String::with_capacity(text.len().min(max_bytes.saturating_add(32)));
-    for w in text.split_whitespace() {
+    for w in crate::text::words::words(text) {
         if is_address(w) || w.chars().all(|c| !c.is_alphabetic()) {
             continue;
         }
