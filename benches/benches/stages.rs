@@ -256,6 +256,44 @@ fn bench_clean_html(c: &mut Criterion) {
     g.finish();
 }
 
+/// The CoNLL-2003 development articles (English news; the data keeps no paragraphs, so
+/// each article's sentences make one), segmented, if `../shared` is there.
+fn conll_articles() -> Vec<Document> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/eval/ner/conll2003-dev.jsonl"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("{path} not found: benches on English news skipped");
+        return Vec::new();
+    };
+    let mut docs: Vec<(String, String)> = Vec::new();
+    for r in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        let (id, t) = (
+            r["doc_id"].as_str().unwrap_or(""),
+            r["text"].as_str().unwrap_or(""),
+        );
+        match docs.last_mut() {
+            Some((last, body)) if last == id => {
+                body.push(' ');
+                body.push_str(t);
+            }
+            _ => docs.push((id.to_string(), t.to_string())),
+        }
+    }
+    let seg = Segmenter::new();
+    docs.into_iter()
+        .map(|(id, body)| {
+            let mut d = Document::from_text(id, body);
+            segment_into(&seg, &mut d);
+            d
+        })
+        .collect()
+}
+
 fn bench_tag(c: &mut Criterion) {
     let klexikon = klexikon_segmented();
     if !klexikon.is_empty() {
@@ -263,6 +301,28 @@ fn bench_tag(c: &mut Criterion) {
         run(&mut g, "Klexikon articles, all parts", &klexikon, &|| {
             Box::new(Tagger::new(TagOptions::default()))
         });
+        g.finish();
+    }
+    let english = conll_articles();
+    if !english.is_empty() {
+        let mut g = group(c, "tag", english.iter().map(|d| d.text.len()).sum());
+        run(
+            &mut g,
+            "English news (CoNLL-2003 dev), all parts",
+            &english,
+            &|| Box::new(Tagger::new(TagOptions::default())),
+        );
+        run(
+            &mut g,
+            "English news (CoNLL-2003 dev), language and keywords",
+            &english,
+            &|| {
+                Box::new(Tagger::new(TagOptions {
+                    entities: false,
+                    ..TagOptions::default()
+                }))
+            },
+        );
         g.finish();
     }
     let docs = segmented_corpus();
