@@ -454,7 +454,7 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
     let reg = registry();
     let mut out = String::new();
     let mut section =
-        |title: &str, items: Vec<(&str, &str, toml::Table, &[pipeline_core::OptionDoc])>| {
+        |title: &str, items: Vec<(&str, String, toml::Table, &[pipeline_core::OptionDoc])>| {
             let items: Vec<_> = items
                 .into_iter()
                 .filter(|(k, ..)| only.is_none_or(|o| o == *k))
@@ -483,19 +483,50 @@ pub fn stages(only: Option<&str>) -> Result<ExitCode> {
     section(
         "STAGES ([[stage]] kind = …; options go in [stage.options])",
         reg.stages()
-            .map(|f| (f.kind(), f.about(), f.default_options(), f.option_docs()))
+            .map(|f| {
+                // What the plan adds a stage for: what this one reads and writes.
+                let list = |l: &[&str]| l.join(", ").replace('*', "anything");
+                let mut about = f.about().to_string();
+                if !f.needs().is_empty() {
+                    about.push_str(&format!("\n      (reads {}", list(f.needs())));
+                    about.push_str(if f.provides().is_empty() { ")" } else { "; " });
+                }
+                if !f.provides().is_empty() {
+                    let open = if f.needs().is_empty() {
+                        "\n      ("
+                    } else {
+                        ""
+                    };
+                    about.push_str(&format!("{open}writes {})", list(f.provides())));
+                }
+                (f.kind(), about, f.default_options(), f.option_docs())
+            })
             .collect(),
     );
     section(
         "SOURCES ([source] kind = …)",
         reg.sources()
-            .map(|f| (f.kind(), f.about(), f.default_options(), f.option_docs()))
+            .map(|f| {
+                (
+                    f.kind(),
+                    f.about().to_string(),
+                    f.default_options(),
+                    f.option_docs(),
+                )
+            })
             .collect(),
     );
     section(
         "SINKS ([sink] kind = …)",
         reg.sinks()
-            .map(|f| (f.kind(), f.about(), f.default_options(), f.option_docs()))
+            .map(|f| {
+                (
+                    f.kind(),
+                    f.about().to_string(),
+                    f.default_options(),
+                    f.option_docs(),
+                )
+            })
             .collect(),
     );
     if out.is_empty() {

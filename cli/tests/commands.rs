@@ -424,6 +424,8 @@ fn stages_lists_options_with_defaults_and_required_ones() {
         text.contains("entities = true") && text.contains("      gazetteer\n"),
         "{text}"
     );
+    // What the plan adds a stage for.
+    assert!(text.contains("(reads tokens)"), "{text}");
     let out = textpipe().args(["stages", "nonesuch"]).output().unwrap();
     assert!(!out.status.success());
 }
