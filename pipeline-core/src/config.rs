@@ -332,34 +332,16 @@ pub fn parse(
     // Source.
     let (source_kind, source_opts) = split_kind(raw.source.get_ref().clone());
     let source_span = raw.source.span();
-    let source = match source_kind {
-        None => {
-            return Err(err(
-                Some(source_span),
-                "[source] needs a `kind`".into(),
-                "no kind",
-            )
-            .with_help(format!(
-                "known source kinds: {}",
-                registry.source_kinds().join(", ")
-            )))
-        }
-        Some(kind) => {
-            let f = registry.source(&kind).ok_or_else(|| {
-                err(
-                    spans.find(&["source".into(), "kind".into()]),
-                    format!("unknown source kind `{kind}`"),
-                    "unknown kind",
-                )
-                .with_help(format!(
-                    "known source kinds: {}",
-                    registry.source_kinds().join(", ")
-                ))
-            })?;
-            f.build(source_opts, &ctx)
-                .map_err(|e| options_err(&["source"], source_span.clone(), e))?
-        }
-    };
+    let source = errs
+        .factory(
+            "source",
+            source_kind,
+            source_span.clone(),
+            |k| registry.source(k),
+            registry.source_kinds(),
+        )?
+        .build(source_opts, &ctx)
+        .map_err(|e| options_err(&["source"], source_span, e))?;
 
     // Stages. What the stages so far write on documents: a stage that needs what none
     // provides gets a provider just before it (a `tag` without a `segment` gets one).
@@ -381,31 +363,16 @@ pub fn parse(
         }
         None => (Some("jsonl".to_string()), toml::Table::new(), 0..0),
     };
-    let sink = match sink_kind {
-        None => {
-            return Err(
-                err(Some(sink_span), "[sink] needs a `kind`".into(), "no kind").with_help(format!(
-                    "known sink kinds: {}",
-                    registry.sink_kinds().join(", ")
-                )),
-            )
-        }
-        Some(kind) => {
-            let f = registry.sink(&kind).ok_or_else(|| {
-                err(
-                    spans.find(&["sink".into(), "kind".into()]),
-                    format!("unknown sink kind `{kind}`"),
-                    "unknown kind",
-                )
-                .with_help(format!(
-                    "known sink kinds: {}",
-                    registry.sink_kinds().join(", ")
-                ))
-            })?;
-            f.build(sink_opts.clone(), &ctx)
-                .map_err(|e| options_err(&["sink"], sink_span.clone(), e))?
-        }
-    };
+    let sink = errs
+        .factory(
+            "sink",
+            sink_kind,
+            sink_span.clone(),
+            |k| registry.sink(k),
+            registry.sink_kinds(),
+        )?
+        .build(sink_opts.clone(), &ctx)
+        .map_err(|e| options_err(&["sink"], sink_span, e))?;
 
     Ok(Plan {
         settings,
@@ -435,6 +402,31 @@ impl Errs<'_> {
             label: label.to_string(),
             help: None,
         }
+    }
+
+    /// The factory `kind` names in `[section]` (found by `find`): an error naming the
+    /// `known` kinds when the table has no kind or an unknown one.
+    fn factory<'r, F: ?Sized>(
+        &self,
+        section: &str,
+        kind: Option<String>,
+        table: Range<usize>,
+        find: impl Fn(&str) -> Option<&'r Arc<F>>,
+        known: Vec<&str>,
+    ) -> Result<&'r Arc<F>, ConfigError> {
+        let help = format!("known {section} kinds: {}", known.join(", "));
+        let Some(kind) = kind else {
+            let message = format!("[{section}] needs a `kind`");
+            return Err(self.err(Some(table), message, "no kind").with_help(help));
+        };
+        find(&kind).ok_or_else(|| {
+            self.err(
+                self.spans.find(&[section.into(), "kind".into()]),
+                format!("unknown {section} kind `{kind}`"),
+                "unknown kind",
+            )
+            .with_help(help)
+        })
     }
 
     /// An options error of the table at `base`, pointing at the offending key where the text
@@ -469,6 +461,11 @@ fn build_stages(
     let options_err = |base: &[&str], fallback, e| errs.options_err(base, fallback, e);
     let mut stages: Vec<StageSpec> = Vec::new();
     let mut provided: Vec<&'static str> = Vec::new();
+    let added = Added {
+        settings,
+        base_dir,
+        registry,
+    };
     let mut any_dead_letter = settings.on_error == OnError::DeadLetter;
     for (i, st) in raw_stages.iter().enumerate() {
         let idx = i.to_string();
@@ -538,12 +535,8 @@ fn build_stages(
             resolved_options.insert(k.clone(), v.clone());
         }
         if !provided.contains(&crate::stage::ANY) {
-            let at = Added {
-                settings,
-                base_dir,
-                registry,
-            };
-            at.providers(&name, factory.needs(), &mut stages, &mut provided, 0)
+            added
+                .providers(&name, factory.needs(), &mut stages, &mut provided, 0)
                 .map_err(|e| options_err(&["stage", &idx], st_span.clone(), e))?;
         }
         provided.extend(factory.provides().iter().copied());
