@@ -9,7 +9,8 @@ use pipeline_core::{Document, Stage};
 use rustc_hash::FxHashSet;
 use serde_json::{json, Value};
 use textpipe_stages::clean::model::ContentModel;
-use textpipe_stages::clean::train::{choose_words, TrainPage};
+use textpipe_stages::clean::train::{choose_words, inner_fold, TrainPage, INNER_FOLDS};
+use textpipe_stages::clean::vocab::{learn::learn, Vocab};
 use textpipe_stages::clean::{CleanOptions, Cleaner};
 
 use crate::score::{self, Prf};
@@ -464,6 +465,13 @@ impl BlockGold {
 
     /// Content, boilerplate or unknown; and the block's token count.
     fn label(&self, text: &str) -> (Option<bool>, usize) {
+        let (s, n) = self.share(text);
+        (s.map(|s| s >= 0.5), n)
+    }
+
+    /// The share of a block's text that is content (unknown when the gold does not say);
+    /// and the block's token count.
+    fn share(&self, text: &str) -> (Option<f32>, usize) {
         let toks = word_tokens(text);
         if toks.is_empty() {
             return (None, 0);
@@ -479,13 +487,14 @@ impl BlockGold {
                         .windows(3)
                         .filter(|w| trigrams.contains(&trigram(w)))
                         .count();
-                    Some(hits * 2 >= toks.len() - 2)
+                    let share = hits as f32 / (toks.len() - 2) as f32;
+                    Some(share)
                 } else {
                     let line = toks.join(" ");
-                    Some(
+                    Some(f32::from(u8::from(
                         lines.contains(&line)
                             || (toks.len() == 2 && joined.contains(&format!(" {line} "))),
-                    )
+                    )))
                 }
             }
             BlockGold::Snippets { with, without } => {
@@ -495,8 +504,8 @@ impl BlockGold {
                         .any(|w| t.contains(w.as_str()) || (t.len() >= 20 && w.contains(&t)))
                 };
                 match (hit(with), hit(without)) {
-                    (true, false) => Some(true),
-                    (false, true) => Some(false),
+                    (true, false) => Some(1.0),
+                    (false, true) => Some(0.0),
                     _ => None,
                 }
             }
@@ -536,21 +545,34 @@ pub fn decode_pages(pages: &[Page]) -> Vec<Decoded<'_>> {
 /// of a page's total weight was in between (0.844).
 const PAGE_WEIGHT: f32 = 100.0;
 
-/// The content model's training pages: each block's features (from `cleaner`'s rules) and
-/// its label from the gold, weighted by the square root of its words, scaled so that each
-/// page's labelled blocks weigh [`PAGE_WEIGHT`] together.
-pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) -> Vec<TrainPage> {
+/// Each block's label from the page's gold and its word count.
+fn block_labels(d: &Decoded<'_>) -> Vec<(Option<f32>, usize)> {
+    let gold = BlockGold::of(d.page);
+    d.doc.blocks.iter().map(|b| gold.share(&b.text)).collect()
+}
+
+fn site(d: &Decoded<'_>) -> u64 {
+    crate::lang::key_hash(&d.page.domain)
+}
+
+/// The content model's training pages: each block's features (from `cleaner`'s rules and
+/// the word odds `vocab` gives for the page) and its label from the gold, weighted by the
+/// square root of its words, scaled so that each page's labelled blocks weigh
+/// [`PAGE_WEIGHT`] together.
+pub fn train_pages<'v>(
+    pages: &[&Decoded<'_>],
+    labels: &[Vec<(Option<f32>, usize)>],
+    cleaner: &Cleaner,
+    words: &[String],
+    vocab: impl Fn(&Decoded<'_>) -> &'v Vocab,
+) -> Vec<TrainPage> {
     pages
         .iter()
-        .map(|d| {
-            let gold = BlockGold::of(d.page);
-            let (features, layout) = cleaner.training_features(&d.doc, words);
-            let (labels, mut weights): (Vec<Option<bool>>, Vec<f32>) = (d.doc.blocks.iter())
-                .map(|b| {
-                    let (l, n) = gold.label(&b.text);
-                    (l, (n as f32).sqrt())
-                })
-                .unzip();
+        .zip(labels)
+        .map(|(d, ls)| {
+            let (features, layout) = cleaner.training_features(&d.doc, words, vocab(d));
+            let (labels, mut weights): (Vec<Option<f32>>, Vec<f32>) =
+                ls.iter().map(|&(l, n)| (l, (n as f32).sqrt())).unzip();
             let total: f32 = (labels.iter().zip(&weights))
                 .filter(|(l, _)| l.is_some())
                 .map(|(_, w)| w)
@@ -562,23 +584,44 @@ pub fn train_pages(pages: &[&Decoded<'_>], cleaner: &Cleaner, words: &[String]) 
                 labels,
                 weights,
                 layout,
-                site: crate::lang::key_hash(&d.page.domain),
+                site: site(d),
             }
         })
         .collect()
 }
 
-/// Trains the content model on the pages `keep` selects.
+/// Word odds learnt from the labelled blocks of `pages` whose inner fold is not `skip`.
+fn learn_vocab(
+    pages: &[&Decoded<'_>],
+    labels: &[Vec<(Option<f32>, usize)>],
+    skip: Option<u64>,
+) -> Vocab {
+    let blocks = pages
+        .iter()
+        .zip(labels)
+        .filter(|(d, _)| skip != Some(inner_fold(site(d))))
+        .flat_map(|(d, ls)| {
+            (d.doc.blocks.iter().zip(ls))
+                .filter_map(move |(b, (l, _))| l.map(|l| (site(d), b.text.as_str(), l >= 0.5)))
+        });
+    learn(blocks)
+}
+
+/// Trains the content model on the pages `keep` selects. Each training page's word odds
+/// come from the pages outside its inner fold, so the model learns how far to trust them
+/// on words it has not seen on the page's site.
 pub fn train_model(pages: &[Decoded<'_>], keep: impl Fn(&Page) -> bool) -> ContentModel {
     let rules = Cleaner::with_model(CleanOptions::default(), None);
     let chosen: Vec<&Decoded<'_>> = pages.iter().filter(|d| keep(d.page)).collect();
-    let words = choose_words(
-        chosen
-            .iter()
-            .map(|d| (crate::lang::key_hash(&d.page.domain), &d.doc.blocks[..])),
-    );
-    let tp = train_pages(&chosen, &rules, &words);
-    ContentModel::train(words, &tp)
+    let words = choose_words(chosen.iter().map(|d| (site(d), &d.doc.blocks[..])));
+    let labels: Vec<_> = chosen.iter().map(|d| block_labels(d)).collect();
+    let inner: Vec<Vocab> = (0..INNER_FOLDS)
+        .map(|k| learn_vocab(&chosen, &labels, Some(k)))
+        .collect();
+    let tp = train_pages(&chosen, &labels, &rules, &words, |d| {
+        &inner[inner_fold(site(d)) as usize]
+    });
+    ContentModel::train(words, learn_vocab(&chosen, &labels, None), &tp)
 }
 
 /// Scores decoded pages cleaned by `cleaner` (HTML only).

@@ -6,6 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::vocab::{Vocab, WordOdds};
 use super::{Class, Lexicon, View};
 
 /// Names of the features before the class/id words, in order (for reading the model).
@@ -19,6 +20,11 @@ pub const NAMES: &[&str] = &[
     "digits",
     "punct_per_word",
     "capital_words",
+    "words_mean",
+    "words_min",
+    "words_max",
+    "words_known",
+    "section_words",
     "heading",
     "in_list",
     "pre",
@@ -202,20 +208,16 @@ struct TextStats {
     digits: f32,
     punct_per_word: f32,
     capital_words: f32,
+    odds: WordOdds,
 }
 
-fn text_stats(text: &str, lex: &Lexicon, lower: &mut String) -> TextStats {
+fn text_stats(text: &str, lex: &Lexicon, vocab: &Vocab, lower: &mut String) -> TextStats {
     let text = text.trim();
     lower.clear();
     crate::text::lower::push_lowercase(lower, text);
-    let sample = match lower.as_bytes().get(..super::DENSITY_SAMPLE) {
-        Some(head) => head
-            .iter()
-            .rposition(|&b| b == b' ')
-            .map_or(lower.as_str(), |cut| &lower[..cut]),
-        None => lower.as_str(),
-    };
+    let sample = head(lower);
     let (density, _) = lex.density(sample);
+    let odds = vocab.score(sample);
     let (mut chars, mut digits, mut punct) = (0usize, 0usize, 0usize);
     for c in text.chars() {
         chars += 1;
@@ -237,6 +239,19 @@ fn text_stats(text: &str, lex: &Lexicon, lower: &mut String) -> TextStats {
         digits: digits as f32 / chars.max(1) as f32,
         punct_per_word: punct as f32 / wf,
         capital_words: caps as f32 / wf,
+        odds,
+    }
+}
+
+/// The head of a long lower-cased text that its stop-word density and word odds are read
+/// from: the first [`super::DENSITY_SAMPLE`] bytes, cut at a space.
+pub(super) fn head(lower: &str) -> &str {
+    match lower.as_bytes().get(..super::DENSITY_SAMPLE) {
+        Some(head) => head
+            .iter()
+            .rposition(|&b| b == b' ')
+            .map_or(lower, |cut| &lower[..cut]),
+        None => lower,
     }
 }
 
@@ -268,6 +283,7 @@ pub(super) fn page_features(
     keep: &[bool],
     lex: &Lexicon,
     words: &[String],
+    vocab: &Vocab,
     kind: &PageKind,
 ) -> Vec<f32> {
     let main = super::main_container(blocks, keep);
@@ -276,7 +292,7 @@ pub(super) fn page_features(
     let mut lower = String::new();
     let stats: Vec<TextStats> = blocks
         .iter()
-        .map(|b| text_stats(b.text, lex, &mut lower))
+        .map(|b| text_stats(b.text, lex, vocab, &mut lower))
         .collect();
     let mut regions: FxHashMap<u32, Region> = FxHashMap::default();
     let (mut total, mut kept_total, mut link_total) = (0usize, 0usize, 0f32);
@@ -322,6 +338,7 @@ pub(super) fn page_features(
         .collect();
     let mut out = vec![0f32; n * nf];
     let mut before = 0usize;
+    let mut section = 0f32;
     for i in 0..n {
         let bl = &blocks[i];
         let st = &stats[i];
@@ -340,6 +357,14 @@ pub(super) fn page_features(
         put(st.digits);
         put(st.punct_per_word);
         put(st.capital_words);
+        put(st.odds.mean);
+        put(st.odds.min);
+        put(st.odds.max);
+        put(st.odds.known);
+        if bl.heading.is_some() {
+            section = st.odds.mean;
+        }
+        put(section);
         put(bl.heading.map_or(0.0, f32::from));
         put(b(bl.in_list));
         put(b(bl.pre));

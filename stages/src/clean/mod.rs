@@ -17,6 +17,7 @@ pub mod model;
 mod rules;
 #[cfg(feature = "train")]
 pub mod train;
+pub mod vocab;
 
 pub use classify::View;
 pub use cues::Lexicon;
@@ -146,8 +147,15 @@ impl Cleaner {
             return reasons;
         }
         if let Some(model) = &self.model {
-            let feats =
-                features::page_features(blocks, &classes, &keep, &self.lex, &model.words, kind);
+            let feats = features::page_features(
+                blocks,
+                &classes,
+                &keep,
+                &self.lex,
+                &model.words,
+                &model.vocab,
+                kind,
+            );
             let layout = context::Layout::of(blocks);
             let p = model.predict(&feats, &layout);
             let keep = expected_f1_keep(layout.words(), &p, model.threshold);
@@ -169,11 +177,12 @@ impl Cleaner {
         &self,
         doc: &Document,
         words: &[String],
+        vocab: &vocab::Vocab,
     ) -> (Vec<f32>, context::Layout) {
         let views: Vec<View<'_>> = doc.blocks.iter().map(View::of).collect();
         let (classes, keep, _) = self.rules(&views, true);
         let kind = page_kind(doc);
-        let f = features::page_features(&views, &classes, &keep, &self.lex, words, &kind);
+        let f = features::page_features(&views, &classes, &keep, &self.lex, words, vocab, &kind);
         (f, context::Layout::of(&views))
     }
 }
@@ -638,6 +647,26 @@ mod tests {
         assert!(load_model(&o.content_model)
             .unwrap_err()
             .contains("/no/such/model.bin"));
+    }
+
+    #[test]
+    fn the_shipped_model_reads_boilerplate_in_the_words_of_many_sites() {
+        let m = shipped_model().unwrap();
+        let odds = |t: &str| m.vocab.score(t).mean;
+        // Footers, newsletters and carts say so in their words; an article's do not.
+        for t in [
+            "copyright 2024 all rights reserved",
+            "subscribe to our newsletter",
+            "add to cart",
+        ] {
+            let o = m.vocab.score(t);
+            assert!(o.mean < 0.0 && o.min < -2.0, "{t}: {o:?}");
+        }
+        let news = "the minister said on tuesday that the talks would continue";
+        assert!(odds(news) > 0.0, "{}", odds(news));
+        assert!(m.vocab.score(&MINSK.to_lowercase()).known > 0.0);
+        // Words no site used are unknown, not boilerplate.
+        assert_eq!(m.vocab.score("zzqx qqzx").known, 0.0);
     }
 
     const STEP_1: &str = "Alle Zutaten in eine Schüssel geben und mit den Knethaken des Handrührgeräts zu einem glatten Teig verarbeiten, der nicht mehr an den Fingern klebt.";

@@ -1,9 +1,9 @@
 //! The content model: keep or drop each HTML block, learnt from benchmark pages.
 //!
 //! Two stacked ensembles of gradient-boosted trees ([`super::gbdt`]). The first reads
-//! about sixty numbers per block ([`super::features`]) plus whether its ancestors carry
-//! each of the class/id words most sites use (chosen from the training pages and stored
-//! in the model). The second reads the same and what the first thought of the block's
+//! about seventy numbers per block ([`super::features`], among them what its words say by
+//! [`super::vocab`], stored in the model) plus whether its ancestors carry each of the
+//! class/id words most sites use (chosen from the training pages and stored in the model). The second reads the same and what the first thought of the block's
 //! neighbours, regions, siblings and page ([`super::context`]); it is trained on the
 //! first's predictions for pages the first was not trained on (inner folds by site), so
 //! it learns how far to trust them on new sites. Trained by `textpipe train clean`; the
@@ -12,15 +12,16 @@
 use super::context::{self, Layout};
 use super::features::BASE;
 use super::gbdt::{Flat, Forest, Node, LEAF};
+use super::vocab::Vocab;
 use crate::bytes::{Reader, Truncated};
 
-const MAGIC: &[u8; 8] = b"TPCLEAN2";
+const MAGIC: &[u8; 8] = b"TPCLEAN3";
 
 /// A model file that cannot be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     /// Not a content model, or a different version.
-    #[error("not a textpipe content model (want magic TPCLEAN2)")]
+    #[error("not a textpipe content model (want magic TPCLEAN3)")]
     Magic,
     /// Trained over another list of features (by another version of textpipe).
     #[error(
@@ -50,6 +51,8 @@ impl From<Truncated> for ModelError {
 pub struct ContentModel {
     /// Class/id words whose presence among a block's ancestors is a feature.
     pub words: Vec<String>,
+    /// Log-odds of content of the words of many sites.
+    pub vocab: Vocab,
     forest: Forest,
     /// The same trees laid out for prediction.
     flat: Flat,
@@ -121,12 +124,14 @@ impl ContentModel {
     #[cfg(feature = "train")]
     pub(super) fn from_parts(
         words: Vec<String>,
+        vocab: Vocab,
         forest: Forest,
         second: Forest,
         threshold: f32,
     ) -> Self {
         ContentModel {
             words,
+            vocab,
             flat: Flat::of(&forest),
             forest,
             second_flat: Flat::of(&second),
@@ -143,8 +148,8 @@ impl ContentModel {
         probabilities(&self.second_flat, &x, nf + context::WIDTH)
     }
 
-    /// The model as bytes: `TPCLEAN2`, the number of named features, the words, the
-    /// threshold, the two ensembles.
+    /// The model as bytes: `TPCLEAN3`, the number of named features, the class/id words,
+    /// the word odds, the threshold, the two ensembles.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(MAGIC);
@@ -154,6 +159,13 @@ impl ContentModel {
         for w in &self.words {
             b.extend_from_slice(&(w.len() as u32).to_le_bytes());
             b.extend_from_slice(w.as_bytes());
+        }
+        let pairs = self.vocab.pairs();
+        b.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+        for (w, o) in pairs {
+            b.extend_from_slice(&(w.len() as u32).to_le_bytes());
+            b.extend_from_slice(w.as_bytes());
+            b.extend_from_slice(&o.to_le_bytes());
         }
         b.extend_from_slice(&self.threshold.to_le_bytes());
         put_forest(&mut b, &self.forest);
@@ -178,6 +190,17 @@ impl ContentModel {
             let w = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
             words.push(w.to_string());
         }
+        let nv = r.u32()? as usize;
+        let mut pairs = Vec::new();
+        for _ in 0..nv.min(1 << 20) {
+            let len = r.u32()? as usize;
+            let w = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
+            pairs.push((w.to_string(), r.f32()?));
+        }
+        if pairs.len() != nv {
+            return Err(ModelError::Truncated);
+        }
+        let vocab = Vocab::from_pairs(pairs);
         let nf = Self::width(&words);
         let threshold = r.f32()?;
         let forest = get_forest(&mut r, nf)?;
@@ -187,6 +210,7 @@ impl ContentModel {
         }
         Ok(ContentModel {
             words,
+            vocab,
             flat: Flat::of(&forest),
             forest,
             second_flat: Flat::of(&second),

@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap;
 use super::context::{self, Layout};
 use super::gbdt::{self, Flat, Forest};
 use super::model::{probabilities, stack, ContentModel};
+use super::vocab::Vocab;
 use pipeline_core::Block;
 
 /// The least probability of a kept block: a page whose blocks all score under it keeps
@@ -25,15 +26,20 @@ const MIN_SITES: usize = 10;
 
 /// Inner folds (by site) that give the second ensemble the first's predictions on pages
 /// it did not learn from.
-const INNER_FOLDS: u64 = 4;
+pub const INNER_FOLDS: u64 = 4;
+
+/// The inner fold of pages of `site`, `0..INNER_FOLDS`.
+pub fn inner_fold(site: u64) -> u64 {
+    (site.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % INNER_FOLDS
+}
 
 /// One page to learn from.
 #[derive(Debug, Clone, Default)]
 pub struct TrainPage {
     /// Features of each block, row-major ([`ContentModel::width`] per block).
     pub features: Vec<f32>,
-    /// Content (true), boilerplate (false) or unknown (not learnt from), per block.
-    pub labels: Vec<Option<bool>>,
+    /// Share of each block that is content (0 to 1), or unknown (not learnt from).
+    pub labels: Vec<Option<f32>>,
     /// Weight of each block's example.
     pub weights: Vec<f32>,
     /// The blocks' words, tags and regions, for the context features.
@@ -71,9 +77,9 @@ pub fn choose_words<'a>(pages: impl Iterator<Item = (u64, &'a [Block])>) -> Vec<
 impl ContentModel {
     /// Trains on the labelled blocks of `pages` (deterministic; the inner folds train on
     /// threads of their own).
-    pub fn train(words: Vec<String>, pages: &[TrainPage]) -> Self {
+    pub fn train(words: Vec<String>, vocab: Vocab, pages: &[TrainPage]) -> Self {
         let nf = Self::width(&words);
-        let fold = |p: &TrainPage| (p.site.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % INNER_FOLDS;
+        let fold = |p: &TrainPage| inner_fold(p.site);
         // The first ensemble on every page, and on all but each inner fold.
         let (forest, inner) = std::thread::scope(|s| {
             let all = s.spawn(|| fit(pages.iter(), nf, |p| Cow::from(&p.features[..])));
@@ -94,7 +100,7 @@ impl ContentModel {
             let p1 = probabilities(&inner[fold(p) as usize], &p.features, nf);
             Cow::from(stack(&p.features, nf, &p.layout, &p1))
         });
-        ContentModel::from_parts(words, forest, second, FLOOR)
+        ContentModel::from_parts(words, vocab, forest, second, FLOOR)
     }
 }
 

@@ -52,8 +52,9 @@ fn cuts(x: &[f32], nf: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Trains a forest on rows `x` (row-major, `nf` features each), labels `y` and weights `w`.
-pub fn train(x: &[f32], nf: usize, y: &[bool], w: &[f32], p: &Params) -> Forest {
+/// Trains a forest on rows `x` (row-major, `nf` features each), targets `y` (the share of
+/// each row that is content, 0 to 1) and weights `w`.
+pub fn train(x: &[f32], nf: usize, y: &[f32], w: &[f32], p: &Params) -> Forest {
     let rows = y.len();
     let cuts = cuts(x, nf);
     // Bin of each value: the number of cuts below it.
@@ -63,7 +64,7 @@ pub fn train(x: &[f32], nf: usize, y: &[bool], w: &[f32], p: &Params) -> Forest 
     let (mut sw, mut sy) = (0f64, 0f64);
     for r in 0..rows {
         sw += f64::from(w[r]);
-        sy += f64::from(w[r]) * f64::from(u8::from(y[r]));
+        sy += f64::from(w[r]) * f64::from(y[r]);
     }
     let prior = ((sy + 1.0) / (sw - sy + 1.0)).ln() as f32;
     let mut forest = Forest {
@@ -76,7 +77,7 @@ pub fn train(x: &[f32], nf: usize, y: &[bool], w: &[f32], p: &Params) -> Forest 
     for _ in 0..p.trees {
         for r in 0..rows {
             let q = 1.0 / (1.0 + (-margin[r]).exp());
-            g[r] = (q - f32::from(u8::from(y[r]))) * w[r];
+            g[r] = (q - y[r]) * w[r];
             h[r] = (q * (1.0 - q)).max(1e-6) * w[r];
         }
         let tree = grow(&bins, nf, &cuts, &g, &h, &mut leaf_of, p);
@@ -256,7 +257,7 @@ mod tests {
         for i in 0..600u32 {
             let (a, b) = (i % 2, u32::from((i / 2) % 3 == 0));
             x.extend([a as f32, b as f32, (i % 7) as f32]);
-            y.push(a != b);
+            y.push(f32::from(u8::from(a != b)));
         }
         let w = vec![1.0; y.len()];
         let params = Params {
@@ -266,8 +267,23 @@ mod tests {
         };
         let f = train(&x, 3, &y, &w, &params);
         for (r, &want) in y.iter().enumerate() {
-            assert_eq!(f.margin(&x[r * 3..r * 3 + 3]) > 0.0, want, "row {r}");
+            assert_eq!(f.margin(&x[r * 3..r * 3 + 3]) > 0.0, want > 0.5, "row {r}");
         }
         assert_eq!(f, train(&x, 3, &y, &w, &params));
+    }
+
+    #[test]
+    fn a_share_of_content_is_learnt_as_a_probability() {
+        // Blocks a quarter content where x0 = 0, three quarters where x0 = 1.
+        let x: Vec<f32> = (0..400).map(|i| (i % 2) as f32).collect();
+        let y: Vec<f32> = x
+            .iter()
+            .map(|&v| if v > 0.5 { 0.75 } else { 0.25 })
+            .collect();
+        let f = train(&x, 1, &y, &vec![1.0; 400], &Params::default());
+        for (v, want) in [(0.0, 0.25), (1.0, 0.75)] {
+            let p = 1.0 / (1.0 + (-f.margin(&[v])).exp());
+            assert!((p - want).abs() < 0.02, "x0 = {v}: {p}");
+        }
     }
 }
