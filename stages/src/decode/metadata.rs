@@ -431,7 +431,7 @@ fn byline_part(t: &str) -> Option<String> {
         );
         // A month's name or its abbreviation (`March`, `Mar.`).
         let stem = l.trim_end_matches('.');
-        let month = stem.len() >= 3 && MONTHS.iter().any(|m| m.starts_with(stem));
+        let month = stem.len() >= 3 && MONTHS.iter().any(|m| m[0].starts_with(stem));
         if role || month {
             let at = w.as_ptr() as usize - t.as_ptr() as usize;
             end = end.min(at);
@@ -460,20 +460,76 @@ pub fn date_near_headline(blocks: &[pipeline_core::Block]) -> Option<String> {
         .find_map(|b| iso_date(&b.text))
 }
 
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
+/// Month names and their abbreviations in the languages of the pages (English, German,
+/// French, Spanish, Italian, Portuguese, Dutch), lower-cased, by month: news and blog
+/// software prints dates in the page's language (`29. Januar 2020`, `3 févr. 2021`).
+/// Whole words only, and no abbreviation that is also an English word (`ago`, `set`,
+/// `out`, `mag`).
+const MONTHS: [&[&str]; 12] = [
+    &[
+        "january", "jan", "januar", "jänner", "janvier", "janv", "enero", "ene", "gennaio", "gen",
+        "janeiro", "januari",
+    ],
+    &[
+        "february",
+        "feb",
+        "febr",
+        "februar",
+        "février",
+        "févr",
+        "fevrier",
+        "febrero",
+        "febbraio",
+        "fevereiro",
+        "fev",
+        "februari",
+    ],
+    &[
+        "march", "mar", "märz", "mrz", "mars", "marzo", "março", "maart", "mrt",
+    ],
+    &["april", "apr", "avril", "avr", "abril", "abr", "aprile"],
+    &["may", "mai", "mayo", "maggio", "maio", "mei"],
+    &[
+        "june", "jun", "juni", "juin", "junio", "giugno", "giu", "junho",
+    ],
+    &[
+        "july", "jul", "juli", "juillet", "juil", "julio", "luglio", "lug", "julho",
+    ],
+    &["august", "aug", "août", "aout", "agosto", "augustus"],
+    &[
+        "september",
+        "sep",
+        "sept",
+        "septembre",
+        "septiembre",
+        "settembre",
+        "setembro",
+    ],
+    &[
+        "october", "oct", "oktober", "okt", "octobre", "octubre", "ottobre", "ott", "outubro",
+    ],
+    &["november", "nov", "novembre", "noviembre", "novembro"],
+    &[
+        "december",
+        "dec",
+        "dezember",
+        "dez",
+        "décembre",
+        "déc",
+        "decembre",
+        "diciembre",
+        "dic",
+        "dicembre",
+        "dezembro",
+    ],
 ];
+
+/// The month a word names (any case, a trailing dot allowed), `1..=12`.
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.to_lowercase();
+    let w = w.trim_end_matches('.');
+    (1..=12u32).find(|&m| MONTHS[m as usize - 1].contains(&w))
+}
 
 /// A date as `YYYY-MM-DD`: ISO (`2025-09-04T…`), `2025/09/04`, `04.09.2025`,
 /// `September 4, 2025`, `4 September 2025`; `None` when no such date is in it.
@@ -521,17 +577,17 @@ pub fn iso_date(s: &str) -> Option<String> {
         }
     }
     // A month's name with a day and a year around it.
-    let lower = s.to_lowercase();
-    for (m, name) in MONTHS.iter().enumerate() {
-        let Some(at) = lower.find(&name[..3]) else {
+    for word in s.split(|c: char| !c.is_alphabetic() && c != '.') {
+        let here = word.as_ptr() as usize - s.as_ptr() as usize;
+        let Some(m) = month_of(word) else {
             continue;
         };
         let year = nums.iter().find(|(_, t)| t.len() == 4)?;
         let day = nums
             .iter()
             .filter(|(_, t)| t.len() <= 2)
-            .min_by_key(|(i, _)| i.abs_diff(at))?;
-        return ok(num(year.1)?, m as u32 + 1, num(day.1)?);
+            .min_by_key(|(i, _)| i.abs_diff(here))?;
+        return ok(num(year.1)?, m, num(day.1)?);
     }
     None
 }
@@ -757,6 +813,16 @@ mod tests {
             ("September 4, 2025", Some("2025-09-04")),
             ("4 Sep 2025", Some("2025-09-04")),
             ("Updated 12 hours ago", None),
+            // In the page's language; whole words only.
+            (
+                "Diese Seite wurde zuletzt am 29. Januar 2020 bearbeitet",
+                Some("2020-01-29"),
+            ),
+            ("publié le 3 févr. 2021", Some("2021-02-03")),
+            ("12 de marzo de 2019", Some("2019-03-12")),
+            ("7 ottobre 2022", Some("2022-10-07")),
+            ("Set of 12 cups, 2024 edition", None),
+            ("Junior league 2024, round 3", None),
         ] {
             assert_eq!(iso_date(s).as_deref(), want, "{s}");
         }
