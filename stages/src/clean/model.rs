@@ -3,7 +3,8 @@
 //! Two stacked ensembles of gradient-boosted trees ([`super::gbdt`]). The first reads
 //! about seventy numbers per block ([`super::features`], among them what its words say by
 //! [`super::vocab`], stored in the model) plus whether its ancestors carry each of the
-//! class/id words most sites use (chosen from the training pages and stored in the model). The second reads the same and what the first thought of the block's
+//! class/id words most sites use (chosen from the training pages and stored in the
+//! model). The second reads the same and what the first thought of the block's
 //! neighbours, regions, siblings and page ([`super::context`]); it is trained on the
 //! first's predictions for pages the first was not trained on (inner folds by site), so
 //! it learns how far to trust them on new sites. Trained by `textpipe train clean`; the
