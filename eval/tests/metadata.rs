@@ -1,0 +1,38 @@
+//! `textpipe eval metadata` on the shared benchmark pages: decode's title, author and date
+//! hold their figures (a small margin under today's), so a change to the metadata rules
+//! that loses pages fails here rather than in the README's table.
+
+fn shared(p: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared")
+        .join(p)
+}
+
+#[test]
+fn page_metadata_holds_its_figures_on_the_benchmark_pages() {
+    let r = textpipe_eval::metadata::metadata(&[shared("eval/clean/")]).unwrap();
+    let rate = |k: &str| {
+        r.json["figures"][k]["rate"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no figure {k}: {}", r.text))
+    };
+    // Today: WCXB 0.751 / 0.684 / 0.835, trafilatura pages 0.772 / 0.492 / 0.780.
+    for (k, least) in [
+        ("wcxb.title", 0.74),
+        ("wcxb.author", 0.67),
+        ("wcxb.date", 0.82),
+        ("trafilatura.title", 0.76),
+        ("trafilatura.author", 0.47),
+        ("trafilatura.date", 0.76),
+    ] {
+        assert!(rate(k) >= least, "{k} {:.3} < {least}\n{}", rate(k), r.text);
+    }
+    // Every miss names its page, field, what was found and what the gold says.
+    let misses = r.json["misses"].as_array().unwrap();
+    assert!(!misses.is_empty());
+    for m in misses.iter().take(20) {
+        for f in ["id", "field", "got", "want"] {
+            assert!(m[f].is_string(), "{m}");
+        }
+    }
+}
