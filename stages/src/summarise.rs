@@ -123,6 +123,54 @@ fn similarities(vecs: &[Vector], terms: usize) -> Vec<f32> {
     sim
 }
 
+/// Term ids of one document: each distinct stem (or lower-cased word) its id in order of
+/// first sight, and each surface word's id (`None` for a stop word). Over a `base`, it
+/// reads the base's ids and gives new terms the ids after them, leaving the base as it is.
+#[derive(Default)]
+struct Terms<'b> {
+    base: Option<&'b Terms<'b>>,
+    terms: FxHashMap<String, u32>,
+    words: FxHashMap<String, Option<u32>>,
+    /// Ids given before this table's own (the base's terms).
+    offset: u32,
+}
+
+impl<'b> Terms<'b> {
+    fn over(base: &'b Terms<'b>) -> Self {
+        Terms {
+            base: Some(base),
+            offset: base.len() as u32,
+            ..Terms::default()
+        }
+    }
+
+    /// Number of ids given, the base's included.
+    fn len(&self) -> usize {
+        self.offset as usize + self.terms.len()
+    }
+
+    fn word(&self, w: &str) -> Option<Option<u32>> {
+        (self.words.get(w).copied()).or_else(|| self.base.and_then(|b| b.word(w)))
+    }
+
+    fn add_word(&mut self, w: &str, id: Option<u32>) {
+        self.words.insert(w.to_string(), id);
+    }
+
+    /// The id of a term, a new one if neither this table nor the base has it.
+    fn term(&mut self, t: &str) -> u32 {
+        if let Some(&id) = self.terms.get(t) {
+            return id;
+        }
+        if let Some(id) = self.base.and_then(|b| b.terms.get(t).copied()) {
+            return id;
+        }
+        let id = self.len() as u32;
+        self.terms.insert(t.to_string(), id);
+        id
+    }
+}
+
 impl Summariser {
     /// A summariser with the given options.
     pub fn new(o: SummariseOptions) -> Self {
@@ -133,12 +181,12 @@ impl Summariser {
     }
 
     /// Content-word term ids of a text (lower-cased, stemmed, stop words removed). `words`
-    /// caches each distinct surface word's id, so each word is lower-cased and stemmed once.
+    /// caches each distinct surface word's id, so each word is lower-cased and stemmed once;
+    /// `ids` gives a term its id, new terms the next ones.
     fn terms(
         &self,
         text: &str,
-        vocab: &mut FxHashMap<String, u32>,
-        words: &mut FxHashMap<String, Option<u32>>,
+        ids: &mut Terms<'_>,
         stemmer: Option<&rust_stemmers::Stemmer>,
     ) -> Vec<u32> {
         let stop = crate::text::stopwords::stopwords();
@@ -147,20 +195,16 @@ impl Summariser {
             if w.len() < 2 || !w.chars().any(char::is_alphabetic) {
                 continue;
             }
-            if let Some(id) = words.get(w) {
-                out.extend(*id);
+            if let Some(id) = ids.word(w) {
+                out.extend(id);
                 continue;
             }
             let lw = w.to_lowercase();
-            let id = (!stop.contains(&lw)).then(|| {
-                let key = match stemmer {
-                    Some(s) => s.stem(&lw).into_owned(),
-                    None => lw,
-                };
-                let n = vocab.len() as u32;
-                *vocab.entry(key).or_insert(n)
+            let id = (!stop.contains(&lw)).then(|| match stemmer {
+                Some(s) => ids.term(&s.stem(&lw)),
+                None => ids.term(&lw),
             });
-            words.insert(w.to_string(), id);
+            ids.add_word(w, id);
             out.extend(id);
         }
         out
@@ -221,21 +265,14 @@ impl Summariser {
                 rust_stemmers::Algorithm::German
             })
         });
-        let mut vocab: FxHashMap<String, u32> = FxHashMap::default();
-        let mut words_cache: FxHashMap<String, Option<u32>> = FxHashMap::default();
+        let mut doc_terms = Terms::default();
         let sent_terms: Vec<Vec<u32>> = sentences
             .iter()
-            .map(|s| {
-                self.terms(
-                    &text[s.start..s.end],
-                    &mut vocab,
-                    &mut words_cache,
-                    stemmer.as_ref(),
-                )
-            })
+            .map(|s| self.terms(&text[s.start..s.end], &mut doc_terms, stemmer.as_ref()))
             .collect();
+        let vocab_len = doc_terms.len();
         // Document frequency over sentences.
-        let mut df = vec![0u32; vocab.len()];
+        let mut df = vec![0u32; vocab_len];
         for t in &sent_terms {
             let mut seen: Vec<u32> = t.clone();
             seen.sort_unstable();
@@ -245,9 +282,15 @@ impl Summariser {
             }
         }
         let to_vec = |terms: &[u32]| -> Vector {
-            let mut tf: FxHashMap<u32, f32> = FxHashMap::default();
-            for &t in terms {
-                *tf.entry(t).or_insert(0.0) += 1.0;
+            // Term frequencies: the sorted ids counted in runs.
+            let mut sorted = terms.to_vec();
+            sorted.sort_unstable();
+            let mut tf: Vec<(u32, f32)> = Vec::new();
+            for t in sorted {
+                match tf.last_mut() {
+                    Some(last) if last.0 == t => last.1 += 1.0,
+                    _ => tf.push((t, 1.0)),
+                }
             }
             let mut v: Vector = tf
                 .into_iter()
@@ -268,7 +311,7 @@ impl Summariser {
         };
         let vecs: Vec<Vector> = sent_terms.iter().map(|t| to_vec(t)).collect();
         // PageRank over the cosine-similarity graph.
-        let sim = similarities(&vecs, vocab.len());
+        let sim = similarities(&vecs, vocab_len);
         let out_sum: Vec<f32> = (0..n)
             .map(|i| sim[i * n..(i + 1) * n].iter().sum())
             .collect();
@@ -299,12 +342,14 @@ impl Summariser {
             anchor_terms.push_str(k);
         }
         let anchor = (!anchor_terms.trim().is_empty()).then(|| {
-            let (mut v, mut w) = (vocab.clone(), words_cache.clone());
-            to_vec(&self.terms(&anchor_terms, &mut v, &mut w, stemmer.as_ref()))
+            // The anchor's new words get ids after the sentences' but stay out of their table.
+            let mut ids = Terms::over(&doc_terms);
+            to_vec(&self.terms(&anchor_terms, &mut ids, stemmer.as_ref()))
         });
-        let words = |i: usize| {
-            crate::text::words::words(&text[sentences[i].start..sentences[i].end]).count()
-        };
+        let nwords: Vec<usize> = (sentences.iter())
+            .map(|s| crate::text::words::words(&text[s.start..s.end]).count())
+            .collect();
+        let words = |i: usize| nwords[i];
         let score: Vec<f32> = (0..n)
             .map(|i| {
                 let centrality = rank[i] / max_rank;
