@@ -421,6 +421,10 @@ fn word_tokens(t: &str) -> Vec<String> {
         .collect()
 }
 
+/// A block is content when at least this share of its word trigrams is in the gold main
+/// text (the oracle's keep/drop and the word odds' labels).
+const CONTENT_SHARE: f32 = 0.5;
+
 /// What a page's gold says about its blocks.
 enum BlockGold {
     /// The whole main text: its token trigrams, its lines (tokens joined by spaces) and the
@@ -466,7 +470,7 @@ impl BlockGold {
     /// Content, boilerplate or unknown; and the block's token count.
     fn label(&self, text: &str) -> (Option<bool>, usize) {
         let (s, n) = self.share(text);
-        (s.map(|s| s >= 0.5), n)
+        (s.map(|s| s >= CONTENT_SHARE), n)
     }
 
     /// The share of a block's text that is content (unknown when the gold does not say);
@@ -601,8 +605,9 @@ fn learn_vocab(
         .zip(labels)
         .filter(|(d, _)| skip != Some(inner_fold(site(d))))
         .flat_map(|(d, ls)| {
-            (d.doc.blocks.iter().zip(ls))
-                .filter_map(move |(b, (l, _))| l.map(|l| (site(d), b.text.as_str(), l >= 0.5)))
+            (d.doc.blocks.iter().zip(ls)).filter_map(move |(b, (l, _))| {
+                l.map(|l| (site(d), b.text.as_str(), l >= CONTENT_SHARE))
+            })
         });
     learn(blocks)
 }

@@ -212,10 +212,8 @@ struct TextStats {
 }
 
 fn text_stats(text: &str, lex: &Lexicon, vocab: &Vocab, lower: &mut String) -> TextStats {
+    let sample = lower_head(text, lower);
     let text = text.trim();
-    lower.clear();
-    crate::text::lower::push_lowercase(lower, text);
-    let sample = head(lower);
     let (density, _) = lex.density(sample);
     let odds = vocab.score(sample);
     let (mut chars, mut digits, mut punct) = (0usize, 0usize, 0usize);
@@ -243,9 +241,13 @@ fn text_stats(text: &str, lex: &Lexicon, vocab: &Vocab, lower: &mut String) -> T
     }
 }
 
-/// The head of a long lower-cased text that its stop-word density and word odds are read
-/// from: the first [`super::DENSITY_SAMPLE`] bytes, cut at a space.
-pub(super) fn head(lower: &str) -> &str {
+/// The head of a block's text that its stop-word density and word odds are read from:
+/// trimmed, lower-cased into `lower`, its first [`super::DENSITY_SAMPLE`] bytes cut at a
+/// space.
+pub(super) fn lower_head<'a>(text: &str, lower: &'a mut String) -> &'a str {
+    lower.clear();
+    crate::text::lower::push_lowercase(lower, text.trim());
+    let lower = lower.as_str();
     match lower.as_bytes().get(..super::DENSITY_SAMPLE) {
         Some(head) => head
             .iter()

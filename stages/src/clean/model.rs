@@ -65,6 +65,19 @@ pub struct ContentModel {
     pub threshold: f32,
 }
 
+/// Writes a string: its length in bytes, then its UTF-8.
+fn put_str(b: &mut Vec<u8>, s: &str) {
+    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    b.extend_from_slice(s.as_bytes());
+}
+
+/// Reads a string written by [`put_str`].
+fn get_str(r: &mut Reader<'_>) -> Result<String, ModelError> {
+    let len = r.u32()? as usize;
+    let s = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
+    Ok(s.to_string())
+}
+
 /// Writes a forest: base, trees, nodes.
 fn put_forest(b: &mut Vec<u8>, f: &Forest) {
     b.extend_from_slice(&f.base.to_le_bytes());
@@ -158,14 +171,12 @@ impl ContentModel {
         b.extend_from_slice(&(context::WIDTH as u32).to_le_bytes());
         b.extend_from_slice(&(self.words.len() as u32).to_le_bytes());
         for w in &self.words {
-            b.extend_from_slice(&(w.len() as u32).to_le_bytes());
-            b.extend_from_slice(w.as_bytes());
+            put_str(&mut b, w);
         }
         let pairs = self.vocab.pairs();
         b.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
         for (w, o) in pairs {
-            b.extend_from_slice(&(w.len() as u32).to_le_bytes());
-            b.extend_from_slice(w.as_bytes());
+            put_str(&mut b, w);
             b.extend_from_slice(&o.to_le_bytes());
         }
         b.extend_from_slice(&self.threshold.to_le_bytes());
@@ -187,16 +198,12 @@ impl ContentModel {
         let nw = r.u32()? as usize;
         let mut words = Vec::new();
         for _ in 0..nw.min(1 << 16) {
-            let len = r.u32()? as usize;
-            let w = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
-            words.push(w.to_string());
+            words.push(get_str(&mut r)?);
         }
         let nv = r.u32()? as usize;
         let mut pairs = Vec::new();
         for _ in 0..nv.min(1 << 20) {
-            let len = r.u32()? as usize;
-            let w = std::str::from_utf8(r.take(len)?).map_err(|_| ModelError::Truncated)?;
-            pairs.push((w.to_string(), r.f32()?));
+            pairs.push((get_str(&mut r)?, r.f32()?));
         }
         if pairs.len() != nv {
             return Err(ModelError::Truncated);

@@ -101,9 +101,8 @@ pub mod learn {
         let mut counts: FxHashMap<(String, u64), (u32, u32)> = FxHashMap::default();
         let mut lower = String::new();
         for (site, text, content) in blocks {
-            lower.clear();
-            crate::text::lower::push_lowercase(&mut lower, text.trim());
-            let mut seen: Vec<&str> = tokens(super::super::features::head(&lower)).collect();
+            let head = super::super::features::lower_head(text, &mut lower);
+            let mut seen: Vec<&str> = tokens(head).collect();
             seen.sort_unstable();
             seen.dedup();
             for &w in &seen {
