@@ -287,8 +287,9 @@ pub fn eval_cv(
             textpipe_eval::lang::lang_cv(gold, train, folds)?
         }
         "mojibake" => textpipe_eval::mojibake::mojibake_cv(&[gold.to_path_buf()], folds)?,
+        "metadata" => textpipe_eval::metadata::author_cv(&[gold.to_path_buf()], folds)?,
         _ => anyhow::bail!(
-            "--folds is supported for `eval clean`, `eval lang` and `eval mojibake` only"
+            "--folds is supported for `eval clean`, `eval lang`, `eval mojibake` and `eval metadata` only"
         ),
     };
     if json {
@@ -325,6 +326,25 @@ fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
         bytes.len() as f64 / 1e6,
         pages.len(),
         start.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `textpipe train author`: the author model, from the pages whose gold names an author
+/// (the set-aside tenth of the sites left out, so that `eval metadata` can report it).
+fn train_author(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    let pages = textpipe_eval::clean::read_pages(train)?;
+    let rows = textpipe_eval::metadata::author_rows(&pages);
+    if rows.is_empty() {
+        anyhow::bail!("train author: no page in {train:?} has author gold");
+    }
+    let model =
+        textpipe_eval::metadata::train_author(&rows, |p| !textpipe_eval::held_out(&p.domain));
+    write_model(out, model.to_text().as_bytes())?;
+    outln!(
+        "wrote {} from {} pages with author gold",
+        out.display(),
+        rows.len()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -584,9 +604,12 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "idf" {
         return train_idf(train, out);
     }
+    if what == "author" {
+        return train_author(train, out);
+    }
     if what != "ner" {
         anyhow::bail!(
-            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars` and `idf` can be trained"
+            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars`, `idf` and `author` can be trained"
         );
     }
     let [train] = train else {

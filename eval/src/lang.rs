@@ -160,8 +160,9 @@ pub(crate) fn key_hash(key: &str) -> u64 {
     pipeline_core::stable_hash(key.as_bytes())
 }
 
-/// The last tenth of documents by hash: set aside before tuning, scored once at the end.
-pub(crate) fn held_out(key: &str) -> bool {
+/// Whether a site (or document key) is in the last tenth by hash: set aside before tuning,
+/// never trained on, scored apart.
+pub fn held_out(key: &str) -> bool {
     key_hash(key) % 10 == 9
 }
 

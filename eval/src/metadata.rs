@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::clean::{decode_pages, read_pages};
+use textpipe_stages::decode::author::{AuthorModel, AuthorPage, FEATURES};
+use textpipe_stages::decode::{DecodeOptions, Decoder};
+
+use crate::clean::{decode_pages, read_pages, Page};
 use crate::{EvalError, Report};
 
 /// The fields scored, in the order of [`crate::clean::Page::meta`].
@@ -116,6 +119,129 @@ pub fn metadata(golds: &[PathBuf]) -> Result<Report, EvalError> {
     }
     Ok(Report {
         json: json!({"task": "metadata", "figures": figures, "misses": misses}),
+        text,
+    })
+}
+
+/// One page's author candidates, their feature rows and whether each is the gold author.
+pub struct AuthorRows {
+    /// The page's id.
+    pub id: String,
+    /// The page's site: folds never split one.
+    pub domain: String,
+    /// WCXB or trafilatura's pages.
+    pub bench: &'static str,
+    /// The candidates (their names and what the model reads).
+    pub page: AuthorPage,
+    /// One row per candidate.
+    pub rows: Vec<[f32; FEATURES.len()]>,
+    /// Per candidate: it matches the gold author.
+    pub labels: Vec<bool>,
+    /// The gold author.
+    pub gold: String,
+}
+
+/// The author candidates of the pages whose gold names an author.
+pub fn author_rows(pages: &[Page]) -> Vec<AuthorRows> {
+    let dec = Decoder::new(DecodeOptions::default());
+    pages
+        .iter()
+        .filter_map(|p| {
+            let gold = p.meta[1].clone()?;
+            let page = dec.author_page(&p.raw, p.url.as_deref())?;
+            let rows = page.rows();
+            let labels = page
+                .cands
+                .iter()
+                .map(|c| matches(1, &c.name, &gold))
+                .collect();
+            Some(AuthorRows {
+                id: p.id.clone(),
+                domain: p.domain.clone(),
+                bench: if p.page_type == "page" {
+                    "trafilatura"
+                } else {
+                    "wcxb"
+                },
+                page,
+                rows,
+                labels,
+                gold,
+            })
+        })
+        .collect()
+}
+
+/// The author model fitted to the candidates of the pages `keep` admits.
+pub fn train_author(pages: &[AuthorRows], keep: impl Fn(&AuthorRows) -> bool) -> AuthorModel {
+    let kept: Vec<_> = (pages.iter())
+        .filter(|p| keep(p))
+        .map(|p| (p.rows.as_slice(), p.labels.as_slice()))
+        .collect();
+    AuthorModel::train(&kept)
+}
+
+/// `eval metadata --folds K`: the author model trained on K−1 folds of the sites (the
+/// set-aside tenth never among them) and scored on the held-out fold; the set-aside
+/// sites scored by a model trained on all the others. Title and date have no model.
+pub fn author_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
+    let pages = read_pages(golds)?;
+    let rows = author_rows(&pages);
+    if rows.is_empty() || folds < 2 {
+        return Err(EvalError::Gold {
+            path: format!("{golds:?}"),
+            message: "no page has author gold, or fewer than 2 folds".into(),
+        });
+    }
+    let held = |p: &AuthorRows| crate::lang::held_out(&p.domain);
+    let fold = |p: &AuthorRows| crate::lang::fold_of(&p.domain, folds);
+    // (bench, set-aside) → (right, of, with a candidate right)
+    let mut counts: std::collections::BTreeMap<(&str, bool), (usize, usize, usize)> =
+        Default::default();
+    let mut misses = Vec::new();
+    let mut tally = |p: &AuthorRows, m: &AuthorModel| {
+        let got = p.page.choose(m).unwrap_or_default();
+        let c = counts.entry((p.bench, held(p))).or_default();
+        let ok = matches(1, &got, &p.gold);
+        if !ok && !held(p) {
+            let right: Vec<&str> = (p.page.cands.iter().zip(&p.labels))
+                .filter(|(_, &l)| l)
+                .map(|(c, _)| c.name.as_str())
+                .collect();
+            misses.push(
+                json!({"id": p.id, "got": got, "want": p.gold, "candidate_right": !right.is_empty()}),
+            );
+        }
+        c.0 += usize::from(ok);
+        c.1 += 1;
+        c.2 += usize::from(p.labels.iter().any(|&l| l));
+    };
+    for f in 0..folds {
+        let m = train_author(&rows, |p| !held(p) && fold(p) != f);
+        for p in rows.iter().filter(|p| !held(p) && fold(p) == f) {
+            tally(p, &m);
+        }
+    }
+    let m = train_author(&rows, |p| !held(p));
+    for p in rows.iter().filter(|p| held(p)) {
+        tally(p, &m);
+    }
+    let mut text = format!("author ({folds} folds by site; `oracle`: a candidate is right):\n");
+    let mut figures = serde_json::Map::new();
+    for ((bench, aside), (right, of, oracle)) in &counts {
+        let name = format!("{bench}{}", if *aside { ", set-aside" } else { ", cv" });
+        let rate = *right as f64 / *of as f64;
+        text.push_str(&format!(
+            "  {name:<22} {right:>5}/{of:<5} {rate:.3}   oracle {:.3}\n",
+            *oracle as f64 / *of as f64
+        ));
+        figures.insert(
+            name,
+            json!({"right": right, "of": of, "rate": rate, "oracle": oracle}),
+        );
+    }
+    Ok(Report {
+        json: json!({"task": "metadata-author-cv", "figures": figures, "misses": misses}),
         text,
     })
 }

@@ -4,6 +4,7 @@
 use pipeline_core::Block;
 use scraper::{node::Node, ElementRef, Html};
 
+use super::author::{AuthorModel, AuthorPage, Candidate, Source};
 pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
@@ -471,11 +472,19 @@ fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
     }
 }
 
-/// Parses HTML into blocks and page metadata ([`super::metadata`]); `url` is the page's
-/// address, when known.
+/// Parses HTML into blocks and page metadata ([`super::metadata`]), the author chosen by
+/// the shipped model ([`super::author`]); `url` is the page's address, when known.
 pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
+    let (blocks, mut meta, authors) = parse(html, url);
+    meta.author = authors.choose(AuthorModel::shipped());
+    (blocks, meta)
+}
+
+/// [`to_blocks`] before the author is chosen: the blocks, the metadata without author,
+/// and the author's candidates.
+pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage) {
     let doc = Html::parse_document(&cap_attributes(html));
-    let mut meta = super::metadata::extract(&doc, url);
+    let (mut meta, mut authors) = super::metadata::extract(&doc, url);
     let mut b = Builder {
         blocks: Vec::new(),
         block_hint_ids: Vec::new(),
@@ -497,7 +506,12 @@ pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
     if meta.date.is_none() {
         meta.date = super::metadata::date_near_headline(&b.blocks);
     }
-    (b.blocks, meta)
+    if let Some(name) = super::author::headline_line(&b.blocks) {
+        let mut c = Candidate::new(name, Source::Line, 0);
+        c.labelled = true;
+        authors.push(c);
+    }
+    (b.blocks, meta, authors)
 }
 
 /// A container holding more than half of the page's text is a page wrapper, not a

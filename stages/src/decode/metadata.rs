@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
+use super::author::{self, author_field, byline_name, junk_author, AuthorPage, Candidate, Source};
+
 /// Metadata found in a page.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PageMeta {
@@ -53,7 +55,11 @@ struct Found {
     html_title: Option<String>,
     meta_authors: Vec<String>,
     meta_dates: Vec<String>,
-    byline_authors: Vec<String>,
+    /// The author in JSON-LD is an `Organization`.
+    ld_org: bool,
+    /// Twitter card `twitter:labelN` (lower-cased) and `twitter:dataN` by their `N`.
+    card_labels: Vec<(String, String)>,
+    card_data: Vec<(String, String)>,
     time_dates: Vec<String>,
 }
 
@@ -214,6 +220,17 @@ fn read_ld(json: &str, f: &mut Found) {
             }
             if f.ld_authors.is_empty() {
                 ld_names(&n["author"], &ids, &mut f.ld_authors);
+                let a = &n["author"];
+                f.ld_org = (types(a).iter())
+                    .chain(
+                        a.as_array()
+                            .into_iter()
+                            .flatten()
+                            .flat_map(types)
+                            .collect::<Vec<_>>()
+                            .iter(),
+                    )
+                    .any(|t| *t == "Organization" || *t == "NewsMediaOrganization");
             }
             if f.ld_date.is_none() {
                 f.ld_date = s("datePublished").or_else(|| s("dateCreated"));
@@ -251,7 +268,7 @@ fn title_parts(t: &str) -> Vec<&str> {
 }
 
 /// Lower-case letters and digits only: what two titles must share to be the same.
-fn key(t: &str) -> String {
+pub(super) fn key(t: &str) -> String {
     t.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
@@ -278,177 +295,6 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
         .map_or_else(|| t.to_string(), |p| p.to_string())
 }
 
-/// An author field without the byline's label or quotes a CMS copied into it
-/// (`By: Jane Doe`, `Written By: Jane Doe`, `"Jane Doe"`).
-fn author_field(t: &str) -> &str {
-    let mut t = t.trim().trim_matches(['"', '“', '”']).trim();
-    let lower = t.to_ascii_lowercase();
-    for label in ["written by", "posted by", "by"] {
-        if lower.starts_with(label) {
-            let rest = &t[label.len()..];
-            if rest.starts_with([':', ' ']) {
-                t = rest.trim_start_matches([':', ' ']);
-                break;
-            }
-        }
-    }
-    t.trim_start_matches([',', ' ']).trim()
-}
-
-/// Whether `name` is no person's name: a URL, a handle, an e-mail, a role word, the site.
-fn junk_author(name: &str, site: Option<&str>, host: &str) -> bool {
-    let l = name.to_lowercase();
-    let k = key(name);
-    l.contains("http")
-        || l.contains("www.")
-        || l.contains('@')
-        || l.contains('/')
-        // A form's required-field label ("Name *" over a comment form), not a byline.
-        || l.contains('*')
-        // A reading time beside the byline ("5 min read").
-        || (l.ends_with(" read") && l.starts_with(|c: char| c.is_ascii_digit()))
-        || name.chars().count() > 80
-        || name.split_whitespace().count() > 8
-        || matches!(
-            l.trim_end_matches([':', 's']),
-            "admin"
-                | "administrator"
-                | "publisher"
-                | "staff"
-                | "editor"
-                | "editorial staff"
-                | "guest"
-                | "author"
-                | "unknown"
-                | "anonymous"
-                | "null"
-                | "none"
-                | "team"
-                // Labels a byline's element holds around the name.
-                | "topic"
-                | "posted"
-                | "posted on"
-                | "top"
-                | "auteur"
-                | "autor"
-                | "autoren"
-                | "written by"
-                | "by"
-                | "share"
-                | "more"
-                | "home"
-                | "post"
-                | "reply"
-        )
-        || k.is_empty()
-        || site.is_some_and(|s| key(s) == k)
-        || (k.len() >= 4 && host.replace('.', "").contains(&k))
-}
-
-/// The author's name in a byline's text (`By Jane Doe | Updated May 4`), or `None` when
-/// it does not read as one: at most six words, cut before a date, a role or a count.
-fn byline_name(t: &str) -> Option<String> {
-    // A byline's parts between separators (`Dec. 19, 2025 · Niko Matsakis`): the first
-    // that reads as a name.
-    let mut parts = vec![t];
-    for sep in [" | ", " · ", " • ", " - ", " – ", " — ", "\n"] {
-        parts = parts.iter().flat_map(|p| p.split(sep)).collect();
-    }
-    parts.into_iter().find_map(byline_part)
-}
-
-/// [`byline_name`] of one part of a byline.
-fn byline_part(t: &str) -> Option<String> {
-    let mut t = t.trim();
-    // "By Jane", "Text by Jane", "Written by Jane": the name follows the first "by".
-    let lower = t.to_lowercase();
-    if let Some(i) = lower
-        .find("by ")
-        .filter(|&i| i < 16 && (i == 0 || lower[..i].ends_with(' ')))
-    {
-        t = t[i + 3..].trim();
-    }
-    t = t.trim_start_matches([':', ' ']);
-    for p in [
-        "Von ",
-        "von ",
-        "Par ",
-        "par ",
-        "Author: ",
-        "Autor: ",
-        "Auteur : ",
-    ] {
-        t = t.strip_prefix(p).unwrap_or(t).trim();
-    }
-    let mut end = t.len();
-    for cut in [
-        " | ",
-        " · ",
-        " • ",
-        " - ",
-        " – ",
-        " — ",
-        ",",
-        " Updated",
-        " updated",
-        " Published",
-        " published",
-        " on ",
-        " am ",
-        " posted",
-        " Posted",
-        " Last ",
-        " last ",
-        "\n",
-    ] {
-        if let Some(i) = t.find(cut) {
-            end = end.min(i);
-        }
-    }
-    // A forum rank or a month after the name (`Lutfij Titan Moderator`, `Scott Matton
-    // March 4`).
-    for w in t.split_whitespace() {
-        let l = w.to_lowercase();
-        let role = matches!(
-            l.as_str(),
-            "moderator"
-                | "administrator"
-                | "admin"
-                | "member"
-                | "staff"
-                | "contributor"
-                | "editor"
-                | "ambassador"
-                | "senior"
-                | "junior"
-                | "newbie"
-                | "participant"
-                | "guest"
-                | "author"
-                | "posts"
-                | "joined"
-                | "verified"
-        );
-        // A month's name or its abbreviation (`March`, `Mar.`).
-        let stem = l.trim_end_matches('.');
-        let month = stem.len() >= 3 && MONTHS.iter().any(|m| m[0].starts_with(stem));
-        if role || month {
-            let at = w.as_ptr() as usize - t.as_ptr() as usize;
-            end = end.min(at);
-            break;
-        }
-    }
-    // A count after the name (`KumikoGoingCrAzY 15911 silver badge`).
-    if let Some(i) = t.find(|c: char| c.is_ascii_digit()) {
-        if t[..i].ends_with(' ') {
-            end = end.min(i);
-        }
-    }
-    let name = t[..end].trim().trim_end_matches([':', '.']).trim();
-    let words = name.split_whitespace().count();
-    ((1..=6).contains(&words) && name.chars().any(char::is_alphabetic)).then(|| name.to_string())
-}
-
 /// A date printed near the headline (a byline's date in a plain `div`): the first short
 /// block that reads as a date among the three before the first `h1` block and the ten
 /// after.
@@ -465,7 +311,7 @@ pub fn date_near_headline(blocks: &[pipeline_core::Block]) -> Option<String> {
 /// software prints dates in the page's language (`29. Januar 2020`, `3 févr. 2021`).
 /// Whole words only, and no abbreviation that is also an English word (`ago`, `set`,
 /// `out`, `mag`).
-const MONTHS: [&[&str]; 12] = [
+pub(super) const MONTHS: [&[&str]; 12] = [
     &[
         "january", "jan", "januar", "jänner", "janvier", "janv", "enero", "ene", "gennaio", "gen",
         "janeiro", "januari",
@@ -608,7 +454,9 @@ fn url_date(url: &str) -> Option<String> {
 ///
 /// One function because each field's sources are tried in priority order and later sources read
 /// what earlier ones found.
-pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
+/// The page's metadata but its author, and the author's candidates (chosen once the
+/// blocks add theirs, [`super::html::parse`]).
+pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
     let s = selectors();
     let mut meta = PageMeta::default();
     let mut f = Found {
@@ -655,6 +503,13 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
                 f.meta_dates.push(content)
             }
             "og:site_name" | "application-name" if card_site.is_none() => card_site = Some(content),
+            _ if k.starts_with("twitter:label") => f.card_labels.push((
+                k["twitter:label".len()..].to_string(),
+                content.to_lowercase(),
+            )),
+            _ if k.starts_with("twitter:data") => f
+                .card_data
+                .push((k["twitter:data".len()..].to_string(), content)),
             "og:url" if meta.url.is_none() => meta.url = Some(content),
             "og:type" if f.types.len() < MAX_TYPES => {
                 let t = format!("og:{}", content.to_lowercase());
@@ -705,19 +560,66 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
         .to_string();
     meta.site_name = card_site.or_else(|| f.ld_publisher.clone());
     let site = meta.site_name.as_deref();
-    let real = |c: &String| !junk_author(c, site, &host);
-
-    // Bylines, when JSON-LD and the meta tags name no one: the first that reads as a name
-    // (the page's author comes before the comments' and the sidebar's), cut where a date
-    // or a role begins. (Each of these passes walks the whole page: only when needed.)
-    if !f.ld_authors.iter().chain(&f.meta_authors).any(real) {
-        for e in doc.select(&s.byline).take(40) {
-            let t = (e.value().attr("content").and_then(clean))
-                .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")));
-            if let Some(name) = t.as_deref().and_then(byline_name).filter(|n| real(n)) {
-                f.byline_authors.push(name);
-                break;
+    let mut authors = AuthorPage {
+        site: meta.site_name.clone(),
+        host: host.clone(),
+        title_key: f.html_title.as_deref().map(key).unwrap_or_default(),
+        cands: Vec::new(),
+    };
+    // Declared authors: each source's real names, joined.
+    for (source, list) in [(Source::Ld, &f.ld_authors), (Source::Meta, &f.meta_authors)] {
+        let mut names: Vec<&str> = Vec::new();
+        for c in list.iter().map(|c| author_field(c)) {
+            if !junk_author(c, None, "") && !names.contains(&c) {
+                names.push(c);
             }
+        }
+        if !names.is_empty() {
+            let mut c = Candidate::new(names.join(", "), source, 0);
+            c.org = source == Source::Ld && f.ld_org;
+            authors.push(c);
+        }
+    }
+    // A card's "Written by" (Yoast, Ghost): `twitter:label1` names what `twitter:data1` is.
+    for (n, label) in &f.card_labels {
+        if label.contains("written by") || label.contains("author") || label.contains("autor") {
+            let data = f.card_data.iter().find(|(m, _)| m == n);
+            if let Some((_, d)) = data {
+                authors.push(Candidate::new(author_field(d).to_string(), Source::Card, 0));
+            }
+        }
+    }
+    // Byline elements, in page order (the page's author comes before the comments' and
+    // the sidebar's).
+    for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
+        let t = (e.value().attr("content").and_then(clean))
+            .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")));
+        let Some(t) = t else { continue };
+        if let Some(name) = byline_name(&t) {
+            let rank = authors
+                .cands
+                .iter()
+                .filter(|c| c.source == Source::Byline)
+                .count();
+            let mut c = Candidate::new(name, Source::Byline, rank);
+            c.strong = author::declares_author(e);
+            c.comments = author::in_comments(e);
+            c.labelled = author::has_label(&t);
+            authors.push(c);
+        }
+    }
+    // The site's name, and what `<title>` says after the headline (a personal blog's
+    // owner, an organisation writing as itself).
+    let mut site_names: Vec<String> = meta.site_name.iter().cloned().collect();
+    if let Some(t) = &f.html_title {
+        site_names.extend(title_parts(t).into_iter().skip(1).map(String::from));
+    }
+    for (i, n) in site_names.into_iter().enumerate() {
+        let n = author_field(&n).to_string();
+        if n.split_whitespace().count() <= 6
+            && !(authors.cands.iter()).any(|c| c.source == Source::Site && key(&c.name) == key(&n))
+        {
+            authors.push(Candidate::new(n, Source::Site, i));
         }
     }
     // Dates of `datetime` attributes, then of the text of date-like elements, when
@@ -756,31 +658,6 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
         .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
         .or_else(|| f.ld_name.clone());
 
-    // Authors: JSON-LD, then meta tags, then bylines; the first source with a real name.
-    // JSON-LD's author is declared, so an organisation writing as itself (the site's own
-    // name) is the author there; elsewhere the site's name is a label, not a byline.
-    for (declared, cands) in [
-        (true, &f.ld_authors),
-        (false, &f.meta_authors),
-        (false, &f.byline_authors),
-    ] {
-        let mut names: Vec<&str> = Vec::new();
-        for c in cands.iter().map(|c| author_field(c)) {
-            let ok = if declared {
-                !junk_author(c, None, "")
-            } else {
-                !junk_author(c, site, &host)
-            };
-            if ok && !names.contains(&c) {
-                names.push(c);
-            }
-        }
-        if !names.is_empty() {
-            meta.author = Some(names.join(", "));
-            break;
-        }
-    }
-
     // Date: the first source that reads as a date.
     let dates = (f.ld_date.iter())
         .chain(&f.meta_dates)
@@ -794,12 +671,17 @@ pub fn extract(doc: &Html, url: Option<&str>) -> PageMeta {
         .or_else(|| dates.clone().next().map(String::from));
     meta.description = meta.description.or(f.ld_description);
     meta.types = f.types;
-    meta
+    (meta, authors)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The metadata decode gives a page, its author chosen by the shipped model.
+    fn page_meta(html: &str, url: Option<&str>) -> PageMeta {
+        super::super::html::to_blocks(html, url).1
+    }
 
     #[test]
     fn dates_read_in_their_common_forms() {
@@ -843,7 +725,7 @@ mod tests {
                "author":[{"@type":"Person","name":"Andrew King"},{"@type":"Person","name":"Jo Lee"}]}]}</script>
             <link rel="canonical" href="https://scratchculinary.com/top-trends"></head>
             <body><h1>Top Trends for Fall</h1><p>Text.</p></body></html>"#;
-        let m = extract(&Html::parse_document(html), None);
+        let m = page_meta(html, None);
         assert_eq!(m.title.as_deref(), Some("Top Trends for Fall"));
         assert_eq!(m.author.as_deref(), Some("Andrew King, Jo Lee"));
         assert_eq!(m.date.as_deref(), Some("2025-09-04"));
@@ -861,17 +743,9 @@ mod tests {
         let html = r#"<html><head><title>Extra Thick Yoga Mat – ProsourceFit</title>
             <meta name="author" content="https://www.facebook.com/prosourcefit">
             <meta property="article:author" content="Mia Park"></head><body><p>x</p></body></html>"#;
-        let m = extract(
-            &Html::parse_document(html),
-            Some("https://prosourcefit.com/p/mat"),
-        );
+        let m = page_meta(html, Some("https://prosourcefit.com/p/mat"));
         assert_eq!(m.title.as_deref(), Some("Extra Thick Yoga Mat"));
         assert_eq!(m.author.as_deref(), Some("Mia Park"));
-        // A comment form's required-field label is not a name.
-        for label in ["Name *", "Name*"] {
-            assert!(junk_author(label, None, "example"), "{label}");
-        }
-        assert!(!junk_author("Heiko Meier", None, "example"));
     }
 
     #[test]
@@ -882,7 +756,7 @@ mod tests {
                 r#"<html><head><title>{card} | Site</title><meta property="og:title" content="{card}">
                 </head><body><h1>{h1}</h1></body></html>"#
             );
-            extract(&Html::parse_document(&html), Some("https://site.example/a"))
+            page_meta(&html, Some("https://site.example/a"))
                 .title
                 .unwrap_or_default()
         };
@@ -905,25 +779,13 @@ mod tests {
 
     #[test]
     fn author_fields_lose_their_labels_and_a_declared_organisation_stays() {
-        for (field, want) in [
-            ("By: Benjamin Johnson", "Benjamin Johnson"),
-            ("Written By: Cazzy Magennis", "Cazzy Magennis"),
-            ("\"David Kim\"", "David Kim"),
-            ("Bylander", "Bylander"),
-        ] {
-            assert_eq!(author_field(field), want);
-        }
-        assert!(junk_author("5 min read", None, "example"));
         // JSON-LD names the organisation as the author: that is the page's author, though
         // the same name in a byline or a meta tag would be the site's label.
         let html = r#"<html><head><meta property="og:site_name" content="WRAL">
             <script type="application/ld+json">{"@type":"NewsArticle","headline":"Rain",
             "author":{"@type":"Organization","name":"WRAL"}}</script></head>
             <body><h1>Rain</h1></body></html>"#;
-        let m = extract(
-            &Html::parse_document(html),
-            Some("https://www.wral.com/rain"),
-        );
+        let m = page_meta(html, Some("https://www.wral.com/rain"));
         assert_eq!(m.author.as_deref(), Some("WRAL"));
     }
 }

@@ -1,6 +1,7 @@
 //! Stage `decode`: raw bytes in any common encoding, plain text or HTML, to correct Unicode
 //! text — BOM, charset detection, HTML → blocks, entities, mojibake repair, normalisation.
 
+pub mod author;
 pub mod chars;
 pub mod charset;
 pub mod html;
@@ -130,6 +131,14 @@ impl Decoder {
             spaces: self.o.normalize_spaces,
             nfc: self.o.nfc,
         }
+    }
+
+    /// The author's candidates of an HTML page, decoded as [`Stage::process`] decodes it
+    /// (for training the author model); `None` when the bytes are not HTML text.
+    #[cfg(feature = "train")]
+    pub fn author_page(&self, raw: &[u8], url: Option<&str>) -> Option<author::AuthorPage> {
+        let d = charset::decode(raw, None, url, Some(self.fallback), self.o.detect);
+        html::looks_like_html(&d.text).then(|| html::parse(&d.text, url).2)
     }
 
     /// Entities, mojibake and normalisation on one piece of text; counts mojibake repairs.
