@@ -27,8 +27,12 @@ pub enum Source {
     Card,
     /// A byline element.
     Byline,
-    /// A short "By …" line near the headline.
+    /// A short line of the page that starts with a label ("By …", "Autor: …") or a
+    /// copyright notice.
     Line,
+    /// Data a script renders the page from: a forum's first post's user name
+    /// (Discourse's preloaded JSON), an analytics `dataLayer`'s author.
+    Data,
     /// The site's name or a part of `<title>` after the headline.
     Site,
 }
@@ -51,6 +55,10 @@ pub struct Candidate {
     pub comments: bool,
     /// A label ("By", "Von", "Written by") stood before the name.
     pub labelled: bool,
+    /// A line among the three blocks before the first `h1` and the ten after.
+    pub near_headline: bool,
+    /// A copyright notice's holder.
+    pub copyright: bool,
 }
 
 impl Candidate {
@@ -64,6 +72,8 @@ impl Candidate {
             strong: false,
             comments: false,
             labelled: false,
+            near_headline: false,
+            copyright: false,
         }
     }
 }
@@ -82,13 +92,14 @@ pub struct AuthorPage {
 }
 
 /// The features, in the order of a row and of the model file.
-pub const FEATURES: [&str; 20] = [
+pub const FEATURES: [&str; 23] = [
     "source_ld",
     "source_ld_org",
     "source_meta",
     "source_card",
     "source_byline",
     "source_line",
+    "source_data",
     "source_site",
     "rank",
     "words",
@@ -103,6 +114,8 @@ pub const FEATURES: [&str; 20] = [
     "labelled",
     "page_declares",
     "in_title",
+    "near_headline",
+    "copyright",
 ];
 
 /// Most candidates kept of one source (bylines: the page's own come first).
@@ -142,6 +155,7 @@ impl AuthorPage {
                     is(Source::Card),
                     is(Source::Byline),
                     is(Source::Line),
+                    is(Source::Data),
                     is(Source::Site),
                     ((1 + c.rank) as f32).ln() / 4.0,
                     words.len().min(8) as f32 / 8.0,
@@ -156,6 +170,8 @@ impl AuthorPage {
                     flag(c.labelled),
                     flag(declares),
                     flag(k.len() >= 3 && self.title_key.contains(k.as_str())),
+                    flag(c.near_headline),
+                    flag(c.copyright),
                 ]
             })
             .collect()
@@ -354,51 +370,148 @@ pub fn declares_author(e: ElementRef<'_>) -> bool {
 /// Whether a byline's text starts with a label before the name.
 pub fn has_label(t: &str) -> bool {
     let l = t.trim_start().to_lowercase();
-    BY_LABELS.iter().any(|p| l.starts_with(p))
+    l.starts_with("by ") || l.starts_with("by:") || LABELS.iter().any(|p| l.starts_with(p))
 }
 
-/// Labels that stand before an author's name, lower-cased.
-const BY_LABELS: [&str; 12] = [
-    "by ",
-    "by:",
+/// Labels that stand before an author's name, lower-cased (English, German, French,
+/// Spanish, Dutch): "Written by", "Autorin:", "Ein Artikel von".
+const LABELS: [&str; 20] = [
     "written by",
     "posted by",
-    "von ",
+    "geschrieben von",
+    "ein artikel von",
+    "ein beitrag von",
+    "text und interview:",
+    "text:",
+    "interview:",
     "von:",
+    "von ",
     "par ",
     "por ",
     "door ",
     "author:",
+    "authors:",
     "autor:",
+    "autorin:",
+    "autoren:",
     "auteur :",
+    "auteur:",
 ];
 
-/// The candidate of a "By …" line near the headline: among the three blocks before the
-/// first `h1` and the ten after, the first short one that starts with a label.
-pub fn headline_line(blocks: &[pipeline_core::Block]) -> Option<String> {
-    let h1 = blocks.iter().position(|b| b.heading == Some(1))?;
-    let near = &blocks[h1.saturating_sub(3)..(h1 + 11).min(blocks.len())];
-    near.iter()
-        .filter(|b| b.heading != Some(1) && b.text.split_whitespace().count() <= 12)
-        .filter(|b| has_label(&b.text))
-        .find_map(|b| byline_name(&b.text))
+/// The label `t` starts with (any case), if any, as its length in bytes.
+fn label_len(t: &str) -> Option<usize> {
+    let head: String = t.chars().take(24).flat_map(char::to_lowercase).collect();
+    LABELS
+        .iter()
+        .find(|l| head.starts_with(*l))
+        .map(|l| l.len())
+        .filter(|&n| t.is_char_boundary(n))
+}
+
+/// Author candidates from the page's lines: every short block that starts with a label
+/// ("By …", "Autor: …"), and copyright notices (a personal site's owner).
+pub fn lines(blocks: &[pipeline_core::Block], page: &mut AuthorPage) {
+    let h1 = blocks.iter().position(|b| b.heading == Some(1));
+    let mut rank = 0;
+    for (i, b) in blocks.iter().enumerate() {
+        if rank >= MAX_PER_SOURCE {
+            break;
+        }
+        if b.heading == Some(1) || b.text.split_whitespace().nth(12).is_some() {
+            continue;
+        }
+        let near = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
+        let (name, labelled, copyright) = if has_label(&b.text) {
+            (byline_name(&b.text), true, false)
+        } else if let Some(holder) = copyright_holder(&b.text) {
+            (byline_name(holder), false, true)
+        } else {
+            continue;
+        };
+        if let Some(name) = name {
+            let mut c = Candidate::new(name, Source::Line, rank);
+            c.labelled = labelled;
+            c.copyright = copyright;
+            c.near_headline = near;
+            page.push(c);
+            rank += 1;
+        }
+    }
+}
+
+/// The holder in a copyright notice (`© 2025 Toby Hede. All rights reserved.`,
+/// `(c) Johannes Wolf • Impressum`), cut at the first sentence or separator.
+fn copyright_holder(t: &str) -> Option<&str> {
+    const MARKS: [&str; 5] = ["©", "(c)", "(C)", "Copyright", "copyright"];
+    let mut rest = MARKS.iter().find_map(|p| t.trim_start().strip_prefix(p))?;
+    // "Copyright (c) 2012-", "© 2019 -": further marks, years and dashes.
+    loop {
+        let r = rest.trim_start_matches(|c: char| {
+            c.is_ascii_digit() || c.is_whitespace() || matches!(c, '-' | '–' | ',')
+        });
+        match MARKS.iter().find_map(|p| r.strip_prefix(p)) {
+            Some(after) => rest = after,
+            None => {
+                rest = r;
+                break;
+            }
+        }
+    }
+    let rest = rest.strip_prefix("by ").unwrap_or(rest);
+    let end = rest.find(['.', '•', '|', '·']).unwrap_or(rest.len());
+    Some(rest[..end].trim()).filter(|r| !r.is_empty())
+}
+
+/// A forum's first post's user name in Discourse's preloaded JSON (`"username":"X"`,
+/// escaped inside a string of JSON), and the author an analytics `dataLayer` or a
+/// WordPress plugin's script declares (`'author': 'X'`, `"pagePostAuthor":"X"`).
+pub fn script_names(text: &str, key: &str, out: &mut Vec<String>) {
+    let finder = memchr::memmem::Finder::new(key.as_bytes());
+    for at in finder.find_iter(text.as_bytes()).take(8) {
+        let rest = &text[at + key.len()..];
+        let rest = rest.strip_prefix('s').unwrap_or(rest);
+        // `"key":"`, `'key' : '`, `\"key\":\"`: quotes, backslashes, a colon, spaces.
+        let mut it = rest.char_indices();
+        let mut quote_after_colon = None;
+        let mut colon = false;
+        for (i, c) in it.by_ref() {
+            match c {
+                '\\' | ' ' => {}
+                '"' | '\'' if !colon => {}
+                ':' if !colon => colon = true,
+                '"' | '\'' if colon => {
+                    quote_after_colon = Some(i + 1);
+                    break;
+                }
+                _ => break,
+            }
+            if i > 8 {
+                break;
+            }
+        }
+        let Some(start) = quote_after_colon else {
+            continue;
+        };
+        let value = &rest[start..];
+        let end = value.find(['"', '\'', '\\']).unwrap_or(value.len());
+        let name = value[..end].trim();
+        if (2..=60).contains(&name.len()) && !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
 }
 
 /// An author field without the byline's label or quotes a CMS copied into it
 /// (`By: Jane Doe`, `Written By: Jane Doe`, `Von Jane Doe`, `"Jane Doe"`).
 pub fn author_field(t: &str) -> &str {
-    let mut t = t.trim().trim_matches(['"', '“', '”']).trim();
+    let mut t = t.trim().trim_matches(['"', '“', '”', '\'']).trim();
     let lower = t.to_lowercase();
-    for label in ["written by", "posted by", "by", "von", "par"] {
-        if lower.starts_with(label) {
-            let rest = &t[label.len()..];
-            if rest.starts_with([':', ' ']) {
-                t = rest.trim_start_matches([':', ' ']);
-                break;
-            }
-        }
+    if lower.starts_with("by ") || lower.starts_with("by:") {
+        t = &t[3..];
+    } else if let Some(n) = label_len(t) {
+        t = &t[n..];
     }
-    t.trim_start_matches([',', ' ']).trim()
+    t.trim_start_matches([',', ' ', ':']).trim()
 }
 
 /// Whether `name` is no person's name: a URL, a handle, an e-mail, a role word, the site.
@@ -472,16 +585,8 @@ fn byline_part(t: &str) -> Option<String> {
         t = t[i + 3..].trim();
     }
     t = t.trim_start_matches([':', ' ']);
-    for p in [
-        "Von ",
-        "von ",
-        "Par ",
-        "par ",
-        "Author: ",
-        "Autor: ",
-        "Auteur : ",
-    ] {
-        t = t.strip_prefix(p).unwrap_or(t).trim();
+    if let Some(n) = label_len(t) {
+        t = t[n..].trim_start_matches([':', ' ']);
     }
     let mut end = t.len();
     for cut in [
@@ -600,6 +705,12 @@ mod tests {
             ("By: Benjamin Johnson", "Benjamin Johnson"),
             ("Written By: Cazzy Magennis", "Cazzy Magennis"),
             ("Von Vanessa Franke", "Vanessa Franke"),
+            ("VON MORITZ GATHMANN", "MORITZ GATHMANN"),
+            ("Interview: Julia Lauter", "Julia Lauter"),
+            (
+                "'Luana Patriolino, Raphael Felice'",
+                "Luana Patriolino, Raphael Felice",
+            ),
             ("\"David Kim\"", "David Kim"),
             ("Bylander", "Bylander"),
         ] {
@@ -610,6 +721,33 @@ mod tests {
             assert!(junk_author(label, None, "example"), "{label}");
         }
         assert!(!junk_author("Heiko Meier", None, "example"));
+    }
+
+    #[test]
+    fn script_data_and_copyright_lines_name_authors() {
+        let mut names = Vec::new();
+        let discourse = r#"{"topic_1":"{\"post_stream\":{\"posts\":[{\"id\":3,\"username\":\"PaulWBryant\",\"x\":1},{\"username\":\"other\"}"#;
+        script_names(discourse, "username", &mut names);
+        assert_eq!(names, ["PaulWBryant", "other"]);
+        names.clear();
+        script_names(
+            "dataLayer = [{ 'pageCategory': 'news', 'author' : 'Rudolf Fischer, Simon Kohler' }]",
+            "author",
+            &mut names,
+        );
+        assert_eq!(names, ["Rudolf Fischer, Simon Kohler"]);
+        names.clear();
+        script_names(r#"{"author":{"name":"X"}}"#, "author", &mut names);
+        assert!(names.is_empty());
+        assert_eq!(
+            copyright_holder("© 2025 Toby Hede. All rights reserved."),
+            Some("Toby Hede")
+        );
+        assert_eq!(
+            copyright_holder("Copyright (c) 2012- Gregory Szorc. All rights"),
+            Some("Gregory Szorc")
+        );
+        assert_eq!(copyright_holder("Made with care"), None);
     }
 
     #[test]
@@ -626,6 +764,14 @@ mod tests {
                 Some("Mateusz Haberny"),
             ),
             ("Dec. 19, 2025 · Niko Matsakis", Some("Niko Matsakis")),
+            (
+                "Autorin: Uta Staschewski, Projektleiterin",
+                Some("Uta Staschewski"),
+            ),
+            (
+                "Ein Artikel von Pamela Sladky | 27.01.2022",
+                Some("Pamela Sladky"),
+            ),
         ] {
             assert_eq!(byline_name(byline).as_deref(), want, "{byline}");
         }

@@ -4,7 +4,7 @@
 use pipeline_core::Block;
 use scraper::{node::Node, ElementRef, Html};
 
-use super::author::{AuthorModel, AuthorPage, Candidate, Source};
+use super::author::{AuthorModel, AuthorPage};
 pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
@@ -506,11 +506,7 @@ pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage
     if meta.date.is_none() {
         meta.date = super::metadata::date_near_headline(&b.blocks);
     }
-    if let Some(name) = super::author::headline_line(&b.blocks) {
-        let mut c = Candidate::new(name, Source::Line, 0);
-        c.labelled = true;
-        authors.push(c);
-    }
+    super::author::lines(&b.blocks, &mut authors);
     (b.blocks, meta, authors)
 }
 

@@ -60,6 +60,8 @@ struct Found {
     /// Twitter card `twitter:labelN` (lower-cased) and `twitter:dataN` by their `N`.
     card_labels: Vec<(String, String)>,
     card_data: Vec<(String, String)>,
+    /// `twitter:creator`: the author's handle, or the site's.
+    card_creator: Option<String>,
     time_dates: Vec<String>,
 }
 
@@ -76,6 +78,10 @@ struct Selectors {
     byline: Selector,
     time: Selector,
     h1: Selector,
+    script: Selector,
+    preloaded: Selector,
+    img: Selector,
+    name_prop: Selector,
 }
 
 fn selectors() -> &'static Selectors {
@@ -93,6 +99,10 @@ fn selectors() -> &'static Selectors {
             r#"time, [itemprop="datePublished"], [class*="publish"], [class*="date"], [class*="posted"]"#,
         ),
         h1: sel("h1"),
+        script: sel(r#"script:not([type="application/ld+json"])"#),
+        preloaded: sel("#data-preloaded"),
+        img: sel("img[alt]"),
+        name_prop: sel(r#"[itemprop="name"]"#),
     })
 }
 
@@ -489,7 +499,8 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
                 meta.description = Some(content)
             }
             "author" | "article:author" | "dc.creator" | "sailthru.author" | "parsely-author"
-            | "byl" | "citation_author" => f.meta_authors.push(content),
+            | "byl" | "citation_author" | "cxenseparse:author" => f.meta_authors.push(content),
+            "twitter:creator" => f.card_creator = Some(content),
             "date" | "pubdate" | "dc.date" | "dc.date.issued" | "dcterms.date"
             | "dcterms.created" | "parsely-pub-date" | "sailthru.date" | "release_date" => {
                 f.meta_dates.push(content)
@@ -582,18 +593,55 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
     }
     // A card's "Written by" (Yoast, Ghost): `twitter:label1` names what `twitter:data1` is.
     for (n, label) in &f.card_labels {
-        if label.contains("written by") || label.contains("author") || label.contains("autor") {
+        if ["written by", "interview by", "words by", "author", "autor"]
+            .iter()
+            .any(|l| label.contains(l))
+        {
             let data = f.card_data.iter().find(|(m, _)| m == n);
             if let Some((_, d)) = data {
                 authors.push(Candidate::new(author_field(d).to_string(), Source::Card, 0));
             }
         }
     }
+    if let Some(c) = &f.card_creator {
+        let name = c.trim_start_matches('@').to_string();
+        authors.push(Candidate::new(name, Source::Card, 1));
+    }
+    // What scripts render the page from: Discourse's first post's user, an analytics
+    // `dataLayer`'s or a plugin's author.
+    let mut data = Vec::new();
+    if let Some(p) = doc.select(&s.preloaded).next() {
+        if let Some(v) = p.value().attr("data-preloaded") {
+            author::script_names(v, "\"username", &mut data);
+        }
+    }
+    for script in doc.select(&s.script).take(40) {
+        let text: String = script.text().collect();
+        for k in ["'author", "\"author", "PostAuthor"] {
+            author::script_names(&text, k, &mut data);
+        }
+    }
+    for (i, n) in data.into_iter().take(author::MAX_PER_SOURCE).enumerate() {
+        authors.push(Candidate::new(
+            author_field(&n).to_string(),
+            Source::Data,
+            i,
+        ));
+    }
     // Byline elements, in page order (the page's author comes before the comments' and
     // the sidebar's).
     for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
+        // Its `content`, its text, a microdata name inside it, or its picture's `alt`.
         let t = (e.value().attr("content").and_then(clean))
-            .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")));
+            .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")))
+            .or_else(|| {
+                let n = e.select(&s.name_prop).next()?;
+                n.value().attr("content").and_then(clean)
+            })
+            .or_else(|| {
+                let img = e.select(&s.img).next()?;
+                img.value().attr("alt").and_then(clean)
+            });
         let Some(t) = t else { continue };
         if let Some(name) = byline_name(&t) {
             let rank = authors
