@@ -340,7 +340,12 @@ fn train_author(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     }
     let model =
         textpipe_eval::metadata::train_author(&rows, |p| !textpipe_eval::held_out(&p.domain));
-    write_model(out, model.to_text().as_bytes())?;
+    write_model(
+        out,
+        model
+            .to_text("author", &textpipe_stages::decode::author::FEATURES)
+            .as_bytes(),
+    )?;
     outln!(
         "wrote {} from {} pages with author gold",
         out.display(),

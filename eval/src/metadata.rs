@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use textpipe_stages::decode::author::{AuthorModel, AuthorPage, FEATURES};
+use textpipe_stages::decode::ranker::Ranker;
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 
 use crate::clean::{decode_pages, read_pages, Page};
@@ -178,7 +179,7 @@ pub fn train_author(pages: &[AuthorRows], keep: impl Fn(&AuthorRows) -> bool) ->
         .filter(|p| keep(p))
         .map(|p| (p.rows.as_slice(), p.labels.as_slice()))
         .collect();
-    AuthorModel::train(&kept)
+    Ranker::train(&kept)
 }
 
 /// `eval metadata --folds K`: the author model trained on K−1 folds of the sites (the

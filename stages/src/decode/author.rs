@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use scraper::ElementRef;
 
 use super::metadata::{key, MONTHS};
+use super::ranker::Ranker;
 
 /// Where a candidate was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,159 +180,20 @@ impl AuthorPage {
 
     /// The best candidate's name when `model` finds it more likely right than wrong.
     pub fn choose(&self, model: &AuthorModel) -> Option<String> {
-        let rows = self.rows();
-        let mut best: Option<(f32, usize)> = None;
-        for (i, r) in rows.iter().enumerate() {
-            let z = model.margin(r);
-            if best.is_none_or(|(b, _)| z > b) {
-                best = Some((z, i));
-            }
-        }
-        best.filter(|(z, _)| *z > 0.0)
-            .map(|(_, i)| self.cands[i].name.clone())
+        model.best(&self.rows()).map(|i| self.cands[i].name.clone())
     }
 }
 
-/// A logistic regression over [`FEATURES`]: the log-odds that a candidate is the author.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuthorModel {
-    /// Log-odds of a candidate whose features are all zero.
-    pub bias: f32,
-    /// One weight per feature.
-    pub weights: [f32; FEATURES.len()],
-}
+/// The author model: a [`Ranker`] over [`FEATURES`].
+pub type AuthorModel = Ranker<{ FEATURES.len() }>;
 
-/// What a model file says when it cannot be read.
-#[derive(Debug, thiserror::Error)]
-#[error("author model, line {line}: {message}")]
-pub struct ModelError {
-    /// 1-based line of the file.
-    pub line: usize,
-    /// What is wrong there.
-    pub message: String,
-}
-
-impl AuthorModel {
-    /// Log-odds of one row.
-    pub fn margin(&self, x: &[f32; FEATURES.len()]) -> f32 {
-        self.bias + self.weights.iter().zip(x).map(|(w, v)| w * v).sum::<f32>()
-    }
-
-    /// The model as text: a comment, `bias W`, then `FEATURE W` per line.
-    pub fn to_text(&self) -> String {
-        let mut s = String::from(
-            "# textpipe author model (logistic regression), written by `textpipe train author`\n",
-        );
-        s.push_str(&format!("bias {}\n", self.bias));
-        for (n, w) in FEATURES.iter().zip(&self.weights) {
-            s.push_str(&format!("{n} {w}\n"));
-        }
-        s
-    }
-
-    /// Reads [`AuthorModel::to_text`]'s format; every feature must be named, in order.
-    pub fn parse(text: &str) -> Result<Self, ModelError> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-        let mut next = |want: &str| {
-            let (i, l) = lines.next().ok_or(ModelError {
-                line: 0,
-                message: format!("ends before `{want}`"),
-            })?;
-            let err = |message: String| ModelError {
-                line: i + 1,
-                message,
-            };
-            let (name, w) = l
-                .split_once(' ')
-                .ok_or_else(|| err(format!("`{l}` is not `NAME WEIGHT`")))?;
-            if name != want {
-                return Err(err(format!("expected `{want}`, found `{name}`")));
-            }
-            w.trim()
-                .parse::<f32>()
-                .map_err(|e| err(format!("weight `{w}`: {e}")))
-        };
-        let bias = next("bias")?;
-        let mut weights = [0.0; FEATURES.len()];
-        for (w, n) in weights.iter_mut().zip(FEATURES) {
-            *w = next(n)?;
-        }
-        Ok(AuthorModel { bias, weights })
-    }
-
-    /// The model shipped in `stages/models/author.txt`.
-    pub fn shipped() -> &'static AuthorModel {
-        static M: OnceLock<AuthorModel> = OnceLock::new();
-        M.get_or_init(|| {
-            AuthorModel::parse(include_str!("../../models/author.txt"))
-                .expect("the shipped author model parses (a test reads it)")
-        })
-    }
-
-    /// Fits the weights to pages of candidates (each page's rows and, per row, whether it
-    /// is the author). A page's candidates compete with "no author" (log-odds 0) in a
-    /// softmax, and each page's loss is minus the log of the probability of its right
-    /// answers (or of "no author" when none is right), so that every page counts once
-    /// however many candidates it has. Gradient descent with a small L2 penalty:
-    /// deterministic, the same pages give the same model.
-    #[cfg(feature = "train")]
-    pub fn train(pages: &[(&[[f32; FEATURES.len()]], &[bool])]) -> Self {
-        const STEPS: usize = 2000;
-        const RATE: f64 = 1.0;
-        const L2: f64 = 1e-3;
-        const NF: usize = FEATURES.len();
-        let n = pages.len().max(1) as f64;
-        // The bias is a weight of a constant feature 1.
-        let mut w = [0.0f64; NF + 1];
-        let mut z = Vec::new();
-        for _ in 0..STEPS {
-            let mut g = [0.0f64; NF + 1];
-            for (rows, labels) in pages {
-                z.clear();
-                z.extend(
-                    rows.iter().map(|x| {
-                        w[NF] + (w.iter().zip(x)).map(|(w, &v)| w * v as f64).sum::<f64>()
-                    }),
-                );
-                let top = z.iter().copied().fold(0.0f64, f64::max);
-                let none = (-top).exp();
-                let total = none + z.iter().map(|z| (z - top).exp()).sum::<f64>();
-                let right: f64 = (z.iter().zip(*labels))
-                    .filter(|(_, &l)| l)
-                    .map(|(z, _)| (z - top).exp())
-                    .sum();
-                let any = labels.iter().any(|&l| l);
-                // d(-log P(right))/dz_i = p_i - p_i·[i right]/P(right).
-                for ((zi, x), &l) in z.iter().zip(*rows).zip(*labels) {
-                    let p = (zi - top).exp() / total;
-                    let target = if any && l {
-                        (zi - top).exp() / right
-                    } else {
-                        0.0
-                    };
-                    let d = p - target;
-                    for (g, &v) in g.iter_mut().zip(x) {
-                        *g += d * v as f64;
-                    }
-                    g[NF] += d;
-                }
-            }
-            for (w, g) in w.iter_mut().zip(g) {
-                *w -= RATE * (g / n + L2 * *w);
-            }
-        }
-        let mut weights = [0.0f32; NF];
-        for (o, w) in weights.iter_mut().zip(w) {
-            *o = w as f32;
-        }
-        AuthorModel {
-            bias: w[NF] as f32,
-            weights,
-        }
-    }
+/// The model shipped in `stages/models/author.txt`.
+pub fn shipped() -> &'static AuthorModel {
+    static M: OnceLock<AuthorModel> = OnceLock::new();
+    M.get_or_init(|| {
+        Ranker::parse(include_str!("../../models/author.txt"), "author", &FEATURES)
+            .expect("the shipped author model parses (a test reads it)")
+    })
 }
 
 /// Whether `name` is the site's own name (declared, or the host's name).
@@ -692,11 +554,10 @@ mod tests {
 
     #[test]
     fn the_shipped_model_reads_and_round_trips() {
-        let m = AuthorModel::shipped();
-        assert_eq!(&AuthorModel::parse(&m.to_text()).unwrap(), m);
-        let bad = m.to_text().replace("source_meta", "source_x");
-        let e = AuthorModel::parse(&bad).unwrap_err();
-        assert!(e.to_string().contains("expected `source_meta`"), "{e}");
+        let m = shipped();
+        let text = m.to_text("author", &FEATURES);
+        assert_eq!(&Ranker::parse(&text, "author", &FEATURES).unwrap(), m);
+        assert_eq!(text, include_str!("../../models/author.txt"));
     }
 
     #[test]

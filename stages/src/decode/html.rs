@@ -4,7 +4,7 @@
 use pipeline_core::Block;
 use scraper::{node::Node, ElementRef, Html};
 
-use super::author::{AuthorModel, AuthorPage};
+use super::author::AuthorPage;
 pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
@@ -476,7 +476,7 @@ fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
 /// the shipped model ([`super::author`]); `url` is the page's address, when known.
 pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
     let (blocks, mut meta, authors) = parse(html, url);
-    meta.author = authors.choose(AuthorModel::shipped());
+    meta.author = authors.choose(super::author::shipped());
     (blocks, meta)
 }
 

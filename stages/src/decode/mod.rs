@@ -8,6 +8,7 @@ pub mod html;
 pub mod metadata;
 pub mod mojibake;
 pub mod normalize;
+pub mod ranker;
 
 use std::sync::{Arc, OnceLock};
 
