@@ -287,7 +287,7 @@ pub fn eval_cv(
             textpipe_eval::lang::lang_cv(gold, train, folds)?
         }
         "mojibake" => textpipe_eval::mojibake::mojibake_cv(&[gold.to_path_buf()], folds)?,
-        "metadata" => textpipe_eval::metadata::author_cv(&[gold.to_path_buf()], folds)?,
+        "metadata" => textpipe_eval::metadata::metadata_cv(&[gold.to_path_buf()], folds)?,
         _ => anyhow::bail!(
             "--folds is supported for `eval clean`, `eval lang`, `eval mojibake` and `eval metadata` only"
         ),
@@ -330,27 +330,27 @@ fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `textpipe train author`: the author model, from the pages whose gold names an author
-/// (the set-aside tenth of the sites left out, so that `eval metadata` can report it).
-fn train_author(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+/// `textpipe train author|date`: the author or date model, from the pages whose gold has
+/// the field (the set-aside tenth of the sites left out, so that `eval metadata` can
+/// report it).
+fn train_meta(what: &str, train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
+    use textpipe_eval::metadata::{meta_picks, train_picks};
+    use textpipe_stages::decode::{author, date};
     let pages = textpipe_eval::clean::read_pages(train)?;
-    let rows = textpipe_eval::metadata::author_rows(&pages);
-    if rows.is_empty() {
-        anyhow::bail!("train author: no page in {train:?} has author gold");
+    let (authors, dates) = meta_picks(&pages);
+    let aside = |d: &str| !textpipe_eval::held_out(d);
+    let (text, n) = if what == "author" {
+        let m = train_picks(&authors, |p| aside(&p.domain));
+        (m.to_text("author", &author::FEATURES), authors.len())
+    } else {
+        let m = train_picks(&dates, |p| aside(&p.domain));
+        (m.to_text("date", &date::FEATURES), dates.len())
+    };
+    if n == 0 {
+        anyhow::bail!("train {what}: no page in {train:?} has {what} gold");
     }
-    let model =
-        textpipe_eval::metadata::train_author(&rows, |p| !textpipe_eval::held_out(&p.domain));
-    write_model(
-        out,
-        model
-            .to_text("author", &textpipe_stages::decode::author::FEATURES)
-            .as_bytes(),
-    )?;
-    outln!(
-        "wrote {} from {} pages with author gold",
-        out.display(),
-        rows.len()
-    );
+    write_model(out, text.as_bytes())?;
+    outln!("wrote {} from {n} pages with {what} gold", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -609,12 +609,12 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "idf" {
         return train_idf(train, out);
     }
-    if what == "author" {
-        return train_author(train, out);
+    if what == "author" || what == "date" {
+        return train_meta(what, train, out);
     }
     if what != "ner" {
         anyhow::bail!(
-            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars`, `idf` and `author` can be trained"
+            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars`, `idf`, `author` and `date` can be trained"
         );
     }
     let [train] = train else {

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use textpipe_stages::decode::author::{AuthorModel, AuthorPage, FEATURES};
 use textpipe_stages::decode::ranker::Ranker;
+use textpipe_stages::decode::{author, date};
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 
 use crate::clean::{decode_pages, read_pages, Page};
@@ -124,57 +124,98 @@ pub fn metadata(golds: &[PathBuf]) -> Result<Report, EvalError> {
     })
 }
 
-/// One page's author candidates, their feature rows and whether each is the gold author.
-pub struct AuthorRows {
+/// One page's candidates for a field (author or date), their feature rows and whether
+/// each matches the gold.
+pub struct Picks<const N: usize> {
     /// The page's id.
     pub id: String,
     /// The page's site: folds never split one.
     pub domain: String,
     /// WCXB or trafilatura's pages.
     pub bench: &'static str,
-    /// The candidates (their names and what the model reads).
-    pub page: AuthorPage,
+    /// Each candidate's value (a name, a `YYYY-MM-DD`).
+    pub values: Vec<String>,
     /// One row per candidate.
-    pub rows: Vec<[f32; FEATURES.len()]>,
-    /// Per candidate: it matches the gold author.
+    pub rows: Vec<[f32; N]>,
+    /// Per candidate: it matches the gold.
     pub labels: Vec<bool>,
-    /// The gold author.
+    /// What decode gives when no candidate is chosen (a date as written).
+    pub fallback: Option<String>,
+    /// The gold value.
     pub gold: String,
 }
 
-/// The author candidates of the pages whose gold names an author.
-pub fn author_rows(pages: &[Page]) -> Vec<AuthorRows> {
-    let dec = Decoder::new(DecodeOptions::default());
-    pages
-        .iter()
-        .filter_map(|p| {
-            let gold = p.meta[1].clone()?;
-            let page = dec.author_page(&p.raw, p.url.as_deref())?;
-            let rows = page.rows();
-            let labels = page
-                .cands
-                .iter()
-                .map(|c| matches(1, &c.name, &gold))
-                .collect();
-            Some(AuthorRows {
-                id: p.id.clone(),
-                domain: p.domain.clone(),
-                bench: if p.page_type == "page" {
-                    "trafilatura"
-                } else {
-                    "wcxb"
-                },
-                page,
-                rows,
-                labels,
-                gold,
-            })
-        })
-        .collect()
+impl<const N: usize> Picks<N> {
+    /// What decode gives the page with `model`.
+    pub fn choose(&self, model: &Ranker<N>) -> String {
+        if self.values.is_empty() {
+            return self.fallback.clone().unwrap_or_default();
+        }
+        model
+            .best(&self.rows)
+            .map(|i| self.values[i].clone())
+            .unwrap_or_default()
+    }
 }
 
-/// The author model fitted to the candidates of the pages `keep` admits.
-pub fn train_author(pages: &[AuthorRows], keep: impl Fn(&AuthorRows) -> bool) -> AuthorModel {
+/// The author candidates and the date candidates of the pages whose gold has each.
+pub type MetaPicks = (
+    Vec<Picks<{ author::FEATURES.len() }>>,
+    Vec<Picks<{ date::FEATURES.len() }>>,
+);
+
+/// One page's [`Picks`] for field `k` (1 author, 2 date).
+fn picks<const N: usize>(
+    p: &Page,
+    bench: &'static str,
+    values: Vec<String>,
+    rows: Vec<[f32; N]>,
+    fallback: Option<String>,
+    gold: &str,
+    k: usize,
+) -> Picks<N> {
+    Picks {
+        id: p.id.clone(),
+        domain: p.domain.clone(),
+        bench,
+        labels: values.iter().map(|v| matches(k, v, gold)).collect(),
+        values,
+        rows,
+        fallback,
+        gold: gold.to_string(),
+    }
+}
+
+/// Each page's author and date candidates, where its gold has the field.
+pub fn meta_picks(pages: &[Page]) -> MetaPicks {
+    let dec = Decoder::new(DecodeOptions::default());
+    let (mut authors, mut dates) = (Vec::new(), Vec::new());
+    for p in pages {
+        let Some((a, d)) = dec.meta_candidates(&p.raw, p.url.as_deref()) else {
+            continue;
+        };
+        let bench = if p.page_type == "page" {
+            "trafilatura"
+        } else {
+            "wcxb"
+        };
+        if let Some(g) = &p.meta[1] {
+            let values = a.cands.iter().map(|c| c.name.clone()).collect();
+            authors.push(picks(p, bench, values, a.rows(), None, g, 1));
+        }
+        if let Some(g) = &p.meta[2] {
+            let values = d.cands.iter().map(|c| c.date.clone()).collect();
+            dates.push(picks(p, bench, values, d.rows(), d.raw.clone(), g, 2));
+        }
+    }
+    (authors, dates)
+}
+
+/// A ranker fitted to the candidates of the pages `keep` admits.
+pub fn train_picks<const N: usize>(
+    pages: &[Picks<N>],
+    keep: impl Fn(&Picks<N>) -> bool,
+) -> Ranker<N> {
     let kept: Vec<_> = (pages.iter())
         .filter(|p| keep(p))
         .map(|p| (p.rows.as_slice(), p.labels.as_slice()))
@@ -182,67 +223,83 @@ pub fn train_author(pages: &[AuthorRows], keep: impl Fn(&AuthorRows) -> bool) ->
     Ranker::train(&kept)
 }
 
-/// `eval metadata --folds K`: the author model trained on K−1 folds of the sites (the
-/// set-aside tenth never among them) and scored on the held-out fold; the set-aside
-/// sites scored by a model trained on all the others. Title and date have no model.
-pub fn author_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
-    let pages = read_pages(golds)?;
-    let rows = author_rows(&pages);
-    if rows.is_empty() || folds < 2 {
-        return Err(EvalError::Gold {
-            path: format!("{golds:?}"),
-            message: "no page has author gold, or fewer than 2 folds".into(),
-        });
-    }
-    let held = |p: &AuthorRows| crate::lang::held_out(&p.domain);
-    let fold = |p: &AuthorRows| crate::lang::fold_of(&p.domain, folds);
-    // (bench, set-aside) → (right, of, with a candidate right)
-    let mut counts: std::collections::BTreeMap<(&str, bool), (usize, usize, usize)> =
-        Default::default();
-    let mut misses = Vec::new();
-    let mut tally = |p: &AuthorRows, m: &AuthorModel| {
-        let got = p.page.choose(m).unwrap_or_default();
+/// (bench, set-aside) → (right, of, pages where a candidate is right).
+type Tallies = std::collections::BTreeMap<(&'static str, bool), (usize, usize, usize)>;
+
+/// Cross-validates one field's ranker: trained on K−1 folds of the sites (never the
+/// set-aside tenth), scored on the held-out fold; the set-aside sites scored by a model
+/// trained on all the others. Misses of the tuned part go to `misses`.
+fn cv_field<const N: usize>(
+    picks: &[Picks<N>],
+    folds: usize,
+    field: &str,
+    misses: &mut Vec<serde_json::Value>,
+) -> Tallies {
+    let held = |p: &Picks<N>| crate::lang::held_out(&p.domain);
+    let fold = |p: &Picks<N>| crate::lang::fold_of(&p.domain, folds);
+    let mut counts = Tallies::new();
+    let mut tally = |p: &Picks<N>, m: &Ranker<N>| {
+        let got = p.choose(m);
         let c = counts.entry((p.bench, held(p))).or_default();
-        let ok = matches(1, &got, &p.gold);
+        let k = if field == "author" { 1 } else { 2 };
+        let ok = matches(k, &got, &p.gold);
         if !ok && !held(p) {
-            let right: Vec<&str> = (p.page.cands.iter().zip(&p.labels))
-                .filter(|(_, &l)| l)
-                .map(|(c, _)| c.name.as_str())
-                .collect();
             misses.push(
-                json!({"id": p.id, "got": got, "want": p.gold, "candidate_right": !right.is_empty()}),
+                json!({"id": p.id, "field": field, "got": got, "want": p.gold,
+                "candidate_right": p.labels.contains(&true)}),
             );
         }
         c.0 += usize::from(ok);
         c.1 += 1;
-        c.2 += usize::from(p.labels.iter().any(|&l| l));
+        c.2 += usize::from(p.labels.contains(&true));
     };
     for f in 0..folds {
-        let m = train_author(&rows, |p| !held(p) && fold(p) != f);
-        for p in rows.iter().filter(|p| !held(p) && fold(p) == f) {
+        let m = train_picks(picks, |p| !held(p) && fold(p) != f);
+        for p in picks.iter().filter(|p| !held(p) && fold(p) == f) {
             tally(p, &m);
         }
     }
-    let m = train_author(&rows, |p| !held(p));
-    for p in rows.iter().filter(|p| held(p)) {
+    let m = train_picks(picks, |p| !held(p));
+    for p in picks.iter().filter(|p| held(p)) {
         tally(p, &m);
     }
-    let mut text = format!("author ({folds} folds by site; `oracle`: a candidate is right):\n");
+    counts
+}
+
+/// `eval metadata --folds K`: the author and date models cross-validated by site
+/// ([`cv_field`]). Titles have no model.
+pub fn metadata_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
+    let pages = read_pages(golds)?;
+    let (authors, dates) = meta_picks(&pages);
+    if (authors.is_empty() && dates.is_empty()) || folds < 2 {
+        return Err(EvalError::Gold {
+            path: format!("{golds:?}"),
+            message: "no page has author or date gold, or fewer than 2 folds".into(),
+        });
+    }
+    let mut misses = Vec::new();
+    let mut text =
+        format!("author and date models ({folds} folds by site; oracle: a candidate is right):\n");
     let mut figures = serde_json::Map::new();
-    for ((bench, aside), (right, of, oracle)) in &counts {
-        let name = format!("{bench}{}", if *aside { ", set-aside" } else { ", cv" });
-        let rate = *right as f64 / *of as f64;
-        text.push_str(&format!(
-            "  {name:<22} {right:>5}/{of:<5} {rate:.3}   oracle {:.3}\n",
-            *oracle as f64 / *of as f64
-        ));
-        figures.insert(
-            name,
-            json!({"right": right, "of": of, "rate": rate, "oracle": oracle}),
-        );
+    for (field, counts) in [
+        ("author", cv_field(&authors, folds, "author", &mut misses)),
+        ("date", cv_field(&dates, folds, "date", &mut misses)),
+    ] {
+        for ((bench, aside), (right, of, oracle)) in &counts {
+            let name = format!("{bench}{}", if *aside { ", set-aside" } else { ", cv" });
+            let rate = *right as f64 / *of as f64;
+            text.push_str(&format!(
+                "  {name:<22} {field:<7} {right:>5}/{of:<5} {rate:.3}   oracle {:.3}\n",
+                *oracle as f64 / *of as f64
+            ));
+            figures.insert(
+                format!("{name}.{field}"),
+                json!({"right": right, "of": of, "rate": rate, "oracle": oracle}),
+            );
+        }
     }
     Ok(Report {
-        json: json!({"task": "metadata-author-cv", "figures": figures, "misses": misses}),
+        json: json!({"task": "metadata-cv", "figures": figures, "misses": misses}),
         text,
     })
 }

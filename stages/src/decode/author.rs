@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 
 use scraper::ElementRef;
 
-use super::metadata::{key, MONTHS};
+use super::date::MONTHS;
+use super::metadata::key;
 use super::ranker::Ranker;
 
 /// Where a candidate was found.

@@ -5,6 +5,7 @@ use pipeline_core::Block;
 use scraper::{node::Node, ElementRef, Html};
 
 use super::author::AuthorPage;
+use super::date::DatePage;
 pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
@@ -475,16 +476,17 @@ fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
 /// Parses HTML into blocks and page metadata ([`super::metadata`]), the author chosen by
 /// the shipped model ([`super::author`]); `url` is the page's address, when known.
 pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
-    let (blocks, mut meta, authors) = parse(html, url);
+    let (blocks, mut meta, authors, dates) = parse(html, url);
     meta.author = authors.choose(super::author::shipped());
+    meta.date = dates.choose(super::date::shipped());
     (blocks, meta)
 }
 
-/// [`to_blocks`] before the author is chosen: the blocks, the metadata without author,
-/// and the author's candidates.
-pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage) {
+/// [`to_blocks`] before the author and the date are chosen: the blocks, the metadata
+/// without them, and their candidates.
+pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage, DatePage) {
     let doc = Html::parse_document(&cap_attributes(html));
-    let (mut meta, mut authors) = super::metadata::extract(&doc, url);
+    let (meta, mut authors, mut dates) = super::metadata::extract(&doc, url);
     let mut b = Builder {
         blocks: Vec::new(),
         block_hint_ids: Vec::new(),
@@ -503,11 +505,9 @@ pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage
     walk(doc.root_element(), &mut b, false);
     b.flush();
     drop_wrapper_hints(&mut b);
-    if meta.date.is_none() {
-        meta.date = super::metadata::date_near_headline(&b.blocks);
-    }
     super::author::lines(&b.blocks, &mut authors);
-    (b.blocks, meta, authors)
+    super::date::lines(&b.blocks, &mut dates);
+    (b.blocks, meta, authors, dates)
 }
 
 /// A container holding more than half of the page's text is a page wrapper, not a

@@ -1,10 +1,8 @@
 //! Page metadata from a parsed HTML page: title (the headline, not the `<title>` with the
-//! site's name), authors, publication date (ISO 8601 `YYYY-MM-DD`), canonical URL, site
-//! name, description and tags. Sources, in order of trust: JSON-LD (schema.org articles,
-//! products and pages), OpenGraph and Twitter cards, other `<meta>` tags, microdata
-//! (`itemprop`), bylines (`rel="author"`, author/byline classes), `<time datetime>`, the
-//! URL's date. Junk authors (URLs, handles, "admin", "publisher", the site's name) are
-//! rejected.
+//! site's name), canonical URL, site name, description, tags and declared types, from
+//! JSON-LD (schema.org articles, products and pages), OpenGraph and Twitter cards and
+//! other `<meta>` tags. The author's and the date's candidates are gathered here and
+//! chosen by their models ([`super::author`], [`super::date`]).
 
 use std::sync::OnceLock;
 
@@ -12,6 +10,7 @@ use scraper::{ElementRef, Html, Selector};
 use serde_json::Value;
 
 use super::author::{self, author_field, byline_name, junk_author, AuthorPage, Candidate, Source};
+use super::date::{self, url_date, DateCandidate, DatePage, DateSource};
 
 /// Metadata found in a page.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -47,6 +46,7 @@ struct Found {
     ld_name: Option<String>,
     ld_authors: Vec<String>,
     ld_date: Option<String>,
+    ld_modified: Option<String>,
     /// `datePublished` of a node of another type (a `WebPage`, an `ItemPage`).
     ld_other_date: Option<String>,
     ld_publisher: Option<String>,
@@ -62,7 +62,7 @@ struct Found {
     card_data: Vec<(String, String)>,
     /// `twitter:creator`: the author's handle, or the site's.
     card_creator: Option<String>,
-    time_dates: Vec<String>,
+    meta_modified: Vec<String>,
 }
 
 fn sel(s: &'static str) -> Selector {
@@ -245,6 +245,9 @@ fn read_ld(json: &str, f: &mut Found) {
             if f.ld_date.is_none() {
                 f.ld_date = s("datePublished").or_else(|| s("dateCreated"));
             }
+            if f.ld_modified.is_none() {
+                f.ld_modified = s("dateModified");
+            }
             if f.ld_description.is_none() {
                 f.ld_description = s("description");
             }
@@ -305,168 +308,14 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
         .map_or_else(|| t.to_string(), |p| p.to_string())
 }
 
-/// A date printed near the headline (a byline's date in a plain `div`): the first short
-/// block that reads as a date among the three before the first `h1` block and the ten
-/// after.
-pub fn date_near_headline(blocks: &[pipeline_core::Block]) -> Option<String> {
-    let h1 = blocks.iter().position(|b| b.heading == Some(1))?;
-    let near = &blocks[h1.saturating_sub(3)..(h1 + 11).min(blocks.len())];
-    near.iter()
-        .filter(|b| b.heading != Some(1) && b.text.split_whitespace().count() <= 12)
-        .find_map(|b| iso_date(&b.text))
-}
-
-/// Month names and their abbreviations in the languages of the pages (English, German,
-/// French, Spanish, Italian, Portuguese, Dutch), lower-cased, by month: news and blog
-/// software prints dates in the page's language (`29. Januar 2020`, `3 févr. 2021`).
-/// Whole words only, and no abbreviation that is also an English word (`ago`, `set`,
-/// `out`, `mag`).
-pub(super) const MONTHS: [&[&str]; 12] = [
-    &[
-        "january", "jan", "januar", "jänner", "janvier", "janv", "enero", "ene", "gennaio", "gen",
-        "janeiro", "januari",
-    ],
-    &[
-        "february",
-        "feb",
-        "febr",
-        "februar",
-        "février",
-        "févr",
-        "fevrier",
-        "febrero",
-        "febbraio",
-        "fevereiro",
-        "fev",
-        "februari",
-    ],
-    &[
-        "march", "mar", "märz", "mrz", "mars", "marzo", "março", "maart", "mrt",
-    ],
-    &["april", "apr", "avril", "avr", "abril", "abr", "aprile"],
-    &["may", "mai", "mayo", "maggio", "maio", "mei"],
-    &[
-        "june", "jun", "juni", "juin", "junio", "giugno", "giu", "junho",
-    ],
-    &[
-        "july", "jul", "juli", "juillet", "juil", "julio", "luglio", "lug", "julho",
-    ],
-    &["august", "aug", "août", "aout", "agosto", "augustus"],
-    &[
-        "september",
-        "sep",
-        "sept",
-        "septembre",
-        "septiembre",
-        "settembre",
-        "setembro",
-    ],
-    &[
-        "october", "oct", "oktober", "okt", "octobre", "octubre", "ottobre", "ott", "outubro",
-    ],
-    &["november", "nov", "novembre", "noviembre", "novembro"],
-    &[
-        "december",
-        "dec",
-        "dezember",
-        "dez",
-        "décembre",
-        "déc",
-        "decembre",
-        "diciembre",
-        "dic",
-        "dicembre",
-        "dezembro",
-    ],
-];
-
-/// The month a word names (any case, a trailing dot allowed), `1..=12`.
-fn month_of(word: &str) -> Option<u32> {
-    let w = word.to_lowercase();
-    let w = w.trim_end_matches('.');
-    (1..=12u32).find(|&m| MONTHS[m as usize - 1].contains(&w))
-}
-
-/// A date as `YYYY-MM-DD`: ISO (`2025-09-04T…`), `2025/09/04`, `04.09.2025`,
-/// `September 4, 2025`, `4 September 2025`; `None` when no such date is in it.
-pub fn iso_date(s: &str) -> Option<String> {
-    let ok = |y: u32, m: u32, d: u32| {
-        ((1990..=2100).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d))
-            .then(|| format!("{y:04}-{m:02}-{d:02}"))
-    };
-    let nums: Vec<(usize, &str)> = s
-        .match_indices(|c: char| c.is_ascii_digit())
-        .map(|(i, _)| i)
-        .filter(|&i| i == 0 || !s.as_bytes()[i - 1].is_ascii_digit())
-        .map(|i| {
-            let end = s[i..]
-                .find(|c: char| !c.is_ascii_digit())
-                .map_or(s.len(), |e| i + e);
-            (i, &s[i..end])
-        })
-        .collect();
-    let num = |t: &str| t.parse::<u32>().ok();
-    // Numeric: Y-M-D or Y/M/D, then D.M.Y.
-    for w in nums.windows(3) {
-        let [(_, a), (_, b), (_, c)] = [w[0], w[1], w[2]];
-        if a.len() == 4 {
-            if let Some(d) = ok(num(a)?, num(b)?, num(c)?) {
-                return Some(d);
-            }
-        }
-        if c.len() == 4 && s[w[0].0..w[2].0].contains('.') {
-            if let Some(d) = ok(num(c)?, num(b)?, num(a)?) {
-                return Some(d);
-            }
-        }
-        // D/M/Y or M/D/Y with slashes: only where the day tells (above 12).
-        if c.len() == 4 && s[w[0].0..w[2].0].contains('/') {
-            let (x, y) = (num(a)?, num(b)?);
-            let (m, d) = match (x > 12, y > 12) {
-                (true, false) => (y, x),
-                (false, true) => (x, y),
-                _ => continue,
-            };
-            if let Some(d) = ok(num(c)?, m, d) {
-                return Some(d);
-            }
-        }
-    }
-    // A month's name with a day and a year around it.
-    for word in s.split(|c: char| !c.is_alphabetic() && c != '.') {
-        let here = word.as_ptr() as usize - s.as_ptr() as usize;
-        let Some(m) = month_of(word) else {
-            continue;
-        };
-        let year = nums.iter().find(|(_, t)| t.len() == 4)?;
-        let day = nums
-            .iter()
-            .filter(|(_, t)| t.len() <= 2)
-            .min_by_key(|(i, _)| i.abs_diff(here))?;
-        return ok(num(year.1)?, m, num(day.1)?);
-    }
-    None
-}
-
-/// The date in a URL's path (`/2025/09/04/…`).
-fn url_date(url: &str) -> Option<String> {
-    let path = url.split_once("://").map_or(url, |(_, r)| r);
-    let segs: Vec<&str> = path.split('/').collect();
-    segs.windows(3).find_map(|w| {
-        (w[0].len() == 4 && w[1].len() == 2 && w[2].len() == 2)
-            .then(|| iso_date(&format!("{}-{}-{}", w[0], w[1], w[2])))
-            .flatten()
-    })
-}
-
 /// The metadata of a parsed page; `url` is the page's address when known (its host tells
 /// the site's name in titles and its path may hold the date).
 ///
 /// One function because each field's sources are tried in priority order and later sources read
 /// what earlier ones found.
-/// The page's metadata but its author, and the author's candidates (chosen once the
+/// The page's metadata but its author and date, and their candidates (chosen once the
 /// blocks add theirs, [`super::html::parse`]).
-pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
+pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, DatePage) {
     let s = selectors();
     let mut meta = PageMeta::default();
     let mut f = Found {
@@ -512,6 +361,12 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
                 && !k.contains("updat") =>
             {
                 f.meta_dates.push(content)
+            }
+            // `article:modified_time`, `og:updated_time`, `last-modified`, …
+            _ if (k.contains("modif") || k.contains("updat"))
+                && (k.contains("date") || k.contains("time")) =>
+            {
+                f.meta_modified.push(content)
             }
             "og:site_name" | "application-name" if card_site.is_none() => card_site = Some(content),
             _ if k.starts_with("twitter:label") => f.card_labels.push((
@@ -670,24 +525,65 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
             authors.push(Candidate::new(n, Source::Site, i));
         }
     }
-    // Dates of `datetime` attributes, then of the text of date-like elements, when
-    // JSON-LD and the meta tags give none.
-    let dated = (f.ld_date.iter())
-        .chain(&f.meta_dates)
-        .chain(&f.ld_other_date)
-        .any(|d| iso_date(d).is_some());
-    if !dated {
-        for t in doc.select(&s.time).take(40) {
-            let v = t.value();
-            let d = (v.attr("datetime").or_else(|| v.attr("content")))
-                .and_then(clean)
-                .or_else(|| text_of(t).filter(|x| x.len() <= 80));
-            if let Some(d) = d.filter(|d| iso_date(d).is_some()) {
-                f.time_dates.push(d);
-                break;
-            }
+    // Dates: every one the page states, for the date model to choose from.
+    let mut dates = DatePage::default();
+    let declared = [
+        (DateSource::Ld, &f.ld_date),
+        (DateSource::LdModified, &f.ld_modified),
+        (DateSource::LdOther, &f.ld_other_date),
+    ];
+    for (source, d) in declared {
+        dates
+            .cands
+            .extend(d.as_deref().and_then(|d| DateCandidate::read(d, source, 0)));
+    }
+    for (source, list) in [
+        (DateSource::Meta, &f.meta_dates),
+        (DateSource::MetaModified, &f.meta_modified),
+    ] {
+        for (i, d) in list.iter().enumerate() {
+            dates.cands.extend(DateCandidate::read(d, source, i));
         }
     }
+    if dates.cands.is_empty() {
+        dates.raw = (f.ld_date.iter())
+            .chain(&f.meta_dates)
+            .chain(&f.ld_other_date)
+            .next()
+            .cloned();
+    }
+    // `<time>` and date-like elements: their `datetime` and their text, each a candidate,
+    // labelled by the element's class, `itemprop` and text.
+    let (mut attrs, mut texts) = (0, 0);
+    for e in doc.select(&s.time).take(date::MAX_PER_SOURCE) {
+        let v = e.value();
+        let label = [v.attr("class"), v.attr("itemprop"), v.attr("id")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = text_of(e).filter(|x| x.len() <= 80);
+        let label = format!("{label} {}", text.as_deref().unwrap_or(""));
+        let comments = author::in_comments(e);
+        let attr = (v.attr("datetime").or_else(|| v.attr("content"))).and_then(clean);
+        if let Some(c) = attr.and_then(|d| DateCandidate::read(&d, DateSource::TimeAttr, attrs)) {
+            attrs += 1;
+            dates.cands.push(DateCandidate {
+                comments,
+                ..c.labelled_by(&label)
+            });
+        }
+        if let Some(c) = text.and_then(|t| DateCandidate::read(&t, DateSource::TimeText, texts)) {
+            texts += 1;
+            dates.cands.push(DateCandidate {
+                comments,
+                ..c.labelled_by(&label)
+            });
+        }
+    }
+    dates
+        .cands
+        .extend(url_date(page_url).and_then(|d| DateCandidate::read(&d, DateSource::Url, 0)));
 
     // Title: the first h1 when a title or card names it; else JSON-LD's headline; else the
     // card or <title> without the site's name.
@@ -706,20 +602,9 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage) {
         .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
         .or_else(|| f.ld_name.clone());
 
-    // Date: the first source that reads as a date.
-    let dates = (f.ld_date.iter())
-        .chain(&f.meta_dates)
-        .chain(&f.ld_other_date)
-        .chain(&f.time_dates)
-        .map(String::as_str);
-    meta.date = dates
-        .clone()
-        .find_map(iso_date)
-        .or_else(|| url_date(page_url))
-        .or_else(|| dates.clone().next().map(String::from));
     meta.description = meta.description.or(f.ld_description);
     meta.types = f.types;
-    (meta, authors)
+    (meta, authors, dates)
 }
 
 #[cfg(test)]
@@ -729,37 +614,6 @@ mod tests {
     /// The metadata decode gives a page, its author chosen by the shipped model.
     fn page_meta(html: &str, url: Option<&str>) -> PageMeta {
         super::super::html::to_blocks(html, url).1
-    }
-
-    #[test]
-    fn dates_read_in_their_common_forms() {
-        for (s, want) in [
-            ("2025-09-04T10:00:00+00:00", Some("2025-09-04")),
-            ("2025/9/4", Some("2025-09-04")),
-            ("04.09.2025", Some("2025-09-04")),
-            ("Posted on the 15/12/2025 at 19:00", Some("2025-12-15")),
-            ("12/15/2025", Some("2025-12-15")),
-            ("04/09/2025", None),
-            ("September 4, 2025", Some("2025-09-04")),
-            ("4 Sep 2025", Some("2025-09-04")),
-            ("Updated 12 hours ago", None),
-            // In the page's language; whole words only.
-            (
-                "Diese Seite wurde zuletzt am 29. Januar 2020 bearbeitet",
-                Some("2020-01-29"),
-            ),
-            ("publié le 3 févr. 2021", Some("2021-02-03")),
-            ("12 de marzo de 2019", Some("2019-03-12")),
-            ("7 ottobre 2022", Some("2022-10-07")),
-            ("Set of 12 cups, 2024 edition", None),
-            ("Junior league 2024, round 3", None),
-        ] {
-            assert_eq!(iso_date(s).as_deref(), want, "{s}");
-        }
-        assert_eq!(
-            url_date("https://x.com/2025/09/04/top-trends").as_deref(),
-            Some("2025-09-04")
-        );
     }
 
     #[test]

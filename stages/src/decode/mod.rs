@@ -4,6 +4,7 @@
 pub mod author;
 pub mod chars;
 pub mod charset;
+pub mod date;
 pub mod html;
 pub mod metadata;
 pub mod mojibake;
@@ -134,12 +135,20 @@ impl Decoder {
         }
     }
 
-    /// The author's candidates of an HTML page, decoded as [`Stage::process`] decodes it
-    /// (for training the author model); `None` when the bytes are not HTML text.
+    /// The author's and the date's candidates of an HTML page, decoded as
+    /// [`Stage::process`] decodes it (for training their models); `None` when the bytes
+    /// are not HTML text.
     #[cfg(feature = "train")]
-    pub fn author_page(&self, raw: &[u8], url: Option<&str>) -> Option<author::AuthorPage> {
+    pub fn meta_candidates(
+        &self,
+        raw: &[u8],
+        url: Option<&str>,
+    ) -> Option<(author::AuthorPage, date::DatePage)> {
         let d = charset::decode(raw, None, url, Some(self.fallback), self.o.detect);
-        html::looks_like_html(&d.text).then(|| html::parse(&d.text, url).2)
+        html::looks_like_html(&d.text).then(|| {
+            let (_, _, a, dates) = html::parse(&d.text, url);
+            (a, dates)
+        })
     }
 
     /// Entities, mojibake and normalisation on one piece of text; counts mojibake repairs.
