@@ -246,7 +246,7 @@ fn cv_field<const N: usize>(
         if !ok && !held(p) {
             misses.push(
                 json!({"id": p.id, "field": field, "got": got, "want": p.gold,
-                "candidate_right": p.labels.contains(&true)}),
+                "candidate_right": p.labels.contains(&true), "candidates": p.values}),
             );
         }
         c.0 += usize::from(ok);
