@@ -313,6 +313,180 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
 ///
 /// One function because each field's sources are tried in priority order and later sources read
 /// what earlier ones found.
+/// The author's candidates the page's head and DOM offer (the blocks add their lines
+/// later): declared names, a card's "Written by" and creator, script data, byline
+/// elements, the site's name and `<title>`'s parts after the headline.
+fn author_candidates(doc: &Html, f: &Found, site: Option<String>, host: String) -> AuthorPage {
+    let s = selectors();
+    let mut site_names: Vec<String> = site.iter().cloned().collect();
+    let mut authors = AuthorPage {
+        site,
+        host,
+        title_key: f.html_title.as_deref().map(key).unwrap_or_default(),
+        cands: Vec::new(),
+    };
+    // Declared authors: each source's real names, joined.
+    for (source, list) in [(Source::Ld, &f.ld_authors), (Source::Meta, &f.meta_authors)] {
+        let mut names: Vec<&str> = Vec::new();
+        for c in list.iter().map(|c| author_field(c)) {
+            if !junk_author(c, None, "") && !names.contains(&c) {
+                names.push(c);
+            }
+        }
+        if !names.is_empty() {
+            let mut c = Candidate::new(names.join(", "), source, 0);
+            c.org = source == Source::Ld && f.ld_org;
+            authors.push(c);
+        }
+    }
+    // A card's "Written by" (Yoast, Ghost): `twitter:label1` names what `twitter:data1` is.
+    for (n, label) in &f.card_labels {
+        if ["written by", "interview by", "words by", "author", "autor"]
+            .iter()
+            .any(|l| label.contains(l))
+        {
+            let data = f.card_data.iter().find(|(m, _)| m == n);
+            if let Some((_, d)) = data {
+                authors.push(Candidate::new(author_field(d).to_string(), Source::Card, 0));
+            }
+        }
+    }
+    if let Some(c) = &f.card_creator {
+        let name = c.trim_start_matches('@').to_string();
+        authors.push(Candidate::new(name, Source::Card, 1));
+    }
+    // What scripts render the page from: Discourse's first post's user, an analytics
+    // `dataLayer`'s or a plugin's author.
+    let mut data = Vec::new();
+    if let Some(p) = doc.select(&s.preloaded).next() {
+        if let Some(v) = p.value().attr("data-preloaded") {
+            author::script_names(v, "\"username", &mut data);
+        }
+    }
+    for script in doc.select(&s.script).take(40) {
+        let text: String = script.text().collect();
+        for k in ["'author", "\"author", "PostAuthor"] {
+            author::script_names(&text, k, &mut data);
+        }
+    }
+    for (i, n) in data.into_iter().take(author::MAX_PER_SOURCE).enumerate() {
+        authors.push(Candidate::new(
+            author_field(&n).to_string(),
+            Source::Data,
+            i,
+        ));
+    }
+    // Byline elements, in page order (the page's author comes before the comments' and
+    // the sidebar's).
+    for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
+        // Its `content`, its text, a microdata name inside it, or its picture's `alt`.
+        let t = (e.value().attr("content").and_then(clean))
+            .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")))
+            .or_else(|| {
+                let n = e.select(&s.name_prop).next()?;
+                n.value().attr("content").and_then(clean)
+            })
+            .or_else(|| {
+                let img = e.select(&s.img).next()?;
+                img.value().attr("alt").and_then(clean)
+            });
+        let Some(t) = t else { continue };
+        if let Some(name) = byline_name(&t) {
+            let rank = authors
+                .cands
+                .iter()
+                .filter(|c| c.source == Source::Byline)
+                .count();
+            let mut c = Candidate::new(name, Source::Byline, rank);
+            c.strong = author::declares_author(e);
+            c.comments = author::in_comments(e);
+            c.labelled = author::has_label(&t);
+            authors.push(c);
+        }
+    }
+    // The site's name, and what `<title>` says after the headline (a personal blog's
+    // owner, an organisation writing as itself).
+    if let Some(t) = &f.html_title {
+        site_names.extend(title_parts(t).into_iter().skip(1).map(String::from));
+    }
+    for (i, n) in site_names.into_iter().enumerate() {
+        let n = author_field(&n).to_string();
+        if n.split_whitespace().count() <= 6
+            && !(authors.cands.iter()).any(|c| c.source == Source::Site && key(&c.name) == key(&n))
+        {
+            authors.push(Candidate::new(n, Source::Site, i));
+        }
+    }
+    authors
+}
+
+/// The date's candidates the page's head and DOM offer (the blocks add their lines
+/// later): declared dates, `<time>` and date-like elements, the URL's date.
+fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
+    let s = selectors();
+    // Dates: every one the page states, for the date model to choose from.
+    let mut dates = DatePage::default();
+    let declared = [
+        (DateSource::Ld, &f.ld_date),
+        (DateSource::LdModified, &f.ld_modified),
+        (DateSource::LdOther, &f.ld_other_date),
+    ];
+    for (source, d) in declared {
+        dates
+            .cands
+            .extend(d.as_deref().and_then(|d| DateCandidate::read(d, source, 0)));
+    }
+    for (source, list) in [
+        (DateSource::Meta, &f.meta_dates),
+        (DateSource::MetaModified, &f.meta_modified),
+    ] {
+        for (i, d) in list.iter().enumerate() {
+            dates.cands.extend(DateCandidate::read(d, source, i));
+        }
+    }
+    if dates.cands.is_empty() {
+        dates.raw = (f.ld_date.iter())
+            .chain(&f.meta_dates)
+            .chain(&f.ld_other_date)
+            .next()
+            .cloned();
+    }
+    // `<time>` and date-like elements: their `datetime` and their text, each a candidate,
+    // labelled by the element's class, `itemprop` and text.
+    let (mut attrs, mut texts) = (0, 0);
+    for e in doc.select(&s.time).take(date::MAX_PER_SOURCE) {
+        let v = e.value();
+        let label = [v.attr("class"), v.attr("itemprop"), v.attr("id")]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = text_of(e).filter(|x| x.len() <= 80);
+        let label = format!("{label} {}", text.as_deref().unwrap_or(""));
+        let comments = author::in_comments(e);
+        let attr = (v.attr("datetime").or_else(|| v.attr("content"))).and_then(clean);
+        if let Some(c) = attr.and_then(|d| DateCandidate::read(&d, DateSource::TimeAttr, attrs)) {
+            attrs += 1;
+            dates.cands.push(DateCandidate {
+                comments,
+                ..c.labelled_by(&label)
+            });
+        }
+        if let Some(c) = text.and_then(|t| DateCandidate::read(&t, DateSource::TimeText, texts)) {
+            texts += 1;
+            dates.cands.push(DateCandidate {
+                comments,
+                ..c.labelled_by(&label)
+            });
+        }
+    }
+    dates
+        .cands
+        .extend(url_date(page_url).and_then(|d| DateCandidate::read(&d, DateSource::Url, 0)));
+
+    dates
+}
+
 /// The page's metadata but its author and date, and their candidates (chosen once the
 /// blocks add theirs, [`super::html::parse`]).
 pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, DatePage) {
@@ -426,164 +600,8 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, D
         .to_string();
     meta.site_name = card_site.or_else(|| f.ld_publisher.clone());
     let site = meta.site_name.as_deref();
-    let mut authors = AuthorPage {
-        site: meta.site_name.clone(),
-        host: host.clone(),
-        title_key: f.html_title.as_deref().map(key).unwrap_or_default(),
-        cands: Vec::new(),
-    };
-    // Declared authors: each source's real names, joined.
-    for (source, list) in [(Source::Ld, &f.ld_authors), (Source::Meta, &f.meta_authors)] {
-        let mut names: Vec<&str> = Vec::new();
-        for c in list.iter().map(|c| author_field(c)) {
-            if !junk_author(c, None, "") && !names.contains(&c) {
-                names.push(c);
-            }
-        }
-        if !names.is_empty() {
-            let mut c = Candidate::new(names.join(", "), source, 0);
-            c.org = source == Source::Ld && f.ld_org;
-            authors.push(c);
-        }
-    }
-    // A card's "Written by" (Yoast, Ghost): `twitter:label1` names what `twitter:data1` is.
-    for (n, label) in &f.card_labels {
-        if ["written by", "interview by", "words by", "author", "autor"]
-            .iter()
-            .any(|l| label.contains(l))
-        {
-            let data = f.card_data.iter().find(|(m, _)| m == n);
-            if let Some((_, d)) = data {
-                authors.push(Candidate::new(author_field(d).to_string(), Source::Card, 0));
-            }
-        }
-    }
-    if let Some(c) = &f.card_creator {
-        let name = c.trim_start_matches('@').to_string();
-        authors.push(Candidate::new(name, Source::Card, 1));
-    }
-    // What scripts render the page from: Discourse's first post's user, an analytics
-    // `dataLayer`'s or a plugin's author.
-    let mut data = Vec::new();
-    if let Some(p) = doc.select(&s.preloaded).next() {
-        if let Some(v) = p.value().attr("data-preloaded") {
-            author::script_names(v, "\"username", &mut data);
-        }
-    }
-    for script in doc.select(&s.script).take(40) {
-        let text: String = script.text().collect();
-        for k in ["'author", "\"author", "PostAuthor"] {
-            author::script_names(&text, k, &mut data);
-        }
-    }
-    for (i, n) in data.into_iter().take(author::MAX_PER_SOURCE).enumerate() {
-        authors.push(Candidate::new(
-            author_field(&n).to_string(),
-            Source::Data,
-            i,
-        ));
-    }
-    // Byline elements, in page order (the page's author comes before the comments' and
-    // the sidebar's).
-    for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
-        // Its `content`, its text, a microdata name inside it, or its picture's `alt`.
-        let t = (e.value().attr("content").and_then(clean))
-            .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")))
-            .or_else(|| {
-                let n = e.select(&s.name_prop).next()?;
-                n.value().attr("content").and_then(clean)
-            })
-            .or_else(|| {
-                let img = e.select(&s.img).next()?;
-                img.value().attr("alt").and_then(clean)
-            });
-        let Some(t) = t else { continue };
-        if let Some(name) = byline_name(&t) {
-            let rank = authors
-                .cands
-                .iter()
-                .filter(|c| c.source == Source::Byline)
-                .count();
-            let mut c = Candidate::new(name, Source::Byline, rank);
-            c.strong = author::declares_author(e);
-            c.comments = author::in_comments(e);
-            c.labelled = author::has_label(&t);
-            authors.push(c);
-        }
-    }
-    // The site's name, and what `<title>` says after the headline (a personal blog's
-    // owner, an organisation writing as itself).
-    let mut site_names: Vec<String> = meta.site_name.iter().cloned().collect();
-    if let Some(t) = &f.html_title {
-        site_names.extend(title_parts(t).into_iter().skip(1).map(String::from));
-    }
-    for (i, n) in site_names.into_iter().enumerate() {
-        let n = author_field(&n).to_string();
-        if n.split_whitespace().count() <= 6
-            && !(authors.cands.iter()).any(|c| c.source == Source::Site && key(&c.name) == key(&n))
-        {
-            authors.push(Candidate::new(n, Source::Site, i));
-        }
-    }
-    // Dates: every one the page states, for the date model to choose from.
-    let mut dates = DatePage::default();
-    let declared = [
-        (DateSource::Ld, &f.ld_date),
-        (DateSource::LdModified, &f.ld_modified),
-        (DateSource::LdOther, &f.ld_other_date),
-    ];
-    for (source, d) in declared {
-        dates
-            .cands
-            .extend(d.as_deref().and_then(|d| DateCandidate::read(d, source, 0)));
-    }
-    for (source, list) in [
-        (DateSource::Meta, &f.meta_dates),
-        (DateSource::MetaModified, &f.meta_modified),
-    ] {
-        for (i, d) in list.iter().enumerate() {
-            dates.cands.extend(DateCandidate::read(d, source, i));
-        }
-    }
-    if dates.cands.is_empty() {
-        dates.raw = (f.ld_date.iter())
-            .chain(&f.meta_dates)
-            .chain(&f.ld_other_date)
-            .next()
-            .cloned();
-    }
-    // `<time>` and date-like elements: their `datetime` and their text, each a candidate,
-    // labelled by the element's class, `itemprop` and text.
-    let (mut attrs, mut texts) = (0, 0);
-    for e in doc.select(&s.time).take(date::MAX_PER_SOURCE) {
-        let v = e.value();
-        let label = [v.attr("class"), v.attr("itemprop"), v.attr("id")]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let text = text_of(e).filter(|x| x.len() <= 80);
-        let label = format!("{label} {}", text.as_deref().unwrap_or(""));
-        let comments = author::in_comments(e);
-        let attr = (v.attr("datetime").or_else(|| v.attr("content"))).and_then(clean);
-        if let Some(c) = attr.and_then(|d| DateCandidate::read(&d, DateSource::TimeAttr, attrs)) {
-            attrs += 1;
-            dates.cands.push(DateCandidate {
-                comments,
-                ..c.labelled_by(&label)
-            });
-        }
-        if let Some(c) = text.and_then(|t| DateCandidate::read(&t, DateSource::TimeText, texts)) {
-            texts += 1;
-            dates.cands.push(DateCandidate {
-                comments,
-                ..c.labelled_by(&label)
-            });
-        }
-    }
-    dates
-        .cands
-        .extend(url_date(page_url).and_then(|d| DateCandidate::read(&d, DateSource::Url, 0)));
+    let authors = author_candidates(doc, &f, meta.site_name.clone(), host.clone());
+    let dates = date_candidates(doc, &f, page_url);
 
     // Title: the first h1 when a title or card names it; else JSON-LD's headline; else the
     // card or <title> without the site's name.
