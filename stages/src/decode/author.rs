@@ -94,7 +94,7 @@ pub struct AuthorPage {
 }
 
 /// The features, in the order of a row and of the model file.
-pub const FEATURES: [&str; 23] = [
+pub const FEATURES: [&str; 25] = [
     "source_ld",
     "source_ld_org",
     "source_meta",
@@ -118,6 +118,8 @@ pub const FEATURES: [&str; 23] = [
     "in_title",
     "near_headline",
     "copyright",
+    "core",
+    "extends",
 ];
 
 /// Most candidates kept of one source (bylines: the page's own come first).
@@ -148,6 +150,13 @@ impl AuthorPage {
                 let agree = (self.cands.iter().zip(&keys))
                     .filter(|(o, ok)| o.source != c.source && *ok == k)
                     .count();
+                // Other candidates that hold this name and more (`Matt Check Head
+                // Winemaker` holds `Matt Check`), and whether this one holds another's.
+                let core = (keys.iter())
+                    .filter(|o| o.len() > k.len() && k.len() >= 4 && o.starts_with(k.as_str()))
+                    .count();
+                let extends = (keys.iter())
+                    .any(|o| k.len() > o.len() && o.len() >= 4 && k.starts_with(o.as_str()));
                 let is = |s: Source| f32::from(u8::from(c.source == s));
                 let flag = |b: bool| f32::from(u8::from(b));
                 [
@@ -174,6 +183,8 @@ impl AuthorPage {
                     flag(k.len() >= 3 && self.title_key.contains(k.as_str())),
                     flag(c.near_headline),
                     flag(c.copyright),
+                    core.min(3) as f32 / 3.0,
+                    flag(extends),
                 ]
             })
             .collect()
@@ -261,6 +272,17 @@ const LABELS: [&str; 20] = [
     "auteur:",
 ];
 
+/// Whether `t` is a label alone, the name in the next element (`Autor`, `Written by:`).
+fn is_label(t: &str) -> bool {
+    let l = t.trim().trim_end_matches(':').trim().to_lowercase();
+    l.len() <= 16
+        && (l == "by"
+            || l == "authors"
+            || l == "author(s)"
+            || l == "verfasser"
+            || LABELS.iter().any(|p| p.trim_end_matches([':', ' ']) == l))
+}
+
 /// The label `t` starts with (any case), if any, as its length in bytes.
 fn label_len(t: &str) -> Option<usize> {
     let head: String = t.chars().take(24).flat_map(char::to_lowercase).collect();
@@ -284,7 +306,11 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut AuthorPage) {
             continue;
         }
         let near = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
+        // A label alone ("Autor", "Written by:") names the next block.
+        let alone = i > 0 && is_label(&blocks[i - 1].text);
         let (name, labelled, copyright) = if has_label(&b.text) {
+            (byline_name(&b.text), true, false)
+        } else if alone {
             (byline_name(&b.text), true, false)
         } else if let Some(holder) = copyright_holder(&b.text) {
             (byline_name(holder), false, true)
@@ -610,6 +636,22 @@ mod tests {
             Some("Gregory Szorc")
         );
         assert_eq!(copyright_holder("Made with care"), None);
+    }
+
+    #[test]
+    fn a_label_alone_names_the_next_line() {
+        let block = |t: &str| pipeline_core::Block {
+            text: t.into(),
+            ..Default::default()
+        };
+        let mut page = AuthorPage::default();
+        lines(
+            &[block("Autor"), block("Nikolai Huke"), block("Text.")],
+            &mut page,
+        );
+        assert_eq!(page.cands.len(), 1);
+        assert_eq!(page.cands[0].name, "Nikolai Huke");
+        assert!(page.cands[0].labelled);
     }
 
     #[test]

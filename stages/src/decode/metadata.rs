@@ -93,7 +93,7 @@ fn selectors() -> &'static Selectors {
         canonical: sel(r#"link[rel="canonical"]"#),
         html: sel("html"),
         byline: sel(
-            r#"[rel="author"], [itemprop="author"], [class*="author"], [class*="byline"], a[href*="/author/"], .vcard .fn, [class*="username"], [class*="user-name"]"#,
+            r#"[rel="author"], [itemprop="author"], [class*="author"], [class*="byline"], a[href*="/author/"], .vcard .fn, [class*="username"], [class*="user-name"], address"#,
         ),
         time: sel(
             r#"time, [itemprop="datePublished"], [class*="publish"], [class*="date"], [class*="posted"]"#,
