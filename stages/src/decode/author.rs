@@ -308,9 +308,7 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut AuthorPage) {
         let near = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
         // A label alone ("Autor", "Written by:") names the next block.
         let alone = i > 0 && is_label(&blocks[i - 1].text);
-        let (name, labelled, copyright) = if has_label(&b.text) {
-            (byline_name(&b.text), true, false)
-        } else if alone {
+        let (name, labelled, copyright) = if alone || has_label(&b.text) {
             (byline_name(&b.text), true, false)
         } else if let Some(holder) = copyright_holder(&b.text) {
             (byline_name(holder), false, true)
