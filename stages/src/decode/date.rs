@@ -198,7 +198,9 @@ pub fn shipped() -> &'static DateModel {
     })
 }
 
-/// Date candidates from the page's lines: every short block that reads as a date.
+/// Date candidates from the page's lines: every short block that reads as a date (the
+/// headline too: some print the date in it), and in a longer one, the date after a
+/// "published" label (`Erschienen am: 01.11.2023`, beside an update's date).
 pub fn lines(blocks: &[pipeline_core::Block], page: &mut DatePage) {
     let h1 = blocks.iter().position(|b| b.heading == Some(1));
     let mut rank = 0;
@@ -206,15 +208,31 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut DatePage) {
         if rank >= MAX_PER_SOURCE {
             break;
         }
-        if b.heading == Some(1) || b.text.split_whitespace().nth(12).is_some() {
-            continue;
-        }
-        if let Some(mut c) = DateCandidate::read(&b.text, DateSource::Line, rank) {
+        let words = b.text.split_whitespace().count();
+        let text = if words <= 12 {
+            Some(b.text.as_str())
+        } else if words <= 60 {
+            after_published_label(&b.text)
+        } else {
+            None
+        };
+        if let Some(mut c) = text.and_then(|t| DateCandidate::read(t, DateSource::Line, rank)) {
             c.near_headline = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
-            page.cands.push(c.labelled_by(&b.text));
+            page.cands.push(c.labelled_by(text.unwrap_or_default()));
             rank += 1;
         }
     }
+}
+
+/// The text from the first "published" label on (`… Erschienen am: 01.11.2023 …`).
+fn after_published_label(t: &str) -> Option<&str> {
+    let starts = |i: usize, w: &str| {
+        let mut lower = t[i..].chars().flat_map(char::to_lowercase);
+        w.chars().all(|c| lower.next() == Some(c))
+    };
+    t.char_indices()
+        .find(|&(i, _)| PUBLISHED.iter().any(|w| starts(i, w)))
+        .map(|(i, _)| &t[i..])
 }
 
 /// Month names and their abbreviations in the languages of the pages (English, German,
@@ -369,6 +387,14 @@ mod tests {
         let m = shipped();
         let text = m.to_text("date", &FEATURES);
         assert_eq!(text, include_str!("../../models/date.txt"));
+    }
+
+    #[test]
+    fn a_published_label_picks_its_date_among_others() {
+        let t = "Letzte Änderung: 31.10.2023 - 14:49:39 Erschienen am: 01.11.2023 Lesungen: 61";
+        let after = after_published_label(t).unwrap();
+        assert_eq!(iso_date(after).as_deref(), Some("2023-11-01"));
+        assert_eq!(after_published_label("Updated 31.10.2023"), None);
     }
 
     #[test]

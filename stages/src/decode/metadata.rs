@@ -464,7 +464,11 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
         let text = text_of(e).filter(|x| x.len() <= 80);
         let label = format!("{label} {}", text.as_deref().unwrap_or(""));
         let comments = author::in_comments(e);
-        let attr = (v.attr("datetime").or_else(|| v.attr("content"))).and_then(clean);
+        // `datetime`, microdata's `content`, or hAtom's `title` (`<span class="updated"
+        // title="2013-04-04T18:52:11+00:00">`).
+        let attr = (v.attr("datetime").or_else(|| v.attr("content")))
+            .or_else(|| v.attr("title"))
+            .and_then(clean);
         if let Some(c) = attr.and_then(|d| DateCandidate::read(&d, DateSource::TimeAttr, attrs)) {
             attrs += 1;
             dates.cands.push(DateCandidate {
