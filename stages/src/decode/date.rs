@@ -33,6 +33,8 @@ pub enum DateSource {
     Url,
     /// A short block that reads as a date.
     Line,
+    /// Data a script renders the page from (`"publishedDate":"2016-11-04T20:37:27Z"`).
+    Data,
 }
 
 /// One date a page states.
@@ -113,7 +115,7 @@ pub struct DatePage {
 }
 
 /// The features, in the order of a row and of the model file.
-pub const FEATURES: [&str; 18] = [
+pub const FEATURES: [&str; 19] = [
     "source_ld",
     "source_ld_modified",
     "source_ld_other",
@@ -123,6 +125,7 @@ pub const FEATURES: [&str; 18] = [
     "source_time_text",
     "source_url",
     "source_line",
+    "source_data",
     "rank",
     "near_headline",
     "label_updated",
@@ -162,6 +165,7 @@ impl DatePage {
                     is(DateSource::TimeText),
                     is(DateSource::Url),
                     is(DateSource::Line),
+                    is(DateSource::Data),
                     ((1 + c.rank) as f32).ln() / 4.0,
                     flag(c.near_headline),
                     flag(c.updated),

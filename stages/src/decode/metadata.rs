@@ -63,6 +63,9 @@ struct Found {
     /// `twitter:creator`: the author's handle, or the site's.
     card_creator: Option<String>,
     meta_modified: Vec<String>,
+    /// Authors and publication dates in the data scripts render the page from.
+    script_authors: Vec<String>,
+    script_dates: Vec<String>,
 }
 
 fn sel(s: &'static str) -> Selector {
@@ -363,12 +366,7 @@ fn author_candidates(doc: &Html, f: &Found, site: Option<String>, host: String) 
             author::script_names(v, "\"username", &mut data);
         }
     }
-    for script in doc.select(&s.script).take(40) {
-        let text: String = script.text().collect();
-        for k in ["'author", "\"author", "PostAuthor"] {
-            author::script_names(&text, k, &mut data);
-        }
-    }
+    data.extend(f.script_authors.iter().cloned());
     for (i, n) in data.into_iter().take(author::MAX_PER_SOURCE).enumerate() {
         authors.push(Candidate::new(
             author_field(&n).to_string(),
@@ -483,6 +481,12 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
                 ..c.labelled_by(&label)
             });
         }
+    }
+    // What scripts render the page from: a JSON state's publication date.
+    for (i, d) in f.script_dates.iter().take(date::MAX_PER_SOURCE).enumerate() {
+        dates
+            .cands
+            .extend(DateCandidate::read(d, DateSource::Data, i));
     }
     dates
         .cands
@@ -604,6 +608,22 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, D
         .to_string();
     meta.site_name = card_site.or_else(|| f.ld_publisher.clone());
     let site = meta.site_name.as_deref();
+    // Inline scripts (not JSON-LD), read once: a `dataLayer`'s or a plugin's author, a
+    // JSON state's publication date.
+    for script in doc.select(&s.script).take(40) {
+        let text: String = script.text().collect();
+        for k in ["'author", "\"author", "PostAuthor"] {
+            author::script_names(&text, k, &mut f.script_authors);
+        }
+        for k in [
+            "\"datePublished",
+            "\"publishedDate",
+            "\"publishDate",
+            "\"published_at",
+        ] {
+            author::script_names(&text, k, &mut f.script_dates);
+        }
+    }
     let authors = author_candidates(doc, &f, meta.site_name.clone(), host.clone());
     let dates = date_candidates(doc, &f, page_url);
 
