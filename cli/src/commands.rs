@@ -330,21 +330,28 @@ fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `textpipe train author|date`: the author or date model, from the pages whose gold has
+/// `textpipe train author|date|title`: the author, date or title model, from the pages whose gold has
 /// the field (the set-aside tenth of the sites left out, so that `eval metadata` can
 /// report it).
 fn train_meta(what: &str, train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     use textpipe_eval::metadata::{meta_picks, train_picks};
-    use textpipe_stages::decode::{author, date};
+    use textpipe_stages::decode::{author, date, title};
     let pages = textpipe_eval::clean::read_pages(train)?;
-    let (authors, dates) = meta_picks(&pages);
+    let (authors, dates, titles) = meta_picks(&pages);
     let aside = |d: &str| !textpipe_eval::held_out(d);
-    let (text, n) = if what == "author" {
-        let m = train_picks(&authors, |p| aside(&p.domain));
-        (m.to_text("author", &author::FEATURES), authors.len())
-    } else {
-        let m = train_picks(&dates, |p| aside(&p.domain));
-        (m.to_text("date", &date::FEATURES), dates.len())
+    let (text, n) = match what {
+        "author" => {
+            let m = train_picks(&authors, |p| aside(&p.domain));
+            (m.to_text("author", &author::FEATURES), authors.len())
+        }
+        "date" => {
+            let m = train_picks(&dates, |p| aside(&p.domain));
+            (m.to_text("date", &date::FEATURES), dates.len())
+        }
+        _ => {
+            let m = train_picks(&titles, |p| aside(&p.domain));
+            (m.to_text("title", &title::FEATURES), titles.len())
+        }
     };
     if n == 0 {
         anyhow::bail!("train {what}: no page in {train:?} has {what} gold");
@@ -609,12 +616,12 @@ pub fn train(a: &TrainArgs) -> Result<ExitCode> {
     if what == "idf" {
         return train_idf(train, out);
     }
-    if what == "author" || what == "date" {
+    if what == "author" || what == "date" || what == "title" {
         return train_meta(what, train, out);
     }
     if what != "ner" {
         anyhow::bail!(
-            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars`, `idf`, `author` and `date` can be trained"
+            "unknown model `{what}`: `ner`, `lang`, `clean`, `chars`, `idf`, `author`, `date` and `title` can be trained"
         );
     }
     let [train] = train else {

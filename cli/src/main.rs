@@ -56,9 +56,10 @@ Examples:
   textpipe train chars --train ../shared/eval/seg/ --out stages/models/chars.bin
   textpipe eval mojibake --gold ../shared/eval/seg/ --folds 5
   textpipe eval metadata --gold ../shared/eval/clean/   page title, author and date
-  textpipe eval metadata --gold ../shared/eval/clean/ --folds 5   author and date models, cross-validated
+  textpipe eval metadata --gold ../shared/eval/clean/ --folds 5   title, author and date models, cross-validated
   textpipe train author --train ../shared/eval/clean/ --out stages/models/author.txt
   textpipe train date --train ../shared/eval/clean/ --out stages/models/date.txt
+  textpipe train title --train ../shared/eval/clean/ --out stages/models/title.txt
   textpipe train idf --train ../shared/eval/seg/ --train ../shared/eval/summ/ \\
                      --train ../shared/eval/ner/conll2003-train.jsonl --out stages/models/idf.bin
   textpipe gen-corpus --from seeds/ -n 20000 -o out/corpus.jsonl
@@ -282,8 +283,8 @@ enum Cmd {
     Train {
         /// What to train: ner (entity tagger), lang (language model), clean (content model),
         /// chars (the character model mojibake repair asks), idf (keyword document
-        /// frequencies per language), author or date (the models that pick a page's
-        /// author and date among its candidates).
+        /// frequencies per language), author, date or title (the models that pick a
+        /// page's author, date and title among its candidates).
         what: String,
         /// Training data. ner: one JSONL file as in ../shared/eval/ner/ (text and entities in
         /// characters). lang: JSONL files with `lang` and `text` (a directory means its

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use textpipe_stages::decode::ranker::Ranker;
-use textpipe_stages::decode::{author, date};
+use textpipe_stages::decode::{author, date, title};
 use textpipe_stages::decode::{DecodeOptions, Decoder};
 
 use crate::clean::{decode_pages, read_pages, Page};
@@ -158,10 +158,11 @@ impl<const N: usize> Picks<N> {
     }
 }
 
-/// The author candidates and the date candidates of the pages whose gold has each.
+/// The author, date and title candidates of the pages whose gold has each.
 pub type MetaPicks = (
     Vec<Picks<{ author::FEATURES.len() }>>,
     Vec<Picks<{ date::FEATURES.len() }>>,
+    Vec<Picks<{ title::FEATURES.len() }>>,
 );
 
 /// One page's [`Picks`] for field `k` (1 author, 2 date).
@@ -189,16 +190,21 @@ fn picks<const N: usize>(
 /// Each page's author and date candidates, where its gold has the field.
 pub fn meta_picks(pages: &[Page]) -> MetaPicks {
     let dec = Decoder::new(DecodeOptions::default());
-    let (mut authors, mut dates) = (Vec::new(), Vec::new());
+    let (mut authors, mut dates, mut titles) = (Vec::new(), Vec::new(), Vec::new());
     for p in pages {
-        let Some((a, d)) = dec.meta_candidates(&p.raw, p.url.as_deref()) else {
+        let Some(c) = dec.meta_candidates(&p.raw, p.url.as_deref()) else {
             continue;
         };
+        let (a, d, t) = (c.authors, c.dates, c.titles);
         let bench = if p.page_type == "page" {
             "trafilatura"
         } else {
             "wcxb"
         };
+        if let Some(g) = &p.meta[0] {
+            let values = t.cands.iter().map(|c| c.text.clone()).collect();
+            titles.push(picks(p, bench, values, t.rows(), None, g, 0));
+        }
         if let Some(g) = &p.meta[1] {
             let values = a.cands.iter().map(|c| c.name.clone()).collect();
             authors.push(picks(p, bench, values, a.rows(), None, g, 1));
@@ -208,7 +214,7 @@ pub fn meta_picks(pages: &[Page]) -> MetaPicks {
             dates.push(picks(p, bench, values, d.rows(), d.raw.clone(), g, 2));
         }
     }
-    (authors, dates)
+    (authors, dates, titles)
 }
 
 /// A ranker fitted to the candidates of the pages `keep` admits.
@@ -241,7 +247,11 @@ fn cv_field<const N: usize>(
     let mut tally = |p: &Picks<N>, m: &Ranker<N>| {
         let got = p.choose(m);
         let c = counts.entry((p.bench, held(p))).or_default();
-        let k = if field == "author" { 1 } else { 2 };
+        let k = match field {
+            "title" => 0,
+            "author" => 1,
+            _ => 2,
+        };
         let ok = matches(k, &got, &p.gold);
         if !ok && !held(p) {
             misses.push(
@@ -266,11 +276,11 @@ fn cv_field<const N: usize>(
     counts
 }
 
-/// `eval metadata --folds K`: the author and date models cross-validated by site
-/// ([`cv_field`]). Titles have no model.
+/// `eval metadata --folds K`: the author, date and title models cross-validated by site
+/// ([`cv_field`]).
 pub fn metadata_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError> {
     let pages = read_pages(golds)?;
-    let (authors, dates) = meta_picks(&pages);
+    let (authors, dates, titles) = meta_picks(&pages);
     if (authors.is_empty() && dates.is_empty()) || folds < 2 {
         return Err(EvalError::Gold {
             path: format!("{golds:?}"),
@@ -278,12 +288,14 @@ pub fn metadata_cv(golds: &[PathBuf], folds: usize) -> Result<Report, EvalError>
         });
     }
     let mut misses = Vec::new();
-    let mut text =
-        format!("author and date models ({folds} folds by site; oracle: a candidate is right):\n");
+    let mut text = format!(
+        "author, date and title models ({folds} folds by site; oracle: a candidate is right):\n"
+    );
     let mut figures = serde_json::Map::new();
     for (field, counts) in [
         ("author", cv_field(&authors, folds, "author", &mut misses)),
         ("date", cv_field(&dates, folds, "date", &mut misses)),
+        ("title", cv_field(&titles, folds, "title", &mut misses)),
     ] {
         for ((bench, aside), (right, of, oracle)) in &counts {
             let name = format!("{bench}{}", if *aside { ", set-aside" } else { ", cv" });

@@ -4,8 +4,7 @@
 use pipeline_core::Block;
 use scraper::{node::Node, ElementRef, Html};
 
-use super::author::AuthorPage;
-use super::date::DatePage;
+pub use super::metadata::Candidates;
 pub use super::metadata::PageMeta;
 
 /// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
@@ -476,17 +475,17 @@ fn attributes(b: &[u8], mut j: usize) -> (usize, Option<usize>) {
 /// Parses HTML into blocks and page metadata ([`super::metadata`]), the author chosen by
 /// the shipped model ([`super::author`]); `url` is the page's address, when known.
 pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
-    let (blocks, mut meta, authors, dates) = parse(html, url);
-    meta.author = authors.choose(super::author::shipped());
-    meta.date = dates.choose(super::date::shipped());
+    let (blocks, mut meta, c) = parse(html, url);
+    meta.author = c.authors.choose(super::author::shipped());
+    meta.date = c.dates.choose(super::date::shipped());
     (blocks, meta)
 }
 
 /// [`to_blocks`] before the author and the date are chosen: the blocks, the metadata
-/// without them, and their candidates.
-pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage, DatePage) {
+/// without them, and the candidates of author, date and title.
+pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, Candidates) {
     let doc = Html::parse_document(&cap_attributes(html));
-    let (meta, mut authors, mut dates) = super::metadata::extract(&doc, url);
+    let (meta, mut c) = super::metadata::extract(&doc, url);
     let mut b = Builder {
         blocks: Vec::new(),
         block_hint_ids: Vec::new(),
@@ -505,9 +504,9 @@ pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, AuthorPage
     walk(doc.root_element(), &mut b, false);
     b.flush();
     drop_wrapper_hints(&mut b);
-    super::author::lines(&b.blocks, &mut authors);
-    super::date::lines(&b.blocks, &mut dates);
-    (b.blocks, meta, authors, dates)
+    super::author::lines(&b.blocks, &mut c.authors);
+    super::date::lines(&b.blocks, &mut c.dates);
+    (b.blocks, meta, c)
 }
 
 /// A container holding more than half of the page's text is a page wrapper, not a
@@ -584,7 +583,11 @@ mod tests {
 c</pre></article>
             <footer id="site-footer"><p>© 2021 Epoch Times</p></footer><noscript>Bitte JS</noscript></body></html>"#;
         let (blocks, meta) = to_blocks(html, None);
-        assert_eq!(meta.title.as_deref(), Some("Titel & mehr"));
+        // The article's headline, not the `<title>`.
+        assert_eq!(
+            meta.title.as_deref(),
+            Some("Putin sichert Unterstützung zu")
+        );
         assert_eq!(meta.author.as_deref(), Some("A. Autor"));
         assert_eq!(meta.date.as_deref(), Some("2021-11-04"));
         assert_eq!(meta.lang.as_deref(), Some("de"));

@@ -11,12 +11,13 @@ use serde_json::Value;
 
 use super::author::{self, author_field, byline_name, junk_author, AuthorPage, Candidate, Source};
 use super::date::{self, url_date, DateCandidate, DatePage, DateSource};
+use super::title::{self, TitlePage, TitleSource};
 
 /// Metadata found in a page.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PageMeta {
-    /// The page's headline: its `h1` where `<title>` or a card names it, else JSON-LD's
-    /// headline or the card or `<title>` without the site's name.
+    /// The page's headline, chosen by [`super::title`]'s model among its `h1`s, JSON-LD,
+    /// the card and `<title>`.
     pub title: Option<String>,
     /// Description (meta, card or JSON-LD).
     pub description: Option<String>,
@@ -81,6 +82,7 @@ struct Selectors {
     byline: Selector,
     time: Selector,
     h1: Selector,
+    h2: Selector,
     script: Selector,
     preloaded: Selector,
     img: Selector,
@@ -102,6 +104,7 @@ fn selectors() -> &'static Selectors {
             r#"time, [itemprop="datePublished"], [class*="publish"], [class*="date"], [class*="posted"]"#,
         ),
         h1: sel("h1"),
+        h2: sel("h2"),
         script: sel(r#"script:not([type="application/ld+json"])"#),
         preloaded: sel("#data-preloaded"),
         img: sel("img[alt]"),
@@ -316,6 +319,57 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
 ///
 /// One function because each field's sources are tried in priority order and later sources read
 /// what earlier ones found.
+/// The candidates a page offers for its author, date and title, before the choice.
+#[derive(Debug, Clone, Default)]
+pub struct Candidates {
+    /// The author's.
+    pub authors: AuthorPage,
+    /// The date's.
+    pub dates: DatePage,
+    /// The title's.
+    pub titles: TitlePage,
+}
+
+/// The title's candidates: the first `h1`s and `h2`, JSON-LD's headline and name, the
+/// card's title and `<title>` (whole and without the site's name), `<title>`'s parts.
+fn title_candidates(doc: &Html, f: &Found, site: Option<&str>, host: &str) -> TitlePage {
+    let s = selectors();
+    let mut t = TitlePage {
+        site: site.map(String::from),
+        host: host.to_string(),
+        cands: Vec::new(),
+    };
+    for (i, h) in doc.select(&s.h1).take(3).filter_map(text_of).enumerate() {
+        t.push(h, TitleSource::H1, i);
+    }
+    if let Some(h) = doc.select(&s.h2).next().and_then(text_of) {
+        t.push(h, TitleSource::H2, 0);
+    }
+    for (v, src) in [
+        (&f.ld_headline, TitleSource::LdHeadline),
+        (&f.ld_name, TitleSource::LdName),
+    ] {
+        if let Some(v) = v {
+            t.push(v.clone(), src, 0);
+        }
+    }
+    for (v, whole, stripped) in [
+        (&f.card_title, TitleSource::Card, TitleSource::CardStripped),
+        (&f.html_title, TitleSource::Html, TitleSource::HtmlStripped),
+    ] {
+        if let Some(v) = v {
+            t.push(v.clone(), whole, 0);
+            t.push(strip_site(v, site, host), stripped, 0);
+        }
+    }
+    if let Some(v) = &f.html_title {
+        for (i, p) in title_parts(v).into_iter().enumerate() {
+            t.push(p.to_string(), TitleSource::TitlePart, i);
+        }
+    }
+    t
+}
+
 /// The author's candidates the page's head and DOM offer (the blocks add their lines
 /// later): declared names, a card's "Written by" and creator, script data, byline
 /// elements, the site's name and `<title>`'s parts after the headline.
@@ -495,9 +549,9 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
     dates
 }
 
-/// The page's metadata but its author and date, and their candidates (chosen once the
-/// blocks add theirs, [`super::html::parse`]).
-pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, DatePage) {
+/// The page's metadata but its author and date, and the candidates of author, date and
+/// title (the first two chosen once the blocks add theirs, [`super::html::parse`]).
+pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, Candidates) {
     let s = selectors();
     let mut meta = PageMeta::default();
     let mut f = Found {
@@ -627,26 +681,36 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, AuthorPage, D
     let authors = author_candidates(doc, &f, meta.site_name.clone(), host.clone());
     let dates = date_candidates(doc, &f, page_url);
 
-    // Title: the first h1 when a title or card names it; else JSON-LD's headline; else the
-    // card or <title> without the site's name.
-    let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
-        .into_iter()
-        .flatten()
-        .map(|t| key(t))
-        .collect();
-    let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
-        let k = key(h);
-        k.len() >= 4 && named.iter().any(|n| n.contains(&k))
+    // Title: the model's choice among the headline's candidates; when it finds none
+    // likely, the first h1 a title or card names, else JSON-LD's headline, else the card
+    // or <title> without the site's name.
+    let titles = title_candidates(doc, &f, site, &host);
+    meta.title = titles.choose(title::shipped()).or_else(|| {
+        let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
+            .into_iter()
+            .flatten()
+            .map(|t| key(t))
+            .collect();
+        let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
+            let k = key(h);
+            k.len() >= 4 && named.iter().any(|n| n.contains(&k))
+        });
+        h1.or_else(|| f.ld_headline.clone())
+            .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, &host)))
+            .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
+            .or_else(|| f.ld_name.clone())
     });
-    meta.title = h1
-        .or_else(|| f.ld_headline.clone())
-        .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, &host)))
-        .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
-        .or_else(|| f.ld_name.clone());
 
     meta.description = meta.description.or(f.ld_description);
     meta.types = f.types;
-    (meta, authors, dates)
+    (
+        meta,
+        Candidates {
+            authors,
+            dates,
+            titles,
+        },
+    )
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod mojibake;
 pub mod normalize;
 pub mod ranker;
+pub mod title;
 
 use std::sync::{Arc, OnceLock};
 
@@ -135,20 +136,13 @@ impl Decoder {
         }
     }
 
-    /// The author's and the date's candidates of an HTML page, decoded as
+    /// The author's, date's and title's candidates of an HTML page, decoded as
     /// [`Stage::process`] decodes it (for training their models); `None` when the bytes
     /// are not HTML text.
     #[cfg(feature = "train")]
-    pub fn meta_candidates(
-        &self,
-        raw: &[u8],
-        url: Option<&str>,
-    ) -> Option<(author::AuthorPage, date::DatePage)> {
+    pub fn meta_candidates(&self, raw: &[u8], url: Option<&str>) -> Option<html::Candidates> {
         let d = charset::decode(raw, None, url, Some(self.fallback), self.o.detect);
-        html::looks_like_html(&d.text).then(|| {
-            let (_, _, a, dates) = html::parse(&d.text, url);
-            (a, dates)
-        })
+        html::looks_like_html(&d.text).then(|| html::parse(&d.text, url).2)
     }
 
     /// Entities, mojibake and normalisation on one piece of text; counts mojibake repairs.
