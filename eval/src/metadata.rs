@@ -139,7 +139,8 @@ pub struct Picks<const N: usize> {
     pub rows: Vec<[f32; N]>,
     /// Per candidate: it matches the gold.
     pub labels: Vec<bool>,
-    /// What decode gives when no candidate is chosen (a date as written).
+    /// What decode gives when no candidate is chosen (a date as written, the title by the
+    /// old order of sources).
     pub fallback: Option<String>,
     /// The gold value.
     pub gold: String,
@@ -148,12 +149,9 @@ pub struct Picks<const N: usize> {
 impl<const N: usize> Picks<N> {
     /// What decode gives the page with `model`.
     pub fn choose(&self, model: &Ranker<N>) -> String {
-        if self.values.is_empty() {
-            return self.fallback.clone().unwrap_or_default();
-        }
-        model
-            .best(&self.rows)
+        (model.best(&self.rows))
             .map(|i| self.values[i].clone())
+            .or_else(|| self.fallback.clone())
             .unwrap_or_default()
     }
 }
@@ -203,7 +201,7 @@ pub fn meta_picks(pages: &[Page]) -> MetaPicks {
         };
         if let Some(g) = &p.meta[0] {
             let values = t.cands.iter().map(|c| c.text.clone()).collect();
-            titles.push(picks(p, bench, values, t.rows(), None, g, 0));
+            titles.push(picks(p, bench, values, t.rows(), t.fallback.clone(), g, 0));
         }
         if let Some(g) = &p.meta[1] {
             let values = a.cands.iter().map(|c| c.name.clone()).collect();

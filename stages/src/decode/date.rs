@@ -183,10 +183,9 @@ impl DatePage {
     /// The best candidate's date when `model` finds it more likely right than wrong; else
     /// a declared date that reads as none, as written.
     pub fn choose(&self, model: &DateModel) -> Option<String> {
-        if self.cands.is_empty() {
-            return self.raw.clone();
-        }
-        model.best(&self.rows()).map(|i| self.cands[i].date.clone())
+        (model.best(&self.rows()))
+            .map(|i| self.cands[i].date.clone())
+            .or_else(|| self.raw.clone())
     }
 }
 

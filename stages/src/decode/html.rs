@@ -478,11 +478,12 @@ pub fn to_blocks(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta) {
     let (blocks, mut meta, c) = parse(html, url);
     meta.author = c.authors.choose(super::author::shipped());
     meta.date = c.dates.choose(super::date::shipped());
+    meta.title = c.titles.choose(super::title::shipped());
     (blocks, meta)
 }
 
-/// [`to_blocks`] before the author and the date are chosen: the blocks, the metadata
-/// without them, and the candidates of author, date and title.
+/// [`to_blocks`] before the title, the author and the date are chosen: the blocks, the
+/// metadata without them, and their candidates.
 pub fn parse(html: &str, url: Option<&str>) -> (Vec<Block>, PageMeta, Candidates) {
     let doc = Html::parse_document(&cap_attributes(html));
     let (meta, mut c) = super::metadata::extract(&doc, url);

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::author::{self, author_field, byline_name, junk_author, AuthorPage, Candidate, Source};
 use super::date::{self, url_date, DateCandidate, DatePage, DateSource};
-use super::title::{self, TitlePage, TitleSource};
+use super::title::{TitlePage, TitleSource};
 
 /// Metadata found in a page.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -338,6 +338,7 @@ fn title_candidates(doc: &Html, f: &Found, site: Option<&str>, host: &str) -> Ti
         site: site.map(String::from),
         host: host.to_string(),
         cands: Vec::new(),
+        fallback: None,
     };
     for (i, h) in doc.select(&s.h1).take(3).filter_map(text_of).enumerate() {
         t.push(h, TitleSource::H1, i);
@@ -681,25 +682,24 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, Candidates) {
     let authors = author_candidates(doc, &f, meta.site_name.clone(), host.clone());
     let dates = date_candidates(doc, &f, page_url);
 
-    // Title: the model's choice among the headline's candidates; when it finds none
-    // likely, the first h1 a title or card names, else JSON-LD's headline, else the card
-    // or <title> without the site's name.
-    let titles = title_candidates(doc, &f, site, &host);
-    meta.title = titles.choose(title::shipped()).or_else(|| {
-        let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
-            .into_iter()
-            .flatten()
-            .map(|t| key(t))
-            .collect();
-        let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
-            let k = key(h);
-            k.len() >= 4 && named.iter().any(|n| n.contains(&k))
-        });
-        h1.or_else(|| f.ld_headline.clone())
-            .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, &host)))
-            .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
-            .or_else(|| f.ld_name.clone())
+    // Title: chosen by the model among the candidates ([`super::html::to_blocks`]); when
+    // it finds none likely, the first h1 a title or card names, else JSON-LD's headline,
+    // else the card or <title> without the site's name.
+    let mut titles = title_candidates(doc, &f, site, &host);
+    let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
+        .into_iter()
+        .flatten()
+        .map(|t| key(t))
+        .collect();
+    let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
+        let k = key(h);
+        k.len() >= 4 && named.iter().any(|n| n.contains(&k))
     });
+    titles.fallback = h1
+        .or_else(|| f.ld_headline.clone())
+        .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, &host)))
+        .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
+        .or_else(|| f.ld_name.clone());
 
     meta.description = meta.description.or(f.ld_description);
     meta.types = f.types;

@@ -54,6 +54,9 @@ pub struct TitlePage {
     pub site: Option<String>,
     /// The page's host without `www.` and the top-level domain.
     pub host: String,
+    /// The title when the model finds no candidate likely: the first `h1` a title source
+    /// names, else JSON-LD's headline, else the card or `<title>` without the site's name.
+    pub fallback: Option<String>,
 }
 
 /// The features, in the order of a row and of the model file.
@@ -141,9 +144,12 @@ impl TitlePage {
             .collect()
     }
 
-    /// The best candidate's text when `model` finds it more likely right than wrong.
+    /// The best candidate's text when `model` finds it more likely right than wrong, else
+    /// the fallback.
     pub fn choose(&self, model: &TitleModel) -> Option<String> {
-        model.best(&self.rows()).map(|i| self.cands[i].text.clone())
+        (model.best(&self.rows()))
+            .map(|i| self.cands[i].text.clone())
+            .or_else(|| self.fallback.clone())
     }
 }
 
