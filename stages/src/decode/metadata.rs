@@ -319,6 +319,25 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
 ///
 /// One function because each field's sources are tried in priority order and later sources read
 /// what earlier ones found.
+/// Inline scripts (not JSON-LD), read once: a `dataLayer`'s or a plugin's author, a JSON
+/// state's publication date.
+fn read_scripts(doc: &Html, f: &mut Found) {
+    for script in doc.select(&selectors().script).take(40) {
+        let text: String = script.text().collect();
+        for k in ["'author", "\"author", "PostAuthor"] {
+            author::script_names(&text, k, &mut f.script_authors);
+        }
+        for k in [
+            "\"datePublished",
+            "\"publishedDate",
+            "\"publishDate",
+            "\"published_at",
+        ] {
+            author::script_names(&text, k, &mut f.script_dates);
+        }
+    }
+}
+
 /// The candidates a page offers for its author, date and title, before the choice.
 #[derive(Debug, Clone, Default)]
 pub struct Candidates {
@@ -368,6 +387,22 @@ fn title_candidates(doc: &Html, f: &Found, site: Option<&str>, host: &str) -> Ti
             t.push(p.to_string(), TitleSource::TitlePart, i);
         }
     }
+    // When the model finds no candidate likely: the first h1 a title or card names, else
+    // JSON-LD's headline, else the card or <title> without the site's name.
+    let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
+        .into_iter()
+        .flatten()
+        .map(|t| key(t))
+        .collect();
+    let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
+        let k = key(h);
+        k.len() >= 4 && named.iter().any(|n| n.contains(&k))
+    });
+    t.fallback = h1
+        .or_else(|| f.ld_headline.clone())
+        .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, host)))
+        .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, host)))
+        .or_else(|| f.ld_name.clone());
     t
 }
 
@@ -663,43 +698,12 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, Candidates) {
         .to_string();
     meta.site_name = card_site.or_else(|| f.ld_publisher.clone());
     let site = meta.site_name.as_deref();
-    // Inline scripts (not JSON-LD), read once: a `dataLayer`'s or a plugin's author, a
-    // JSON state's publication date.
-    for script in doc.select(&s.script).take(40) {
-        let text: String = script.text().collect();
-        for k in ["'author", "\"author", "PostAuthor"] {
-            author::script_names(&text, k, &mut f.script_authors);
-        }
-        for k in [
-            "\"datePublished",
-            "\"publishedDate",
-            "\"publishDate",
-            "\"published_at",
-        ] {
-            author::script_names(&text, k, &mut f.script_dates);
-        }
-    }
+    read_scripts(doc, &mut f);
     let authors = author_candidates(doc, &f, meta.site_name.clone(), host.clone());
     let dates = date_candidates(doc, &f, page_url);
 
-    // Title: chosen by the model among the candidates ([`super::html::to_blocks`]); when
-    // it finds none likely, the first h1 a title or card names, else JSON-LD's headline,
-    // else the card or <title> without the site's name.
-    let mut titles = title_candidates(doc, &f, site, &host);
-    let named: Vec<String> = [&f.ld_headline, &f.card_title, &f.html_title, &f.ld_name]
-        .into_iter()
-        .flatten()
-        .map(|t| key(t))
-        .collect();
-    let h1 = doc.select(&s.h1).take(3).filter_map(text_of).find(|h| {
-        let k = key(h);
-        k.len() >= 4 && named.iter().any(|n| n.contains(&k))
-    });
-    titles.fallback = h1
-        .or_else(|| f.ld_headline.clone())
-        .or_else(|| f.card_title.as_deref().map(|t| strip_site(t, site, &host)))
-        .or_else(|| f.html_title.as_deref().map(|t| strip_site(t, site, &host)))
-        .or_else(|| f.ld_name.clone());
+    // Title: chosen by the model among the candidates ([`super::html::to_blocks`]).
+    let titles = title_candidates(doc, &f, site, &host);
 
     meta.description = meta.description.or(f.ld_description);
     meta.types = f.types;
