@@ -587,6 +587,9 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
 
 /// The page's metadata but its author and date, and the candidates of author, date and
 /// title (the first two chosen once the blocks add theirs, [`super::html::parse`]).
+///
+/// A little over a hundred lines because one `match` names every `<meta>` tag read; the
+/// candidates are gathered by the functions above.
 pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, Candidates) {
     let s = selectors();
     let mut meta = PageMeta::default();
