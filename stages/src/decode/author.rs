@@ -678,4 +678,20 @@ mod tests {
             assert_eq!(byline_name(byline).as_deref(), want, "{byline}");
         }
     }
+
+    proptest::proptest! {
+        // Whatever a page holds, reading bylines, labels, credits and script data never
+        // panics (byte offsets stay on character boundaries).
+        #[test]
+        fn any_text_reads_without_panicking(t in "\\PC{0,80}") {
+            let _ = byline_name(&t);
+            let _ = author_field(&t);
+            let _ = copyright_holder(&t);
+            let _ = is_label(&t);
+            let mut names = Vec::new();
+            script_names(&t, "author", &mut names);
+            script_names(&format!("\"author\":\"{t}"), "\"author", &mut names);
+            let _ = super::super::date::iso_date(&t);
+        }
+    }
 }
