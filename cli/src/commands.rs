@@ -330,28 +330,13 @@ fn train_clean(train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `textpipe train author|date|title`: the author, date or title model, from the pages whose gold has
-/// the field (the set-aside tenth of the sites left out, so that `eval metadata` can
-/// report it).
+/// `textpipe train author|date|title`: the author, date or title model
+/// ([`textpipe_eval::metadata::model_text`]).
 fn train_meta(what: &str, train: &[std::path::PathBuf], out: &Path) -> Result<ExitCode> {
-    use textpipe_eval::metadata::{meta_picks, train_picks};
-    use textpipe_stages::decode::{author, date, title};
+    use textpipe_eval::metadata::{meta_picks, model_text};
     let pages = textpipe_eval::clean::read_pages(train)?;
-    let (authors, dates, titles) = meta_picks(&pages);
-    let aside = |d: &str| !textpipe_eval::held_out(d);
-    let (text, n) = match what {
-        "author" => {
-            let m = train_picks(&authors, |p| aside(&p.domain));
-            (m.to_text("author", &author::FEATURES), authors.len())
-        }
-        "date" => {
-            let m = train_picks(&dates, |p| aside(&p.domain));
-            (m.to_text("date", &date::FEATURES), dates.len())
-        }
-        _ => {
-            let m = train_picks(&titles, |p| aside(&p.domain));
-            (m.to_text("title", &title::FEATURES), titles.len())
-        }
+    let Some((text, n)) = model_text(&meta_picks(&pages), what) else {
+        anyhow::bail!("train {what}: not a metadata model (title, author or date)");
     };
     if n == 0 {
         anyhow::bail!("train {what}: no page in {train:?} has {what} gold");

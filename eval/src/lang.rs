@@ -162,7 +162,7 @@ pub(crate) fn key_hash(key: &str) -> u64 {
 
 /// Whether a site (or document key) is in the last tenth by hash: set aside before tuning,
 /// never trained on, scored apart.
-pub fn held_out(key: &str) -> bool {
+pub(crate) fn held_out(key: &str) -> bool {
     key_hash(key) % 10 == 9
 }
 

@@ -11,8 +11,6 @@ pub mod metadata;
 pub mod mojibake;
 pub mod score;
 
-pub use lang::held_out;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

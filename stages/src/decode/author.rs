@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use scraper::ElementRef;
 
 use super::date::MONTHS;
-use super::metadata::key;
+use super::metadata::{key, near_headline};
 use super::ranker::Ranker;
 
 /// Where a candidate was found.
@@ -202,10 +202,12 @@ pub type AuthorModel = Ranker<{ FEATURES.len() }>;
 /// The model shipped in `stages/models/author.txt`.
 pub fn shipped() -> &'static AuthorModel {
     static M: OnceLock<AuthorModel> = OnceLock::new();
-    M.get_or_init(|| {
-        Ranker::parse(include_str!("../../models/author.txt"), "author", &FEATURES)
-            .expect("the shipped author model parses (a test reads it)")
-    })
+    Ranker::shipped(
+        &M,
+        include_str!("../../models/author.txt"),
+        "author",
+        &FEATURES,
+    )
 }
 
 /// Whether `name` is the site's own name (declared, or the host's name).
@@ -305,7 +307,7 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut AuthorPage) {
         if b.heading == Some(1) || b.text.split_whitespace().nth(12).is_some() {
             continue;
         }
-        let near = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
+        let near = near_headline(h1, i);
         // A label alone ("Autor", "Written by:") names the next block.
         let alone = i > 0 && is_label(&blocks[i - 1].text);
         let (name, labelled, copyright) = if alone || has_label(&b.text) {
@@ -349,9 +351,11 @@ fn copyright_holder(t: &str) -> Option<&str> {
     Some(rest[..end].trim()).filter(|r| !r.is_empty())
 }
 
-/// A forum's first post's user name in Discourse's preloaded JSON (`"username":"X"`,
-/// escaped inside a string of JSON), and the author an analytics `dataLayer` or a
-/// WordPress plugin's script declares (`'author': 'X'`, `"pagePostAuthor":"X"`).
+/// The string values that follow `key` (and `key` + `s`) in a script's text or a JSON
+/// attribute, at most eight: a forum's first post's user name in Discourse's preloaded
+/// JSON (`"username":"X"`, escaped inside a string of JSON), the author an analytics
+/// `dataLayer` or a WordPress plugin declares (`'author': 'X'`, `"pagePostAuthor":"X"`),
+/// a JSON state's date (`"publishedDate":"2016-11-04T20:37:27Z"`).
 pub fn script_names(text: &str, key: &str, out: &mut Vec<String>) {
     let finder = memchr::memmem::Finder::new(key.as_bytes());
     for at in finder.find_iter(text.as_bytes()).take(8) {

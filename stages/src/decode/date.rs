@@ -10,6 +10,7 @@
 
 use std::sync::OnceLock;
 
+use super::metadata::near_headline;
 use super::ranker::Ranker;
 
 /// Where a date was found.
@@ -195,10 +196,7 @@ pub type DateModel = Ranker<{ FEATURES.len() }>;
 /// The model shipped in `stages/models/date.txt`.
 pub fn shipped() -> &'static DateModel {
     static M: OnceLock<DateModel> = OnceLock::new();
-    M.get_or_init(|| {
-        Ranker::parse(include_str!("../../models/date.txt"), "date", &FEATURES)
-            .expect("the shipped date model parses (a test reads it)")
-    })
+    Ranker::shipped(&M, include_str!("../../models/date.txt"), "date", &FEATURES)
 }
 
 /// Date candidates from the page's lines: every short block that reads as a date (the
@@ -220,7 +218,7 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut DatePage) {
             None
         };
         if let Some(mut c) = text.and_then(|t| DateCandidate::read(t, DateSource::Line, rank)) {
-            c.near_headline = h1.is_some_and(|h| i + 3 >= h && i <= h + 10);
+            c.near_headline = near_headline(h1, i);
             page.cands.push(c.labelled_by(text.unwrap_or_default()));
             rank += 1;
         }

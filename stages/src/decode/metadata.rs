@@ -236,17 +236,13 @@ fn read_ld(json: &str, f: &mut Found) {
             }
             if f.ld_authors.is_empty() {
                 ld_names(&n["author"], &ids, &mut f.ld_authors);
+                // An author given as an organisation (itself, or one of a list).
+                let org = |v: &Value| {
+                    (types(v).iter())
+                        .any(|t| matches!(*t, "Organization" | "NewsMediaOrganization"))
+                };
                 let a = &n["author"];
-                f.ld_org = (types(a).iter())
-                    .chain(
-                        a.as_array()
-                            .into_iter()
-                            .flatten()
-                            .flat_map(types)
-                            .collect::<Vec<_>>()
-                            .iter(),
-                    )
-                    .any(|t| *t == "Organization" || *t == "NewsMediaOrganization");
+                f.ld_org = org(a) || a.as_array().is_some_and(|l| l.iter().any(org));
             }
             if f.ld_date.is_none() {
                 f.ld_date = s("datePublished").or_else(|| s("dateCreated"));
@@ -286,6 +282,12 @@ fn title_parts(t: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether block `i` is among the three blocks before the first `h1` (at `h1`) and the ten
+/// after: where bylines and dates are printed.
+pub(super) fn near_headline(h1: Option<usize>, i: usize) -> bool {
+    h1.is_some_and(|h| i + 3 >= h && i <= h + 10)
+}
+
 /// Lower-case letters and digits only: what two titles must share to be the same.
 pub(super) fn key(t: &str) -> String {
     t.chars()
@@ -314,11 +316,6 @@ fn strip_site(t: &str, site: Option<&str>, host: &str) -> String {
         .map_or_else(|| t.to_string(), |p| p.to_string())
 }
 
-/// The metadata of a parsed page; `url` is the page's address when known (its host tells
-/// the site's name in titles and its path may hold the date).
-///
-/// One function because each field's sources are tried in priority order and later sources read
-/// what earlier ones found.
 /// Inline scripts (not JSON-LD), read once: a `dataLayer`'s or a plugin's author, a JSON
 /// state's publication date.
 fn read_scripts(doc: &Html, f: &mut Found) {
@@ -466,6 +463,7 @@ fn author_candidates(doc: &Html, f: &Found, site: Option<String>, host: String) 
     }
     // Byline elements, in page order (the page's author comes before the comments' and
     // the sidebar's).
+    let mut rank = 0;
     for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
         // Its `content`, its text, a microdata name inside it, or its picture's `alt`.
         let t = (e.value().attr("content").and_then(clean))
@@ -480,12 +478,8 @@ fn author_candidates(doc: &Html, f: &Found, site: Option<String>, host: String) 
             });
         let Some(t) = t else { continue };
         if let Some(name) = byline_name(&t) {
-            let rank = authors
-                .cands
-                .iter()
-                .filter(|c| c.source == Source::Byline)
-                .count();
             let mut c = Candidate::new(name, Source::Byline, rank);
+            rank += 1;
             c.strong = author::declares_author(e);
             c.comments = author::in_comments(e);
             c.labelled = author::has_label(&t);
@@ -585,8 +579,10 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
     dates
 }
 
-/// The page's metadata but its author and date, and the candidates of author, date and
-/// title (the first two chosen once the blocks add theirs, [`super::html::parse`]).
+/// The metadata of a parsed page but its title, author and date, and their candidates
+/// (chosen once the blocks add theirs, [`super::html::to_blocks`]); `url` is the page's
+/// address when known (its host tells the site's name in titles and its path may hold
+/// the date).
 ///
 /// A little over a hundred lines because one `match` names every `<meta>` tag read; the
 /// candidates are gathered by the functions above.

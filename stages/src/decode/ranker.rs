@@ -8,6 +8,8 @@
 //! Our own because it is forty lines: the Rust ML crates bring matrices and solvers a
 //! few dozen weights do not need.
 
+use std::sync::OnceLock;
+
 /// The weights of a ranker over `N` features.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranker<const N: usize> {
@@ -88,6 +90,21 @@ impl<const N: usize> Ranker<N> {
             *w = next(n)?;
         }
         Ok(Ranker { bias, weights })
+    }
+
+    /// A model compiled into the binary (`text`, a file of `stages/models/`), read once
+    /// into `cell`. A test of each model's module reads its file, so the parse cannot
+    /// fail in a build that passed its tests.
+    pub fn shipped(
+        cell: &'static OnceLock<Self>,
+        text: &str,
+        model: &str,
+        names: &[&str; N],
+    ) -> &'static Self {
+        cell.get_or_init(|| {
+            Self::parse(text, model, names)
+                .unwrap_or_else(|e| panic!("the shipped {model} model does not parse: {e}"))
+        })
     }
 
     /// Fits the weights to pages of candidates (each page's rows and, per row, whether it

@@ -159,10 +159,12 @@ pub type TitleModel = Ranker<{ FEATURES.len() }>;
 /// The model shipped in `stages/models/title.txt`.
 pub fn shipped() -> &'static TitleModel {
     static M: OnceLock<TitleModel> = OnceLock::new();
-    M.get_or_init(|| {
-        Ranker::parse(include_str!("../../models/title.txt"), "title", &FEATURES)
-            .expect("the shipped title model parses (a test reads it)")
-    })
+    Ranker::shipped(
+        &M,
+        include_str!("../../models/title.txt"),
+        "title",
+        &FEATURES,
+    )
 }
 
 #[cfg(test)]
