@@ -209,7 +209,8 @@ pub fn lines(blocks: &[pipeline_core::Block], page: &mut DatePage) {
         if rank >= MAX_PER_SOURCE {
             break;
         }
-        let words = b.text.split_whitespace().count();
+        // Counted up to 61: past 60 words a block is read no further.
+        let words = b.text.split_whitespace().take(61).count();
         let text = if words <= 12 {
             Some(b.text.as_str())
         } else if words <= 60 {
@@ -231,8 +232,17 @@ fn after_published_label(t: &str) -> Option<&str> {
         let mut lower = t[i..].chars().flat_map(char::to_lowercase);
         w.chars().all(|c| lower.next() == Some(c))
     };
+    // Every label starts with an ASCII letter, so an ASCII character that does not
+    // lower-case to one of those letters starts no label (the cheap test most characters
+    // fail); any other character takes the whole test.
+    let first = |c: char| {
+        !c.is_ascii()
+            || PUBLISHED
+                .iter()
+                .any(|w| w.as_bytes()[0] == c.to_ascii_lowercase() as u8)
+    };
     t.char_indices()
-        .find(|&(i, _)| PUBLISHED.iter().any(|w| starts(i, w)))
+        .find(|&(i, c)| first(c) && PUBLISHED.iter().any(|w| starts(i, w)))
         .map(|(i, _)| &t[i..])
 }
 
@@ -382,6 +392,24 @@ pub fn url_date(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_published_label_is_found_in_any_case_after_any_text() {
+        // after_published_label's cheap test holds only while every label starts so.
+        assert!(PUBLISHED
+            .iter()
+            .all(|w| w.as_bytes()[0].is_ascii_lowercase()));
+        let t = "Über uns · Zürich — VERÖFFENTLICHT am 3. Mai 2021 von Anna";
+        assert_eq!(
+            after_published_label(t),
+            Some("VERÖFFENTLICHT am 3. Mai 2021 von Anna")
+        );
+        assert_eq!(
+            after_published_label("Müller, Posted: Jan 3"),
+            Some("Posted: Jan 3")
+        );
+        assert_eq!(after_published_label("Geändert am 3. Mai 2021"), None);
+    }
 
     #[test]
     fn the_shipped_model_reads_and_round_trips() {

@@ -273,6 +273,35 @@ mod tests {
     }
 
     #[test]
+    fn flat_trees_give_the_walked_margins_one_row_or_eight_at_a_time() {
+        // Trees of uneven depth (leaves above the bottom), rows with NaN, and a row count
+        // that is not a multiple of the lanes.
+        let nf = 4;
+        let x: Vec<f32> = (0..nf * 301)
+            .map(|i| match i % 13 {
+                0 => f32::NAN,
+                k => ((i * 7919) % 101) as f32 / (k as f32),
+            })
+            .collect();
+        let y: Vec<f32> = (0..301).map(|r| ((r * 31) % 7 < 3) as u8 as f32).collect();
+        let params = Params {
+            trees: 20,
+            depth: 4,
+            ..Params::default()
+        };
+        let f = train(&x, nf, &y, &vec![1.0; 301], &params);
+        let flat = super::super::Flat::of(&f);
+        let rows = &x[..nf * 37];
+        let many = flat.margins(rows, nf);
+        assert_eq!(many.len(), 37);
+        for (r, m) in many.iter().enumerate() {
+            let row = &rows[r * nf..(r + 1) * nf];
+            assert_eq!(m.to_bits(), flat.margin(row).to_bits(), "row {r}");
+            assert_eq!(m.to_bits(), f.margin(row).to_bits(), "row {r}");
+        }
+    }
+
+    #[test]
     fn a_share_of_content_is_learnt_as_a_probability() {
         // Blocks a quarter content where x0 = 0, three quarters where x0 = 1.
         let x: Vec<f32> = (0..400).map(|i| (i % 2) as f32).collect();
