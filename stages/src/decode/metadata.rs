@@ -73,6 +73,8 @@ fn sel(s: &'static str) -> Selector {
     Selector::parse(s).unwrap_or_else(|_| panic!("static selector {s} parses"))
 }
 
+/// Keep `byline` and `time` in step with [`prefilters`]: an element these match must pass
+/// its prefilter.
 struct Selectors {
     title: Selector,
     meta: Selector,
@@ -87,6 +89,90 @@ struct Selectors {
     preloaded: Selector,
     img: Selector,
     name_prop: Selector,
+}
+
+/// A cheap necessary condition for a selector list of tag names, attribute presence and
+/// class substrings: an element it refuses cannot match, so the selector's costly matching
+/// (a substring test of the class for each `[class*=…]`, per element) runs on few
+/// elements. Class words are found ignoring ASCII case, a superset of what the selector
+/// matches (`.fn` in quirks mode too).
+struct Could {
+    tags: &'static [&'static str],
+    /// A link whose `href` holds this (ignoring ASCII case) passes too.
+    href: Option<&'static str>,
+    attrs: &'static [&'static str],
+    class_words: aho_corasick::AhoCorasick,
+}
+
+impl Could {
+    fn new(
+        tags: &'static [&'static str],
+        href: Option<&'static str>,
+        attrs: &'static [&'static str],
+        words: &[&str],
+    ) -> Self {
+        let class_words = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(words)
+            .unwrap_or_else(|_| panic!("static class words {words:?} build"));
+        Could {
+            tags,
+            href,
+            attrs,
+            class_words,
+        }
+    }
+
+    fn admits(&self, e: &ElementRef<'_>) -> bool {
+        let v = e.value();
+        self.tags.contains(&v.name())
+            || self.href.is_some_and(|h| {
+                v.name() == "a"
+                    && v.attr("href").is_some_and(|l| {
+                        (l.as_bytes().windows(h.len()))
+                            .any(|w| w.eq_ignore_ascii_case(h.as_bytes()))
+                    })
+            })
+            || self.attrs.iter().any(|a| v.attr(a).is_some())
+            || v.attr("class")
+                .is_some_and(|c| self.class_words.is_match(c))
+    }
+}
+
+/// The elements `sel` matches, in the order [`Html::select`] gives them (the tree's nodes
+/// in the order they were made), testing only those `could` admits.
+fn select_could<'a>(
+    doc: &'a Html,
+    sel: &'a Selector,
+    could: &'a Could,
+) -> impl Iterator<Item = ElementRef<'a>> + 'a {
+    (doc.tree.nodes())
+        .filter_map(ElementRef::wrap)
+        .filter(move |e| e.parent().is_some() && could.admits(e) && sel.matches(e))
+}
+
+/// What an element must have to be a byline or a date element (see [`Selectors`]).
+struct Prefilters {
+    byline: Could,
+    time: Could,
+}
+
+fn prefilters() -> &'static Prefilters {
+    static P: OnceLock<Prefilters> = OnceLock::new();
+    P.get_or_init(|| Prefilters {
+        byline: Could::new(
+            &["address"],
+            Some("/author/"),
+            &["rel", "itemprop"],
+            &["author", "byline", "username", "user-name", "fn"],
+        ),
+        time: Could::new(
+            &["time"],
+            None,
+            &["itemprop"],
+            &["publish", "date", "posted"],
+        ),
+    })
 }
 
 fn selectors() -> &'static Selectors {
@@ -464,7 +550,7 @@ fn author_candidates(doc: &Html, f: &Found, site: Option<String>, host: String) 
     // Byline elements, in page order (the page's author comes before the comments' and
     // the sidebar's).
     let mut rank = 0;
-    for e in doc.select(&s.byline).take(author::MAX_PER_SOURCE) {
+    for e in select_could(doc, &s.byline, &prefilters().byline).take(author::MAX_PER_SOURCE) {
         // Its `content`, its text, a microdata name inside it, or its picture's `alt`.
         let t = (e.value().attr("content").and_then(clean))
             .or_else(|| clean(&e.text().collect::<Vec<_>>().join(" ")))
@@ -536,7 +622,7 @@ fn date_candidates(doc: &Html, f: &Found, page_url: &str) -> DatePage {
     // `<time>` and date-like elements: their `datetime` and their text, each a candidate,
     // labelled by the element's class, `itemprop` and text.
     let (mut attrs, mut texts) = (0, 0);
-    for e in doc.select(&s.time).take(date::MAX_PER_SOURCE) {
+    for e in select_could(doc, &s.time, &prefilters().time).take(date::MAX_PER_SOURCE) {
         let v = e.value();
         let label = [v.attr("class"), v.attr("itemprop"), v.attr("id")]
             .into_iter()
