@@ -806,6 +806,31 @@ pub(super) fn extract(doc: &Html, url: Option<&str>) -> (PageMeta, Candidates) {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_prefilters_let_through_every_element_the_selectors_match() {
+        let html = r#"<html><body>
+            <p>plain</p><a href="/about">about</a>
+            <a href="/Author/jane">Jane</a><span rel="author">R</span>
+            <span itemprop="author">I</span><div class="post-Author x">C</div>
+            <div class="BYLINE">B</div><div class="vcard"><b class="fn">V</b></div>
+            <span class="user-name">U</span><span class="usernameX">N</span>
+            <address>A</address>
+            <time>T</time><span itemprop="datePublished">D</span>
+            <p class="published-on">P</p><p class="entry-date">E</p><p class="posted">O</p>
+            <p class="Date">Q</p><p class="other">no</p>
+        </body></html>"#;
+        for quirks in ["", "<!DOCTYPE html>"] {
+            let doc = Html::parse_document(&format!("{quirks}{html}"));
+            let (s, p) = (selectors(), prefilters());
+            for (sel, could, least) in [(&s.byline, &p.byline, 6), (&s.time, &p.time, 5)] {
+                let all: Vec<_> = doc.select(sel).map(|e| e.id()).collect();
+                let fast: Vec<_> = select_could(&doc, sel, could).map(|e| e.id()).collect();
+                assert_eq!(fast, all);
+                assert!(all.len() >= least, "{} matched", all.len());
+            }
+        }
+    }
+
     /// The metadata decode gives a page, its author chosen by the shipped model.
     fn page_meta(html: &str, url: Option<&str>) -> PageMeta {
         super::super::html::to_blocks(html, url).1
