@@ -123,19 +123,23 @@ impl Could {
         }
     }
 
+    /// One pass over the element's attributes, their names compared as text (`attr(name)`
+    /// makes an interned name of its argument on every call).
     fn admits(&self, e: &ElementRef<'_>) -> bool {
         let v = e.value();
-        self.tags.contains(&v.name())
-            || self.href.is_some_and(|h| {
-                v.name() == "a"
-                    && v.attr("href").is_some_and(|l| {
-                        (l.as_bytes().windows(h.len()))
+        if self.tags.contains(&v.name()) {
+            return true;
+        }
+        let link = self.href.filter(|_| v.name() == "a");
+        v.attrs().any(|(name, value)| {
+            self.attrs.contains(&name)
+                || (name == "class" && self.class_words.is_match(value))
+                || link.is_some_and(|h| {
+                    name == "href"
+                        && (value.as_bytes().windows(h.len()))
                             .any(|w| w.eq_ignore_ascii_case(h.as_bytes()))
-                    })
-            })
-            || self.attrs.iter().any(|a| v.attr(a).is_some())
-            || v.attr("class")
-                .is_some_and(|c| self.class_words.is_match(c))
+                })
+        })
     }
 }
 
