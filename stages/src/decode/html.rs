@@ -198,6 +198,26 @@ impl Builder {
     }
 }
 
+/// The element's `role`, `class` and `id` (plain attributes, as `attr` reads them), in
+/// one pass over its attributes: `attr` hashes a qualified name per call, three per
+/// element of every page.
+fn role_class_id(el: &scraper::node::Element) -> [Option<&str>; 3] {
+    let mut out = [None; 3];
+    for (q, v) in &el.attrs {
+        if q.prefix.is_some() || !q.ns.is_empty() {
+            continue;
+        }
+        let slot = match &*q.local {
+            "role" => 0,
+            "class" => 1,
+            "id" => 2,
+            _ => continue,
+        };
+        out[slot] = Some(&**v);
+    }
+    out
+}
+
 /// Adds the element's tag (if telling), role, and class/id tokens as hints, each tagged with
 /// a fresh container id so that hints of page-wide wrappers can be discarded later.
 fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
@@ -213,11 +233,11 @@ fn add_hints(el: &scraper::node::Element, b: &mut Builder) {
     if HINT_TAGS.contains(&name) {
         push(name.to_string(), b);
     }
-    if let Some(role) = el.attr("role") {
+    let [role, classes, id] = role_class_id(el);
+    if let Some(role) = role {
         push(role.to_ascii_lowercase(), b);
     }
-    let classes = el.attr("class").unwrap_or("");
-    let id = el.attr("id").unwrap_or("");
+    let (classes, id) = (classes.unwrap_or(""), id.unwrap_or(""));
     for tok in classes.split_whitespace().chain(std::iter::once(id)) {
         // `has-sidebar`, `with-navigation`, `no-ads` describe the element's neighbours or
         // layout, not what it is.
