@@ -230,8 +230,7 @@ impl ContentModel {
 
 /// Probability of each row (`nf` wide) under `flat`.
 pub(super) fn probabilities(flat: &Flat, x: &[f32], nf: usize) -> Vec<f32> {
-    let whole = &x[..x.len() - x.len() % nf.max(1)];
-    (flat.margins(whole, nf).into_iter())
+    (flat.margins(x, nf).into_iter())
         .map(|m| 1.0 / (1.0 + (-m).exp()))
         .collect()
 }

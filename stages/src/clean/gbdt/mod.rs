@@ -151,8 +151,8 @@ impl Flat {
         z
     }
 
-    /// [`Flat::margin`] of every row of `x` (`nf` features each), bit for bit. Rows go
-    /// through each tree [`LANES`] at a time: their walks are independent, so the CPU
+    /// [`Flat::margin`] of every whole row of `x` (`nf` features each), bit for bit. Rows
+    /// go through each tree [`LANES`] at a time: their walks are independent, so the CPU
     /// overlaps their loads instead of waiting on one walk's chain of dependent reads.
     pub fn margins(&self, x: &[f32], nf: usize) -> Vec<f32> {
         let inner = (1usize << self.depth) - 1;
@@ -160,10 +160,9 @@ impl Flat {
             return x.chunks_exact(nf.max(1)).map(|r| self.margin(r)).collect();
         }
         use std::cmp::Ordering::{Equal, Less};
-        let mut out = Vec::with_capacity(x.len() / nf);
-        for group in x.chunks_exact(nf * LANES).chain(std::iter::once(
-            &x[x.len() - x.len() % (nf * LANES)..x.len() - x.len() % nf],
-        )) {
+        let rows = &x[..x.len() - x.len() % nf];
+        let mut out = Vec::with_capacity(rows.len() / nf);
+        for group in rows.chunks(nf * LANES) {
             let n = group.len() / nf;
             let mut z = [self.base; LANES];
             for ((feats, cuts), leaves) in self
