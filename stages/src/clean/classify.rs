@@ -30,6 +30,20 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// The block's template: its tag, depth and the ancestors' class/id/tag hints without
+    /// digits (record ids such as `post-1234` differ between records of one template). The
+    /// records a site's template repeats (posts, product cards, list entries, menu items)
+    /// share it.
+    pub fn template(&self) -> u64 {
+        let mut h = pipeline_core::stable_hash(self.tag.as_bytes()) ^ self.path.len() as u64;
+        for hint in self.hints {
+            if !hint.bytes().any(|c| c.is_ascii_digit()) {
+                h = h.rotate_left(5) ^ pipeline_core::stable_hash(hint.as_bytes());
+            }
+        }
+        h
+    }
+
     /// The view of an HTML block.
     pub fn of(b: &'a Block) -> Self {
         View {

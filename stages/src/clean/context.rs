@@ -29,6 +29,8 @@ pub const NAMES: &[&str] = &[
     "p_over_max",
     "share_above",
     "likely_before",
+    "template_mean",
+    "template_max",
 ];
 
 /// Number of context features.
@@ -40,6 +42,7 @@ pub const WIDTH: usize = NAMES.len();
 pub struct Layout {
     words: Vec<u32>,
     tags: Vec<u64>,
+    templates: Vec<u64>,
     /// Region ids of all blocks, outermost first, block `i` at `ends[i-1]..ends[i]`.
     paths: Vec<u32>,
     ends: Vec<u32>,
@@ -52,6 +55,7 @@ impl Layout {
         for b in blocks {
             l.words.push(super::words(b.text).count() as u32);
             l.tags.push(pipeline_core::stable_hash(b.tag.as_bytes()));
+            l.templates.push(b.template());
             l.paths.extend_from_slice(b.path);
             l.ends.push(l.paths.len() as u32);
         }
@@ -140,6 +144,7 @@ pub fn features(layout: &Layout, p: &[f32]) -> Vec<f32> {
     let w: Vec<f32> = layout.words.iter().map(|&n| n.max(1) as f32).collect();
     let mut regions: FxHashMap<u32, Group> = FxHashMap::default();
     let mut siblings: FxHashMap<(u32, u64), Group> = FxHashMap::default();
+    let mut templates: FxHashMap<u64, Group> = FxHashMap::default();
     let (mut page, mut likely, mut total) = (Group::default(), 0f32, 0f32);
     for i in 0..n {
         for &r in layout.path(i) {
@@ -148,6 +153,10 @@ pub fn features(layout: &Layout, p: &[f32]) -> Vec<f32> {
         let inner = layout.path(i).last().copied().unwrap_or(u32::MAX);
         siblings
             .entry((inner, layout.tags[i]))
+            .or_default()
+            .add(i, p[i], w[i]);
+        templates
+            .entry(layout.templates[i])
             .or_default()
             .add(i, p[i], w[i]);
         page.add(i, p[i], w[i]);
@@ -214,6 +223,9 @@ pub fn features(layout: &Layout, p: &[f32]) -> Vec<f32> {
         if p[i] >= LIKELY {
             likely_before += w[i];
         }
+        let (mean, max) = templates[&layout.templates[i]].without(i, p[i], w[i]);
+        f[19] = mean;
+        f[20] = max;
     }
     out
 }
@@ -265,5 +277,36 @@ mod tests {
         );
         // Likely content before: the last item comes after the first (7 of 9 likely words).
         assert!((row(3)[18] - 7.0 / 9.0).abs() < 1e-5, "{}", row(3)[18]);
+    }
+
+    #[test]
+    fn records_of_one_template_share_it_whatever_their_ids() {
+        let hints = |h: &[&str]| h.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (a, b, c) = (
+            hints(&["post", "post-1234", "topic-body"]),
+            hints(&["post", "post-99", "topic-body"]),
+            hints(&["sidebar", "widget"]),
+        );
+        let blocks = [
+            View {
+                hints: &a,
+                ..view("First post of the thread, long enough", "p", &[1, 2])
+            },
+            View {
+                hints: &b,
+                ..view("A reply that agrees", "p", &[1, 3])
+            },
+            View {
+                hints: &c,
+                ..view("Popular this week", "p", &[1, 4])
+            },
+        ];
+        assert_eq!(blocks[0].template(), blocks[1].template());
+        assert_ne!(blocks[0].template(), blocks[2].template());
+        let f = features(&Layout::of(&blocks), &[0.9, 0.4, 0.2]);
+        let row = |i: usize| &f[i * WIDTH..(i + 1) * WIDTH];
+        // The reply's other record is the first post; the widget has none.
+        assert_eq!((row(1)[19], row(1)[20]), (0.9, 0.9));
+        assert_eq!((row(2)[19], row(2)[20]), (-1.0, -1.0));
     }
 }

@@ -47,6 +47,10 @@ pub const NAMES: &[&str] = &[
     "bytes_before",
     "in_main",
     "in_article",
+    "template_log_n",
+    "template_share",
+    "template_links",
+    "template_log_chars",
     "prev_keep",
     "prev_link",
     "prev_log_chars",
@@ -297,6 +301,8 @@ pub(super) fn page_features(
         .map(|b| text_stats(b.text, lex, vocab, &mut lower))
         .collect();
     let mut regions: FxHashMap<u32, Region> = FxHashMap::default();
+    let templates: Vec<u64> = blocks.iter().map(View::template).collect();
+    let mut groups: FxHashMap<u64, Region> = FxHashMap::default();
     let (mut total, mut kept_total, mut link_total) = (0usize, 0usize, 0f32);
     let (mut dens_sum, mut dens_w) = (0f32, 0f32);
     let (mut lis, mut heads) = (0usize, 0usize);
@@ -313,6 +319,10 @@ pub(super) fn page_features(
             dens_sum += stats[i].density * len as f32;
             dens_w += len as f32;
         }
+        let g = groups.entry(templates[i]).or_default();
+        g.bytes += len;
+        g.blocks += 1;
+        g.links += bl.link_ratio * len as f32;
         for id in bl.path {
             let r = regions.entry(*id).or_default();
             r.bytes += len;
@@ -395,6 +405,12 @@ pub(super) fn page_features(
         before += bl.text.len();
         put(b(main.is_some_and(|m| bl.path.contains(&m))));
         put(b(bl.in_article()));
+        // The template's records: how many, their share of the page, links and length.
+        let g = groups.get(&templates[i]).copied().unwrap_or_default();
+        put(ln1(g.blocks));
+        put(g.bytes as f32 / totalf);
+        put(g.links / g.bytes.max(1) as f32);
+        put(ln1(g.bytes / g.blocks.max(1)));
         // Neighbours.
         for j in [i.checked_sub(1), Some(i + 1)] {
             match j.filter(|&j| j < n) {
