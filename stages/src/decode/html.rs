@@ -7,20 +7,54 @@ use scraper::{node::Node, ElementRef, Html};
 pub use super::metadata::Candidates;
 pub use super::metadata::PageMeta;
 
-/// True if the text looks like HTML (a doctype, `<html>`, or several common tags near the start).
+/// True if the text looks like HTML: after leading white space and comments (template
+/// markers such as `<!--M_1#s0-->`), it opens with one of the tags that the WHATWG MIME
+/// sniffing standard takes for HTML (`<!DOCTYPE HTML`, `<html`, `<script`, `<style`, `<br`
+/// — a PHP notice printed before the page —, …), or several common tags come near the start.
 /// Plain text without `<` in its first 1 KB costs one `memchr`.
 pub fn looks_like_html(text: &str) -> bool {
-    let t = text.trim_start().as_bytes();
-    let head = &t[..t.len().min(1024)];
-    if memchr::memchr(b'<', head).is_none() {
+    let mut t = text.trim_start().as_bytes();
+    if memchr::memchr(b'<', &t[..t.len().min(1024)]).is_none() {
         return false;
     }
+    while let Some(rest) = t.strip_prefix(b"<!--") {
+        match memchr::memmem::find(rest, b"-->") {
+            Some(end) if end < 4096 => t = rest[end + 3..].trim_ascii_start(),
+            _ => break,
+        }
+    }
+    let head = &t[..t.len().min(1024)];
     let has = |needle: &[u8]| {
         head.windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
     };
     let starts = |p: &[u8]| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p);
-    if starts(b"<!doctype html") || starts(b"<html") || (starts(b"<?xml") && has(b"<html")) {
+    if starts(b"<?xml") && has(b"<html") {
+        return true;
+    }
+    // The standard's HTML patterns, each followed by a space or `>`.
+    const OPENERS: [&[u8]; 16] = [
+        b"<!doctype html",
+        b"<html",
+        b"<head",
+        b"<script",
+        b"<iframe",
+        b"<h1",
+        b"<div",
+        b"<font",
+        b"<table",
+        b"<a",
+        b"<style",
+        b"<title",
+        b"<b",
+        b"<body",
+        b"<br",
+        b"<p",
+    ];
+    if OPENERS
+        .iter()
+        .any(|o| starts(o) && matches!(head.get(o.len()), Some(b' ' | b'>')))
+    {
         return true;
     }
     let tags: [&[u8]; 12] = [
@@ -729,5 +763,19 @@ c</pre></article>
         assert!(looks_like_html("  <!DOCTYPE html><html>"));
         assert!(looks_like_html("<div class=x><p>Hallo</p></div>"));
         assert!(!looks_like_html("Am 31. Mai fand <der> Besuch statt."));
+        // Pages of the shared benchmarks whose first tag is not `<html>` or a doctype.
+        assert!(looks_like_html(
+            "<!--M_96613636#s0-2--><!--M_9^s0-2-1 s0-2 1--><!DOCTYPE html><html lang=\"en\">"
+        ));
+        assert!(looks_like_html(
+            "\n<script type=\"text/javascript\">\n var ucoz_prerollenable = 1;"
+        ));
+        assert!(looks_like_html("<style>\n  /*NEW STYLE*/\n  .boxes {"));
+        assert!(looks_like_html(
+            "<br />\n<b>Deprecated</b>:  Assigning the return value of new"
+        ));
+        // Text that only starts like a tag, and an unclosed comment, stay text.
+        assert!(!looks_like_html("<bold claims> in the first line of a text"));
+        assert!(!looks_like_html("<!-- a note that never ends"));
     }
 }
