@@ -237,10 +237,12 @@ enum Cmd {
         /// Only this kind.
         kind: Option<String>,
     },
-    /// Score a task on a gold file: decode, clean, segment, ner, summarise, lang.
+    /// Score a task on a gold file: decode, clean, metadata, segment, ner, summarise, lang.
     Eval {
-        /// The task: decode | mojibake | clean | segment | ner | summarise | lang. `mojibake` breaks
-        /// the gold's sentences (e.g. ../shared/eval/seg/) through wrong code pages and scores the repair.
+        /// The task: decode | mojibake | clean | metadata | segment | ner | summarise | lang.
+        /// `mojibake` breaks the gold's sentences (e.g. ../shared/eval/seg/) through wrong code
+        /// pages and scores the repair; `metadata` scores the title, author and date decode reads
+        /// from the benchmark pages (e.g. ../shared/eval/clean/).
         task: String,
         /// Gold file (or, for clean, the seeds-clean directory). Formats: ../shared/eval/README.md.
         #[arg(long)]

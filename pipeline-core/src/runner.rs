@@ -23,6 +23,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::config::{OnError, Plan};
 use crate::document::{Document, Severity};
+use crate::io::{Sink, Source};
 use crate::metrics::{Failure, LiveMetrics, Outcome as RunOutcome, RunReport};
 use crate::stage::{Outcome, Stage, StageError};
 
@@ -136,9 +137,10 @@ impl Runner {
 
     /// Runs to the end of input, a cancel request, or a fatal error; always flushes the sink.
     ///
-    /// Long on purpose: the threads it spawns borrow its channels, counters and cancel token in
-    /// one `thread::scope`, and the shutdown order (source, stages, sink) reads best in one
-    /// place.
+    /// The source reads on a thread of its own ([`read_source`]), each stage's workers on
+    /// theirs ([`worker`]), and this thread puts the documents back in order and hands each
+    /// to the [`Ledger`], which writes, counts and files it. All of them borrow the
+    /// channels, counters and cancel token of one `thread::scope`.
     pub fn run(self, cancel: &CancelToken) -> RunReport {
         let last_remembering = self.last_remembering();
         let Runner {
@@ -148,7 +150,7 @@ impl Runner {
             resume_after,
         } = self;
         // Resumed: replay the handled documents if a stage remembers, else skip them.
-        let (replay, mut skip) = match last_remembering {
+        let (replay, skip) = match last_remembering {
             Some(_) => (resume_after, 0),
             None => (0, resume_after),
         };
@@ -164,88 +166,23 @@ impl Runner {
         let total_workers: usize = stages.iter().map(|s| s.workers).sum();
         let max_in_flight = cap * (stages.len() + 1) + total_workers + 1;
         let (permit_tx, permit_rx) = bounded::<()>(max_in_flight);
-        let pipeline_policy = settings.on_error;
-        let max_doc = settings.max_document_bytes;
         let _run_span = tracing::info_span!("run", pipeline = %settings.name).entered();
 
         std::thread::scope(|scope| {
-            // Source.
             let (tx0, mut rx) = bounded::<Envelope>(cap);
-            let source_thread = {
-                let live = live.clone();
-                let cancel = cancel.clone();
-                let source = &mut source;
-                source.set_max_document_bytes(max_doc);
-                std::thread::Builder::new()
-                    .name("source".into())
-                    .spawn_scoped(scope, move || {
-                        let _s = tracing::info_span!("source").entered();
-                        let mut seq = 0u64;
-                        while skip > 0 && !cancel.is_cancelled() {
-                            skip -= 1;
-                            if source.next_doc().is_none() {
-                                break;
-                            }
-                        }
-                        while !cancel.is_cancelled() {
-                            if permit_tx.send(()).is_err() {
-                                break;
-                            }
-                            // A replayed document gets the state it had in the earlier
-                            // run; only the counters leave it out.
-                            let replay = seq < replay;
-                            let env = match source.next_doc() {
-                                None => break,
-                                Some(Ok(doc)) => {
-                                    if !replay {
-                                        live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
-                                    }
-                                    let size = doc.raw.len().max(doc.text.len()) as u64;
-                                    let state = if max_doc > 0 && size > max_doc {
-                                        State::Failed {
-                                            stage: "source".into(),
-                                            error: crate::io::too_large(size, max_doc),
-                                            policy: pipeline_policy,
-                                        }
-                                    } else {
-                                        State::Ok
-                                    };
-                                    Envelope {
-                                        seq,
-                                        doc: Box::new(doc),
-                                        state,
-                                        replay,
-                                    }
-                                }
-                                Some(Err(e)) => {
-                                    if !replay {
-                                        live.source_errors.fetch_add(1, Relaxed);
-                                        live.bytes_read.fetch_add(e.raw.len() as u64, Relaxed);
-                                    }
-                                    Envelope {
-                                        seq,
-                                        doc: Box::new(Document::from_bytes(e.id, e.raw)),
-                                        state: State::Failed {
-                                            stage: "source".into(),
-                                            error: e.message,
-                                            policy: pipeline_policy,
-                                        },
-                                        replay,
-                                    }
-                                }
-                            };
-                            if !replay {
-                                live.docs_read.fetch_add(1, Relaxed);
-                            }
-                            seq += 1;
-                            if tx0.send(env).is_err() {
-                                break;
-                            }
-                        }
-                        source.skipped()
-                    })
-                    .expect("spawn source thread")
+            let reading = Reading {
+                live: &live,
+                cancel,
+                skip,
+                replay,
+                max_doc: settings.max_document_bytes,
+                policy: settings.on_error,
             };
+            let source = &mut *source;
+            let source_thread = std::thread::Builder::new()
+                .name("source".into())
+                .spawn_scoped(scope, move || read_source(source, reading, permit_tx, tx0))
+                .expect("spawn source thread");
 
             // Stages.
             for (idx, (st, insts)) in stages.iter().zip(instances).enumerate() {
@@ -275,180 +212,299 @@ impl Runner {
                 rx = next_rx;
             }
 
-            // Sink, on this thread.
-            let mut dl = DeadLetter::new(dead_letter.clone());
+            // Sink, on this thread, in input order unless the settings say otherwise.
+            let _s = tracing::info_span!("sink").entered();
+            let mut ledger = Ledger::new(&mut *sink, DeadLetter::new(dead_letter), &live, cancel);
             let mut reorder: BTreeMap<u64, Envelope> = BTreeMap::new();
             let mut next_seq = 0u64;
-            let mut failures = Vec::new();
-            let mut docs_failed = 0u64;
-            let mut drop_reasons: BTreeMap<String, u64> = BTreeMap::new();
-            let mut languages: BTreeMap<String, u64> = BTreeMap::new();
-            let mut warnings: BTreeMap<String, u64> = BTreeMap::new();
-            let mut fatal: Option<String> = None;
-            let mut accounted = 0u64;
-            let mut cancelled = 0u64;
-            // The sink's own write failed: its output is cut mid-line.
-            let mut sink_broke = false;
-            let _s = tracing::info_span!("sink").entered();
-            let mut replayed = 0u64;
-            let mut emit = |env: Envelope, fatal: &mut Option<String>| {
-                if env.replay {
-                    replayed += 1;
-                    let _ = permit_rx.try_recv();
-                    return;
-                }
-                match env.state {
-                    State::Ok => {
-                        if fatal.is_some() {
-                            cancelled += 1;
-                        } else {
-                            match sink.write(&env.doc) {
-                                Ok(()) => {
-                                    live.docs_written.fetch_add(1, Relaxed);
-                                    if let Some(l) = &env.doc.lang {
-                                        *languages.entry(l.clone()).or_default() += 1;
-                                    }
-                                    let mut warned: Vec<&str> = (env.doc.diagnostics.iter())
-                                        .filter(|d| d.severity == Severity::Warning)
-                                        .map(|d| d.stage.as_str())
-                                        .collect();
-                                    warned.sort_unstable();
-                                    warned.dedup();
-                                    for st in warned {
-                                        *warnings.entry(st.to_string()).or_default() += 1;
-                                    }
-                                }
-                                Err(e) => {
-                                    *fatal = Some(format!("sink: {e}"));
-                                    sink_broke = true;
-                                    cancelled += 1;
-                                    cancel.cancel();
-                                }
-                            }
-                        }
-                    }
-                    State::Dropped(reason) => {
-                        tracing::debug!(doc = %env.doc.id, %reason, "dropped");
-                        *drop_reasons.entry(reason).or_default() += 1;
-                    }
-                    State::Failed {
-                        stage,
-                        error,
-                        policy,
-                    } => {
-                        docs_failed += 1;
-                        tracing::warn!(doc = %env.doc.id, %stage, %error, "document failed");
-                        if failures.len() < 100 {
-                            failures.push(Failure {
-                                id: env.doc.id.clone(),
-                                stage: stage.clone(),
-                                error: error.clone(),
-                            });
-                        }
-                        if let Err(e) = sink.failed(&env.doc, &stage, &error) {
-                            if fatal.is_none() {
-                                *fatal = Some(format!("sink: {e}"));
-                            }
-                            cancel.cancel();
-                        }
-                        match policy {
-                            OnError::Skip => {}
-                            OnError::DeadLetter => {
-                                // The sink keeps it (beside its checkpoints), or the file does.
-                                let written = match sink.dead_letter(&env.doc, &stage, &error) {
-                                    Ok(true) => Ok(()),
-                                    Ok(false) => dl
-                                        .write(&env.doc, &stage, &error)
-                                        .map_err(|e| e.to_string()),
-                                    Err(e) => Err(e.to_string()),
-                                };
-                                match written {
-                                    Ok(()) => {
-                                        live.dead_lettered.fetch_add(1, Relaxed);
-                                    }
-                                    Err(e) => {
-                                        if fatal.is_none() {
-                                            *fatal = Some(format!("dead-letter file: {e}"));
-                                        }
-                                        cancel.cancel();
-                                    }
-                                }
-                            }
-                            OnError::Fail => {
-                                if fatal.is_none() {
-                                    *fatal = Some(format!(
-                                        "document `{}` failed in stage `{stage}`: {error}",
-                                        env.doc.id
-                                    ));
-                                }
-                                cancel.cancel();
-                            }
-                        }
-                    }
-                }
-                accounted += 1;
-                if fatal.is_none() {
-                    if let Err(e) = sink.accounted(accounted) {
-                        *fatal = Some(format!("sink: {e}"));
-                        sink_broke = true;
-                        cancel.cancel();
-                    }
-                }
+            let mut emit = |env: Envelope| {
+                ledger.take(env);
                 let _ = permit_rx.try_recv();
             };
             for env in rx.iter() {
                 if !settings.ordered {
-                    emit(env, &mut fatal);
+                    emit(env);
                     continue;
                 }
                 reorder.insert(env.seq, env);
                 while let Some(env) = reorder.remove(&next_seq) {
                     next_seq += 1;
-                    emit(env, &mut fatal);
+                    emit(env);
                 }
             }
             // Anything left means a gap (cannot happen unless a worker died); emit in order.
             for (_, env) in std::mem::take(&mut reorder) {
-                emit(env, &mut fatal);
+                emit(env);
             }
-            // A failed run never replaces the previous output: what it wrote goes apart,
-            // unless the sink itself broke (a full disk): its output is cut mid-line, and its
-            // temp file goes with it, so the space comes back.
-            let mut partial = None;
-            if fatal.is_none() {
-                if let Err(e) = sink.finish() {
-                    fatal = Some(format!("sink: {e}"));
-                }
-            } else if !sink_broke {
-                match sink.finish_partial() {
-                    Ok(p) => partial = p,
-                    Err(e) => tracing::warn!("cannot keep the partial output: {e}"),
-                }
-            }
-            if let Err(e) = dl.finish() {
-                fatal.get_or_insert(format!("dead-letter file: {e}"));
-            }
-            let outcome = match fatal {
-                Some(m) => RunOutcome::Failed(m),
-                None if cancel.is_cancelled() => RunOutcome::Interrupted,
-                None => RunOutcome::Completed,
-            };
-            let mut report = RunReport::from_live(
-                &settings.name,
-                &live,
-                outcome,
-                failures,
-                docs_failed,
-                drop_reasons,
-                languages,
-                warnings,
-            );
-            report.docs_cancelled = cancelled;
-            report.docs_replayed = replayed;
-            report.partial_output = partial.map(|p| p.display().to_string());
+            let mut report = ledger.finish(&settings.name);
             report.source_skipped = source_thread.join().unwrap_or_default();
             report
         })
+    }
+}
+
+/// What the source thread needs besides the source and its channels.
+struct Reading<'a> {
+    live: &'a LiveMetrics,
+    cancel: &'a CancelToken,
+    /// Documents to read and skip (handled by an earlier run, no stage remembers).
+    skip: u64,
+    /// Documents to send as replays (handled by an earlier run, a stage remembers).
+    replay: u64,
+    /// Larger documents fail at the source (0: no limit).
+    max_doc: u64,
+    policy: OnError,
+}
+
+/// The source thread: reads every document (or until cancelled), each after taking an
+/// in-flight permit, and sends it on numbered; a document the source could not read, or
+/// one over the size limit, travels as failed. Returns what the source skipped.
+fn read_source(
+    source: &mut dyn Source,
+    r: Reading<'_>,
+    permits: Sender<()>,
+    tx: Sender<Envelope>,
+) -> BTreeMap<String, u64> {
+    let _s = tracing::info_span!("source").entered();
+    source.set_max_document_bytes(r.max_doc);
+    let live = r.live;
+    let failed = |error: String| State::Failed {
+        stage: "source".into(),
+        error,
+        policy: r.policy,
+    };
+    let mut skip = r.skip;
+    while skip > 0 && !r.cancel.is_cancelled() {
+        skip -= 1;
+        if source.next_doc().is_none() {
+            break;
+        }
+    }
+    let mut seq = 0u64;
+    while !r.cancel.is_cancelled() {
+        if permits.send(()).is_err() {
+            break;
+        }
+        // A replayed document gets the state it had in the earlier run; only the counters
+        // leave it out.
+        let replay = seq < r.replay;
+        let (doc, state) = match source.next_doc() {
+            None => break,
+            Some(Ok(doc)) => {
+                if !replay {
+                    live.bytes_read.fetch_add(doc.raw.len() as u64, Relaxed);
+                }
+                let size = doc.raw.len().max(doc.text.len()) as u64;
+                let state = if r.max_doc > 0 && size > r.max_doc {
+                    failed(crate::io::too_large(size, r.max_doc))
+                } else {
+                    State::Ok
+                };
+                (doc, state)
+            }
+            Some(Err(e)) => {
+                if !replay {
+                    live.source_errors.fetch_add(1, Relaxed);
+                    live.bytes_read.fetch_add(e.raw.len() as u64, Relaxed);
+                }
+                (Document::from_bytes(e.id, e.raw), failed(e.message))
+            }
+        };
+        if !replay {
+            live.docs_read.fetch_add(1, Relaxed);
+        }
+        let env = Envelope {
+            seq,
+            doc: Box::new(doc),
+            state,
+            replay,
+        };
+        seq += 1;
+        if tx.send(env).is_err() {
+            break;
+        }
+    }
+    source.skipped()
+}
+
+/// The sink side's books: writes each document that arrives in order, files the failed
+/// ones by their policy, counts everything for the report, and keeps the first error that
+/// ends the run (after it, documents are counted as cancelled, not written).
+struct Ledger<'a> {
+    sink: &'a mut dyn Sink,
+    dead_letters: DeadLetter,
+    live: &'a LiveMetrics,
+    cancel: &'a CancelToken,
+    failures: Vec<Failure>,
+    docs_failed: u64,
+    drop_reasons: BTreeMap<String, u64>,
+    languages: BTreeMap<String, u64>,
+    warnings: BTreeMap<String, u64>,
+    fatal: Option<String>,
+    accounted: u64,
+    cancelled: u64,
+    replayed: u64,
+    /// The sink's own write failed: its output is cut mid-line.
+    sink_broke: bool,
+}
+
+impl<'a> Ledger<'a> {
+    fn new(
+        sink: &'a mut dyn Sink,
+        dead_letters: DeadLetter,
+        live: &'a LiveMetrics,
+        cancel: &'a CancelToken,
+    ) -> Self {
+        Ledger {
+            sink,
+            dead_letters,
+            live,
+            cancel,
+            failures: Vec::new(),
+            docs_failed: 0,
+            drop_reasons: BTreeMap::new(),
+            languages: BTreeMap::new(),
+            warnings: BTreeMap::new(),
+            fatal: None,
+            accounted: 0,
+            cancelled: 0,
+            replayed: 0,
+            sink_broke: false,
+        }
+    }
+
+    /// Ends the run with `error`, unless an earlier error already did.
+    fn fail(&mut self, error: String) {
+        self.fatal.get_or_insert(error);
+        self.cancel.cancel();
+    }
+
+    /// One document, in output order.
+    fn take(&mut self, env: Envelope) {
+        if env.replay {
+            self.replayed += 1;
+            return;
+        }
+        match env.state {
+            State::Ok if self.fatal.is_some() => self.cancelled += 1,
+            State::Ok => self.write(&env.doc),
+            State::Dropped(reason) => {
+                tracing::debug!(doc = %env.doc.id, %reason, "dropped");
+                *self.drop_reasons.entry(reason).or_default() += 1;
+            }
+            State::Failed {
+                stage,
+                error,
+                policy,
+            } => self.failed(&env.doc, &stage, &error, policy),
+        }
+        self.accounted += 1;
+        if self.fatal.is_none() {
+            if let Err(e) = self.sink.accounted(self.accounted) {
+                self.sink_broke = true;
+                self.fail(format!("sink: {e}"));
+            }
+        }
+    }
+
+    fn write(&mut self, doc: &Document) {
+        if let Err(e) = self.sink.write(doc) {
+            self.sink_broke = true;
+            self.cancelled += 1;
+            self.fail(format!("sink: {e}"));
+            return;
+        }
+        self.live.docs_written.fetch_add(1, Relaxed);
+        if let Some(l) = &doc.lang {
+            *self.languages.entry(l.clone()).or_default() += 1;
+        }
+        let mut warned: Vec<&str> = (doc.diagnostics.iter())
+            .filter(|d| d.severity == Severity::Warning)
+            .map(|d| d.stage.as_str())
+            .collect();
+        warned.sort_unstable();
+        warned.dedup();
+        for st in warned {
+            *self.warnings.entry(st.to_string()).or_default() += 1;
+        }
+    }
+
+    fn failed(&mut self, doc: &Document, stage: &str, error: &str, policy: OnError) {
+        self.docs_failed += 1;
+        tracing::warn!(doc = %doc.id, %stage, %error, "document failed");
+        if self.failures.len() < 100 {
+            self.failures.push(Failure {
+                id: doc.id.clone(),
+                stage: stage.to_string(),
+                error: error.to_string(),
+            });
+        }
+        if let Err(e) = self.sink.failed(doc, stage, error) {
+            self.fail(format!("sink: {e}"));
+        }
+        match policy {
+            OnError::Skip => {}
+            OnError::DeadLetter => {
+                // The sink keeps it (beside its checkpoints), or the file does.
+                let written = match self.sink.dead_letter(doc, stage, error) {
+                    Ok(true) => Ok(()),
+                    Ok(false) => {
+                        (self.dead_letters.write(doc, stage, error)).map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                match written {
+                    Ok(()) => {
+                        self.live.dead_lettered.fetch_add(1, Relaxed);
+                    }
+                    Err(e) => self.fail(format!("dead-letter file: {e}")),
+                }
+            }
+            OnError::Fail => self.fail(format!(
+                "document `{}` failed in stage `{stage}`: {error}",
+                doc.id
+            )),
+        }
+    }
+
+    /// Finishes the sink and the dead-letter file, and reports. A failed run never replaces
+    /// the previous output: what it wrote goes apart, unless the sink itself broke (a full
+    /// disk): its output is cut mid-line, and its temp file goes with it, so the space
+    /// comes back.
+    fn finish(mut self, pipeline: &str) -> RunReport {
+        let mut partial = None;
+        if self.fatal.is_none() {
+            if let Err(e) = self.sink.finish() {
+                self.fatal = Some(format!("sink: {e}"));
+            }
+        } else if !self.sink_broke {
+            match self.sink.finish_partial() {
+                Ok(p) => partial = p,
+                Err(e) => tracing::warn!("cannot keep the partial output: {e}"),
+            }
+        }
+        if let Err(e) = self.dead_letters.finish() {
+            self.fatal.get_or_insert(format!("dead-letter file: {e}"));
+        }
+        let outcome = match self.fatal {
+            Some(m) => RunOutcome::Failed(m),
+            None if self.cancel.is_cancelled() => RunOutcome::Interrupted,
+            None => RunOutcome::Completed,
+        };
+        let mut report = RunReport::from_live(
+            pipeline,
+            self.live,
+            outcome,
+            self.failures,
+            self.docs_failed,
+            self.drop_reasons,
+            self.languages,
+            self.warnings,
+        );
+        report.docs_cancelled = self.cancelled;
+        report.docs_replayed = self.replayed;
+        report.partial_output = partial.map(|p| p.display().to_string());
+        report
     }
 }
 

@@ -775,7 +775,9 @@ c</pre></article>
             "<br />\n<b>Deprecated</b>:  Assigning the return value of new"
         ));
         // Text that only starts like a tag, and an unclosed comment, stay text.
-        assert!(!looks_like_html("<bold claims> in the first line of a text"));
+        assert!(!looks_like_html(
+            "<bold claims> in the first line of a text"
+        ));
         assert!(!looks_like_html("<!-- a note that never ends"));
     }
 }
