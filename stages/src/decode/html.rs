@@ -32,7 +32,8 @@ pub fn looks_like_html(text: &str) -> bool {
     if starts(b"<?xml") && has(b"<html") {
         return true;
     }
-    // The standard's HTML patterns, each followed by a space or `>`.
+    // The standard's HTML patterns, each followed by a space or `>` (or, as the HTML parser
+    // takes it, any white space: `<html\n  xmlns=…>`).
     const OPENERS: [&[u8]; 16] = [
         b"<!doctype html",
         b"<html",
@@ -51,10 +52,12 @@ pub fn looks_like_html(text: &str) -> bool {
         b"<br",
         b"<p",
     ];
-    if OPENERS
-        .iter()
-        .any(|o| starts(o) && matches!(head.get(o.len()), Some(b' ' | b'>')))
-    {
+    if OPENERS.iter().any(|o| {
+        starts(o)
+            && head
+                .get(o.len())
+                .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
+    }) {
         return true;
     }
     let tags: [&[u8]; 12] = [
@@ -771,6 +774,9 @@ c</pre></article>
             "\n<script type=\"text/javascript\">\n var ucoz_prerollenable = 1;"
         ));
         assert!(looks_like_html("<style>\n  /*NEW STYLE*/\n  .boxes {"));
+        assert!(looks_like_html(
+            "<html\n  xmlns=\"http://www.w3.org/1999/xhtml\">\n<title>Seite</title>"
+        ));
         assert!(looks_like_html(
             "<br />\n<b>Deprecated</b>:  Assigning the return value of new"
         ));
