@@ -72,6 +72,11 @@ impl Layout {
         &self.words
     }
 
+    /// Each block's [`View::template`].
+    pub fn templates(&self) -> &[u64] {
+        &self.templates
+    }
+
     /// True for a page without blocks.
     pub fn is_empty(&self) -> bool {
         self.words.is_empty()

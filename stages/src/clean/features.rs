@@ -6,6 +6,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::context::Layout;
 use super::vocab::{Vocab, WordOdds};
 use super::{Class, Lexicon, View};
 
@@ -278,8 +279,9 @@ fn b(x: bool) -> f32 {
     f32::from(u8::from(x))
 }
 
-/// Features of every block of a page, row-major (`BASE + words.len()` per block).
-/// `classes` and `keep` are the rules' verdict, `words` the model's class/id words.
+/// Features of every block of a page, row-major (`BASE + words.len()` per block), and the
+/// blocks' [`Layout`] (whose templates the features read, and the context features after
+/// them). `classes` and `keep` are the rules' verdict, `words` the model's class/id words.
 ///
 /// Long because it writes each row in the order of [`NAMES`], the model's feature list: split,
 /// that list would be split too.
@@ -291,7 +293,7 @@ pub(super) fn page_features(
     words: &[String],
     vocab: &Vocab,
     kind: &PageKind,
-) -> Vec<f32> {
+) -> (Vec<f32>, Layout) {
     let main = super::main_container(blocks, keep);
     let n = blocks.len();
     let nf = BASE + words.len();
@@ -301,7 +303,8 @@ pub(super) fn page_features(
         .map(|b| text_stats(b.text, lex, vocab, &mut lower))
         .collect();
     let mut regions: FxHashMap<u32, Region> = FxHashMap::default();
-    let templates: Vec<u64> = blocks.iter().map(View::template).collect();
+    let layout = Layout::of(blocks);
+    let templates = layout.templates();
     let mut groups: FxHashMap<u64, Region> = FxHashMap::default();
     let (mut total, mut kept_total, mut link_total) = (0usize, 0usize, 0f32);
     let (mut dens_sum, mut dens_w) = (0f32, 0f32);
@@ -472,5 +475,5 @@ pub(super) fn page_features(
             }
         }
     }
-    out
+    (out, layout)
 }

@@ -147,7 +147,7 @@ impl Cleaner {
             return reasons;
         }
         if let Some(model) = &self.model {
-            let feats = features::page_features(
+            let (feats, layout) = features::page_features(
                 blocks,
                 &classes,
                 &keep,
@@ -156,7 +156,6 @@ impl Cleaner {
                 &model.vocab,
                 kind,
             );
-            let layout = context::Layout::of(blocks);
             let p = model.predict(&feats, &layout);
             let keep = expected_f1_keep(layout.words(), &p, model.threshold);
             for (r, k) in reasons.iter_mut().zip(keep) {
@@ -182,8 +181,7 @@ impl Cleaner {
         let views: Vec<View<'_>> = doc.blocks.iter().map(View::of).collect();
         let (classes, keep, _) = self.rules(&views, true);
         let kind = page_kind(doc);
-        let f = features::page_features(&views, &classes, &keep, &self.lex, words, vocab, &kind);
-        (f, context::Layout::of(&views))
+        features::page_features(&views, &classes, &keep, &self.lex, words, vocab, &kind)
     }
 }
 
